@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * answer.h -- one query in, one response out.
+ *
+ * answer_build() is the whole per-query path after the socket: parse (query.c), find the
+ * zone and node, pick records, write the response into the caller's buffer. It never
+ * allocates, never locks and never fails: it yields a response (maybe FORMERR, REFUSED,
+ * SERVFAIL) or a drop (return 0).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "zdb.h"
+
+/** Response codes counted per worker (index into answer_stats_t.rcode). */
+#define ANSWER_RCODES 24
+
+/** Per-worker counters; written only by the owning worker, read relaxed by others. */
+typedef struct answer_stats {
+	uint64_t queries;               /**< packets handed to answer_build */
+	uint64_t dropped;               /**< packets not answered */
+	uint64_t rcode[ANSWER_RCODES];  /**< responses by rcode (16 = BADVERS) */
+	uint64_t truncated;             /**< responses with TC set */
+	uint64_t tcp;                   /**< queries over TCP */
+} answer_stats_t;
+
+/** Per-worker answer state: rng and counters. Owned by one worker thread. */
+typedef struct answer_ctx {
+	uint64_t rng[2];       /**< xorshift128+ state; never both zero */
+	answer_stats_t stats;  /**< counters */
+} answer_ctx_t;
+
+/** Seed a context (distinct seeds per worker). */
+void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed);
+
+/**
+ * Answer one DNS message.
+ * \param ctx     the worker's context.
+ * \param db      current snapshot (const, borrowed for the call).
+ * \param pkt     the query bytes; len its length.
+ * \param out     response buffer of outcap bytes (at least 512; 65535 for TCP).
+ * \param src     client address (for views and geo); may be NULL in tests.
+ * \param tcp     true over TCP (no UDP size limit, no TC).
+ * \return response length, or 0 to send nothing.
+ * Worker threads; reentrant with distinct ctx and out.
+ */
+size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size_t len,
+		    uint8_t *out, size_t outcap, const struct sockaddr *src, bool tcp);

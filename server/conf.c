@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* conf.c -- placeholder until written */
+typedef int conf_placeholder_t;

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf.h -- the JSON configuration (DESIGN.md "Configuration").
+ *
+ * conf_load() reads the whole file with jansson, checks every key it knows, rejects unknown
+ * top-level keys, and resolves relative paths against the configuration file's directory.
+ * AWS-shaped values may be inline or a path to a file holding them; conf keeps them as
+ * jansson objects for the modules that compile them. A conf_t is immutable once loaded.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/** One listen address ("127.0.0.1:5353" or "[::1]:5353"). */
+typedef struct conf_listen {
+	struct sockaddr_storage addr; /**< parsed address and port */
+	socklen_t addrlen;            /**< length of addr */
+	char text[64];                /**< as written in the configuration */
+} conf_listen_t;
+
+/** One entry of hosted_zones[]. */
+typedef struct conf_zone {
+	char *id;          /**< HostedZone.Id ("/hostedzone/Z1..."), or "" when absent */
+	char *name;        /**< HostedZone.Name, presentation form with trailing dot */
+	bool private_zone; /**< HostedZone.Config.PrivateZone */
+	char *zone_file;   /**< absolute path of zone_file, or NULL */
+	json_t *record_sets; /**< record_sets JSON (owned reference), or NULL */
+	char *record_sets_file; /**< file record_sets came from (for messages), or NULL */
+	json_t *vpcs;      /**< VPCs beside HostedZone (owned reference), or NULL */
+	char *where;       /**< JSON path of this entry, e.g. "hosted_zones[2]" */
+} conf_zone_t;
+
+/** The whole configuration. */
+typedef struct conf {
+	char *path;        /**< configuration file as given */
+	char *dir;         /**< its directory, for relative paths */
+	conf_listen_t *listen; /**< listen addresses */
+	size_t n_listen;       /**< number of listen addresses */
+	unsigned workers;      /**< DNS worker threads (default: online CPUs) */
+	unsigned tcp_idle_ms;  /**< tcp.idle_timeout_ms, default 10000 */
+	unsigned tcp_max_conns; /**< tcp.max_connections per worker, default 1000 */
+	unsigned tcp_max_queries; /**< tcp.max_queries per connection, default 0 = no limit */
+	bool cname_chasing;    /**< follow CNAME chains inside a zone (default true) */
+	bool authority_ns;     /**< add the zone's NS set to positive answers (default true) */
+	bool wildcard_parent_nxdomain; /**< spec HZ-29 compatibility flag (default false) */
+	uint16_t edns_udp_size; /**< largest UDP answer we send and advertise (default 1232) */
+	char *chaos_version;   /**< answer for version.bind / version.server CH TXT, NULL: refuse */
+	char *chaos_id;        /**< answer for id.server / hostname.bind CH TXT, NULL: refuse */
+	char *admin_listen;    /**< admin.listen ("127.0.0.1:8053"), NULL: no admin endpoint */
+	char *query_log;       /**< query_log file path, "-" for stderr, NULL: off */
+	json_t *geo;           /**< "geo" object, or NULL (owned reference) */
+	json_t *health;        /**< "health" object, or NULL (owned reference) */
+	json_t *health_checks; /**< list-health-checks output, or NULL (owned reference) */
+	char *health_checks_file; /**< file health_checks came from, or NULL */
+	json_t *cidr_collections; /**< cidr_collections array, or NULL (owned reference) */
+	json_t *vpcs;          /**< vpcs array, or NULL (owned reference) */
+	conf_zone_t *zones;    /**< hosted zones, in file order */
+	size_t n_zones;        /**< number of hosted zones */
+} conf_t;
+
+/**
+ * Load and check a configuration file.
+ * \param path  the file; borrowed.
+ * \param out   set to a new conf_t on success; caller frees with conf_free.
+ * \param err   receives "FILE: JSON-PATH: reason" (or "FILE:LINE:COL: reason") on failure.
+ * \retval ERR_OK, ERR_IO (cannot read), ERR_PARSE (bad JSON), ERR_INVAL (bad value).
+ * Any thread; no global state.
+ */
+int conf_load(const char *path, conf_t **out, char *err, size_t errlen);
+
+/** Free a configuration; NULL does nothing. */
+void conf_free(conf_t *conf);
+
+/**
+ * Parse "host:port", "[v6]:port" or a bare address (then default_port).
+ * \retval ERR_OK or ERR_INVAL.
+ */
+int conf_parse_addr(const char *text, uint16_t default_port, struct sockaddr_storage *ss,
+		    socklen_t *len);

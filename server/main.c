@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c -- placeholder */
+int main(void) { return 0; }

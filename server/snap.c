@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* snap.c -- placeholder until written */
+typedef int snap_placeholder_t;
