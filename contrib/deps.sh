@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# deps.sh -- install the Debian 12 packages r53d needs to build, test and benchmark.
+# Installs only what is missing; safe to run again. Needs root (apt-get).
+#   contrib/deps.sh          build + run-time + test packages
+#   contrib/deps.sh --bench  also the benchmark tools (nsd, dnsperf)
+set -eu
+
+PKGS="build-essential cmake pkg-config git ca-certificates
+libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev
+python3 dnsutils knot-dnsutils ldnsutils
+clang libclang-rt-14-dev
+libmaxmind-db-writer-perl mmdb-bin
+nsd openssl iproute2 procps"
+BENCH_PKGS="dnsperf"
+
+want=$PKGS
+[ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps.sh: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# nsd's post-install would start a daemon on port 53; we only use its binary.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
