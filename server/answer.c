@@ -1,3 +1,169 @@
 /* SPDX-License-Identifier: MIT */
-/* answer.c -- placeholder until written */
-typedef int answer_placeholder_t;
+/*
+ * answer.c -- one query in, one response out.
+ *
+ * answer_build() parses, decides the rcode for protocol-level cases (FORMERR, NOTIMP,
+ * BADVERS, REFUSED for classes and transfers, CHAOS), hands IN questions to
+ * zdb_answer(), then finishes the header and appends OPT. Every outcome passes through
+ * finish(): the single place where flags, counts and counters are set.
+ */
+#include "answer.h"
+#include "query.h"
+#include "wire.h"
+#include "zanswer.h"
+
+#include <ldns/ldns.h>
+#include <string.h>
+
+#define OPT_RR_LEN 11
+#define RCODE_BADVERS 16
+#define CLASS_CH 3
+
+void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	/* splitmix64 to spread the seed; the state must not be all zero */
+	for (int i = 0; i < 2; i++) {
+		uint64_t z = (seed += 0x9E3779B97F4A7C15ULL);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		ctx->rng[i] = z ^ (z >> 31);
+	}
+	if (ctx->rng[0] == 0 && ctx->rng[1] == 0)
+		ctx->rng[0] = 1;
+}
+
+/* CHAOS TXT for version.bind / id.server and friends; false: refuse. */
+static bool chaos(const zdb_opts_t *opts, const query_t *q, wire_t *w, zresult_t *res)
+{
+	static const uint8_t version_bind[] = "\7version\4bind";
+	static const uint8_t version_server[] = "\7version\6server";
+	static const uint8_t id_server[] = "\2id\6server";
+	static const uint8_t hostname_bind[] = "\10hostname\4bind";
+	const zq_t *z = &q->zq;
+	const char *text = NULL;
+
+	if (z->qtype != LDNS_RR_TYPE_TXT && z->qtype != LDNS_RR_TYPE_ANY)
+		return false;
+#define IS(n) (z->qnamelen == sizeof(n) && memcmp(z->qname, n, sizeof(n)) == 0)
+	if (IS(version_bind) || IS(version_server))
+		text = opts->chaos_version;
+	else if (IS(id_server) || IS(hostname_bind))
+		text = opts->chaos_id;
+#undef IS
+	if (text == NULL)
+		return false;
+	uint8_t rd[256];
+	size_t tl = strlen(text);
+	if (tl > 255)
+		tl = 255;
+	rd[0] = (uint8_t)tl;
+	memcpy(rd + 1, text, tl);
+	if (wire_put_rr(w, WIRE_HDR, NULL, LDNS_RR_TYPE_TXT, CLASS_CH, 0, 0, rd,
+			(uint16_t)(tl + 1)))
+		res->an = 1;
+	else
+		res->tc = true;
+	res->aa = true;
+	return true;
+}
+
+static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q, wire_t *w,
+		     const zresult_t *res, unsigned rcode, bool with_opt, bool tcp)
+{
+	uint8_t *h = w->buf;
+	wire_set16(h, q->id);
+	h[2] = (uint8_t)(0x80 | (q->opcode << 3) | (res->aa ? 0x04 : 0) | (res->tc ? 0x02 : 0) |
+			 (q->rd ? 0x01 : 0));
+	h[3] = (uint8_t)((q->cd ? 0x10 : 0) | (rcode & 0x0F));
+	wire_set16(h + 4, q->has_question ? 1 : 0);
+	wire_set16(h + 6, res->an);
+	wire_set16(h + 8, res->ns);
+	uint16_t ar = res->ar;
+	if (with_opt) {
+		/* room for OPT was kept out of w->limit */
+		uint8_t *o = w->buf + w->len;
+		o[0] = 0;
+		wire_set16(o + 1, 41);
+		wire_set16(o + 3, opts->edns_udp_size);
+		o[5] = (uint8_t)(rcode >> 4);
+		o[6] = 0;
+		o[7] = q->edns_do ? 0x80 : 0;
+		o[8] = 0;
+		wire_set16(o + 9, 0);
+		w->len += OPT_RR_LEN;
+		ar++;
+	}
+	wire_set16(h + 10, ar);
+	ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]++;
+	if (res->tc)
+		ctx->stats.truncated++;
+	(void)tcp;
+	return w->len;
+}
+
+size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size_t len,
+		    uint8_t *out, size_t outcap, const struct sockaddr *src, bool tcp)
+{
+	const zdb_opts_t *opts = zdb_options(db);
+	query_t q;
+	zresult_t res;
+	wire_t w;
+	unsigned rcode = LDNS_RCODE_NOERROR;
+
+	(void)src;
+	ctx->stats.queries++;
+	if (tcp)
+		ctx->stats.tcp++;
+	int st = query_parse(pkt, len, &q);
+	if (st == QP_DROP || outcap < 512) {
+		ctx->stats.dropped++;
+		return 0;
+	}
+	q.zq.tcp = tcp;
+	memset(&res, 0, sizeof(res));
+
+	/* Header and (when it parsed) the question, byte for byte: case is preserved. */
+	size_t qlen = q.has_question ? q.qend - WIRE_HDR : 0;
+	memcpy(out + WIRE_HDR, pkt + WIRE_HDR, qlen);
+	size_t limit = outcap;
+	if (!tcp) {
+		size_t udp = q.edns ? q.edns_size : 512;
+		if (udp > opts->edns_udp_size)
+			udp = opts->edns_udp_size;
+		if (udp < 512)
+			udp = 512;
+		if (limit > udp)
+			limit = udp;
+	}
+	bool with_opt = q.edns && (st == QP_OK || st == QP_BADVERS);
+	wire_init(&w, out, WIRE_HDR + qlen, limit - (with_opt ? OPT_RR_LEN : 0));
+
+	switch (st) {
+	case QP_FORMERR:
+		rcode = LDNS_RCODE_FORMERR;
+		break;
+	case QP_NOTIMP:
+		rcode = LDNS_RCODE_NOTIMPL;
+		break;
+	case QP_BADVERS:
+		rcode = RCODE_BADVERS;
+		break;
+	default: {
+		uint16_t qt = q.zq.qtype, qc = q.zq.qclass;
+		if (qc == CLASS_CH) {
+			if (!chaos(opts, &q, &w, &res))
+				rcode = LDNS_RCODE_REFUSED;
+		} else if ((qc != LDNS_RR_CLASS_IN && qc != LDNS_RR_CLASS_ANY) ||
+			   qt == LDNS_RR_TYPE_AXFR || qt == LDNS_RR_TYPE_IXFR) {
+			rcode = LDNS_RCODE_REFUSED; /* no transfers (spec NEG-8) */
+		} else {
+			wire_remember(&w, WIRE_HDR, q.zq.qname);
+			zdb_answer(db, &q.zq, ctx->rng, &w, &res);
+			rcode = res.rcode;
+		}
+		break;
+	}
+	}
+	return finish(ctx, opts, &q, &w, &res, rcode, with_opt, tcp);
+}

@@ -1,3 +1,564 @@
 /* SPDX-License-Identifier: MIT */
-/* conf.c -- placeholder until written */
-typedef int conf_placeholder_t;
+/*
+ * conf.c -- load and check the JSON configuration.
+ *
+ * Every error names the file and the JSON path (or line and column for JSON syntax) of
+ * the offending value. AWS-shaped values may be given inline or as a string naming a file
+ * that holds the AWS CLI output; such files are read here so that later stages see plain
+ * jansson objects and can still name the file in their messages.
+ */
+#include "conf.h"
+#include "err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONF_DEFAULT_PORT 53
+
+/* Error sink: "FILE: PATH: reason". */
+typedef struct cerr {
+	const char *file; /* configuration file */
+	char *buf;        /* caller's buffer */
+	size_t len;       /* its size */
+} cerr_t;
+
+static int fail(cerr_t *e, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(cerr_t *e, const char *path, const char *fmt, ...)
+{
+	if (e->buf == NULL || e->len == 0)
+		return ERR_INVAL;
+	int n = snprintf(e->buf, e->len, "%s: %s: ", e->file, path);
+	if (n < 0 || (size_t)n >= e->len)
+		return ERR_INVAL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return ERR_INVAL;
+}
+
+static char *xstrdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+/* Resolve a path relative to the configuration file's directory. */
+static char *resolve_path(const conf_t *c, const char *p)
+{
+	if (p[0] == '/' || c->dir == NULL)
+		return strdup(p);
+	size_t n = strlen(c->dir) + strlen(p) + 2;
+	char *out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", c->dir, p);
+	return out;
+}
+
+int conf_parse_addr(const char *text, uint16_t default_port, struct sockaddr_storage *ss,
+		    socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port_s = NULL;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (end == NULL)
+			return ERR_INVAL;
+		hl = (size_t)(end - text - 1);
+		if (hl >= sizeof(host))
+			return ERR_INVAL;
+		memcpy(host, text + 1, hl);
+		host[hl] = '\0';
+		if (end[1] == ':')
+			port_s = end + 2;
+		else if (end[1] != '\0')
+			return ERR_INVAL;
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL; /* bare IPv6 address */
+		hl = colon ? (size_t)(colon - text) : strlen(text);
+		if (hl >= sizeof(host))
+			return ERR_INVAL;
+		memcpy(host, text, hl);
+		host[hl] = '\0';
+		if (colon != NULL)
+			port_s = colon + 1;
+	}
+	unsigned long port = default_port;
+	if (port_s != NULL) {
+		char *end;
+		errno = 0;
+		port = strtoul(port_s, &end, 10);
+		if (errno != 0 || *port_s == '\0' || *end != '\0' || port > 65535)
+			return ERR_INVAL;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return ERR_OK;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return ERR_OK;
+	}
+	return ERR_INVAL;
+}
+
+/*
+ * An AWS-shaped value: inline JSON, or a string naming a file that holds it. On success
+ * *out holds a new reference and *file the file it came from (NULL when inline).
+ */
+static int load_aws_value(conf_t *c, cerr_t *e, const char *path, json_t *v, json_t **out,
+			  char **file)
+{
+	*out = NULL;
+	if (file != NULL)
+		*file = NULL;
+	if (!json_is_string(v)) {
+		*out = json_incref(v);
+		return ERR_OK;
+	}
+	char *fp = resolve_path(c, json_string_value(v));
+	if (fp == NULL)
+		return ERR_NOMEM;
+	json_error_t je;
+	json_t *j = json_load_file(fp, JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL) {
+		int ret = fail(e, path, "cannot load %s: line %d column %d: %s", fp, je.line,
+			       je.column, je.text);
+		free(fp);
+		return ret;
+	}
+	*out = j;
+	if (file != NULL)
+		*file = fp;
+	else
+		free(fp);
+	return ERR_OK;
+}
+
+static int get_bool(cerr_t *e, json_t *obj, const char *key, bool *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_boolean(v))
+		return fail(e, key, "must be true or false");
+	*out = json_is_true(v);
+	return ERR_OK;
+}
+
+static int get_uint(cerr_t *e, const char *path, json_t *v, unsigned long lo, unsigned long hi,
+		    unsigned *out)
+{
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo ||
+	    json_integer_value(v) > (json_int_t)hi)
+		return fail(e, path, "must be an integer in %lu..%lu", lo, hi);
+	*out = (unsigned)json_integer_value(v);
+	return ERR_OK;
+}
+
+/* Reject keys of obj that are not in the NULL-terminated list. */
+static int check_keys(cerr_t *e, const char *path, json_t *obj, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+		for (const char *const *k = known; *k != NULL && !ok; k++)
+			ok = strcmp(*k, key) == 0;
+		if (!ok) {
+			char p[256];
+			snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", key);
+			return fail(e, p, "unknown key");
+		}
+	}
+	return ERR_OK;
+}
+
+static int load_listen(conf_t *c, cerr_t *e, json_t *v)
+{
+	if (v == NULL) {
+		v = json_pack("[s]", "127.0.0.1:53");
+		if (v == NULL)
+			return ERR_NOMEM;
+	} else {
+		json_incref(v);
+	}
+	int ret = ERR_OK;
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		ret = fail(e, "listen", "must be a non-empty array of \"host:port\" strings");
+		goto out;
+	}
+	c->listen = calloc(json_array_size(v), sizeof(*c->listen));
+	if (c->listen == NULL) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(v, i, a) {
+		char path[32];
+		snprintf(path, sizeof(path), "listen[%zu]", i);
+		conf_listen_t *l = &c->listen[i];
+		if (!json_is_string(a) || json_string_length(a) >= sizeof(l->text) ||
+		    conf_parse_addr(json_string_value(a), CONF_DEFAULT_PORT, &l->addr,
+				    &l->addrlen) != ERR_OK) {
+			ret = fail(e, path, "not an address: expected \"127.0.0.1:5353\" or \"[::1]:5353\"");
+			goto out;
+		}
+		snprintf(l->text, sizeof(l->text), "%s", json_string_value(a));
+		c->n_listen++;
+	}
+out:
+	json_decref(v);
+	return ret;
+}
+
+static int load_chaos(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "version", "id", NULL };
+	if (v == NULL || json_is_false(v))
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "chaos", "must be an object {\"version\": TEXT, \"id\": TEXT} or false");
+	int ret = check_keys(e, "chaos", v, keys);
+	if (ret != ERR_OK)
+		return ret;
+	json_t *s = json_object_get(v, "version");
+	if (s != NULL && (!json_is_string(s) || json_string_length(s) > 255))
+		return fail(e, "chaos.version", "must be a string of at most 255 bytes");
+	json_t *t = json_object_get(v, "id");
+	if (t != NULL && (!json_is_string(t) || json_string_length(t) > 255))
+		return fail(e, "chaos.id", "must be a string of at most 255 bytes");
+	c->chaos_version = xstrdup(json_string_value(s));
+	c->chaos_id = xstrdup(json_string_value(t));
+	return ERR_OK;
+}
+
+static int load_tcp(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "idle_timeout_ms", "max_connections", "max_queries",
+					    NULL };
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "tcp", "must be an object");
+	int ret = check_keys(e, "tcp", v, keys);
+	if (ret == ERR_OK)
+		ret = get_uint(e, "tcp.idle_timeout_ms", json_object_get(v, "idle_timeout_ms"), 100,
+			       3600000, &c->tcp_idle_ms);
+	if (ret == ERR_OK)
+		ret = get_uint(e, "tcp.max_connections", json_object_get(v, "max_connections"), 1,
+			       1000000, &c->tcp_max_conns);
+	if (ret == ERR_OK)
+		ret = get_uint(e, "tcp.max_queries", json_object_get(v, "max_queries"), 0,
+			       UINT_MAX, &c->tcp_max_queries);
+	return ret;
+}
+
+static int load_admin(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "listen", NULL };
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "admin", "must be an object {\"listen\": \"127.0.0.1:8053\"}");
+	int ret = check_keys(e, "admin", v, keys);
+	if (ret != ERR_OK)
+		return ret;
+	json_t *l = json_object_get(v, "listen");
+	if (l == NULL)
+		return ERR_OK;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (!json_is_string(l) || conf_parse_addr(json_string_value(l), 8053, &ss, &len) != ERR_OK)
+		return fail(e, "admin.listen", "not an address: expected \"127.0.0.1:8053\"");
+	c->admin_listen = xstrdup(json_string_value(l));
+	return c->admin_listen ? ERR_OK : ERR_NOMEM;
+}
+
+/* "HostedZone": inline object, or a file holding get-hosted-zone output. */
+static int load_zone(conf_t *c, cerr_t *e, size_t idx, json_t *v)
+{
+	static const char *const keys[] = { "HostedZone", "VPCs", "zone_file", "record_sets",
+					    "DelegationSet", NULL };
+	conf_zone_t *z = &c->zones[idx];
+	char where[64], p[160];
+	snprintf(where, sizeof(where), "hosted_zones[%zu]", idx);
+	z->where = strdup(where);
+	if (z->where == NULL)
+		return ERR_NOMEM;
+	if (!json_is_object(v))
+		return fail(e, where, "must be an object with HostedZone and zone_file/record_sets");
+	int ret = check_keys(e, where, v, keys);
+	if (ret != ERR_OK)
+		return ret;
+
+	json_t *hz_raw = json_object_get(v, "HostedZone");
+	snprintf(p, sizeof(p), "%s.HostedZone", where);
+	if (hz_raw == NULL)
+		return fail(e, p, "missing");
+	json_t *hz_doc = NULL;
+	ret = load_aws_value(c, e, p, hz_raw, &hz_doc, NULL);
+	if (ret != ERR_OK)
+		return ret;
+	/* A get-hosted-zone file wraps the object: {"HostedZone": {...}, "VPCs": [...]}. */
+	json_t *hz = hz_doc;
+	json_t *vpcs = json_object_get(v, "VPCs");
+	if (json_is_object(hz_doc) && json_is_object(json_object_get(hz_doc, "HostedZone"))) {
+		hz = json_object_get(hz_doc, "HostedZone");
+		if (vpcs == NULL)
+			vpcs = json_object_get(hz_doc, "VPCs");
+	}
+	if (!json_is_object(hz)) {
+		ret = fail(e, p, "must be an object (get-hosted-zone shape)");
+		goto out;
+	}
+	json_t *name = json_object_get(hz, "Name");
+	if (!json_is_string(name) || json_string_length(name) == 0) {
+		snprintf(p, sizeof(p), "%s.HostedZone.Name", where);
+		ret = fail(e, p, "missing or not a string");
+		goto out;
+	}
+	json_t *id = json_object_get(hz, "Id");
+	if (id != NULL && !json_is_string(id)) {
+		snprintf(p, sizeof(p), "%s.HostedZone.Id", where);
+		ret = fail(e, p, "must be a string");
+		goto out;
+	}
+	json_t *cfg = json_object_get(hz, "Config");
+	json_t *priv = json_is_object(cfg) ? json_object_get(cfg, "PrivateZone") : NULL;
+	if (priv != NULL && !json_is_boolean(priv)) {
+		snprintf(p, sizeof(p), "%s.HostedZone.Config.PrivateZone", where);
+		ret = fail(e, p, "must be true or false");
+		goto out;
+	}
+	z->private_zone = json_is_true(priv);
+	z->name = xstrdup(json_string_value(name));
+	z->id = xstrdup(id ? json_string_value(id) : "");
+	if (z->name == NULL || z->id == NULL) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
+	if (vpcs != NULL)
+		z->vpcs = json_incref(vpcs);
+
+	json_t *zf = json_object_get(v, "zone_file");
+	if (zf != NULL) {
+		if (!json_is_string(zf)) {
+			snprintf(p, sizeof(p), "%s.zone_file", where);
+			ret = fail(e, p, "must be a file path");
+			goto out;
+		}
+		z->zone_file = resolve_path(c, json_string_value(zf));
+		if (z->zone_file == NULL) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
+	}
+	json_t *rs = json_object_get(v, "record_sets");
+	if (rs != NULL) {
+		snprintf(p, sizeof(p), "%s.record_sets", where);
+		ret = load_aws_value(c, e, p, rs, &z->record_sets, &z->record_sets_file);
+		if (ret != ERR_OK)
+			goto out;
+	}
+	if (zf == NULL && rs == NULL)
+		ret = fail(e, where, "needs zone_file or record_sets");
+out:
+	json_decref(hz_doc);
+	return ret;
+}
+
+static int load_zones(conf_t *c, cerr_t *e, json_t *v)
+{
+	if (v == NULL)
+		return fail(e, "hosted_zones", "missing: at least one hosted zone is needed");
+	if (!json_is_array(v))
+		return fail(e, "hosted_zones", "must be an array");
+	c->zones = calloc(json_array_size(v) + 1, sizeof(*c->zones));
+	if (c->zones == NULL)
+		return ERR_NOMEM;
+	size_t i;
+	json_t *z;
+	json_array_foreach(v, i, z) {
+		c->n_zones = i + 1;
+		int ret = load_zone(c, e, i, z);
+		if (ret != ERR_OK)
+			return ret;
+	}
+	return ERR_OK;
+}
+
+static int load_top(conf_t *c, cerr_t *e, json_t *root)
+{
+	static const char *const keys[] = {
+		"listen", "workers", "admin", "geo", "health", "health_checks",
+		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
+		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "tcp", "query_log", NULL,
+	};
+	if (!json_is_object(root))
+		return fail(e, "(top)", "the configuration must be a JSON object");
+	int ret = check_keys(e, "", root, keys);
+	if (ret != ERR_OK)
+		return ret;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->workers = ncpu > 0 ? (unsigned)ncpu : 1;
+	c->tcp_idle_ms = 10000;
+	c->tcp_max_conns = 1000;
+	c->cname_chasing = true;
+	c->authority_ns = true;
+	c->edns_udp_size = 1232;
+
+	if ((ret = load_listen(c, e, json_object_get(root, "listen"))) != ERR_OK)
+		return ret;
+	if ((ret = get_uint(e, "workers", json_object_get(root, "workers"), 1, 256,
+			    &c->workers)) != ERR_OK)
+		return ret;
+	if ((ret = get_bool(e, root, "cname_chasing", &c->cname_chasing)) != ERR_OK ||
+	    (ret = get_bool(e, root, "authority_ns", &c->authority_ns)) != ERR_OK ||
+	    (ret = get_bool(e, root, "wildcard_parent_nxdomain", &c->wildcard_parent_nxdomain)) !=
+		    ERR_OK)
+		return ret;
+	unsigned usz = c->edns_udp_size;
+	if ((ret = get_uint(e, "edns_udp_size", json_object_get(root, "edns_udp_size"), 512, 4096,
+			    &usz)) != ERR_OK)
+		return ret;
+	c->edns_udp_size = (uint16_t)usz;
+	if ((ret = load_chaos(c, e, json_object_get(root, "chaos"))) != ERR_OK ||
+	    (ret = load_tcp(c, e, json_object_get(root, "tcp"))) != ERR_OK ||
+	    (ret = load_admin(c, e, json_object_get(root, "admin"))) != ERR_OK)
+		return ret;
+
+	json_t *ql = json_object_get(root, "query_log");
+	if (ql != NULL && !json_is_false(ql)) {
+		if (!json_is_string(ql))
+			return fail(e, "query_log", "must be a file path, \"-\" (stderr) or false");
+		const char *qs = json_string_value(ql);
+		c->query_log = strcmp(qs, "-") == 0 ? strdup(qs) : resolve_path(c, qs);
+		if (c->query_log == NULL)
+			return ERR_NOMEM;
+	}
+
+	json_t *v;
+	if ((v = json_object_get(root, "geo")) != NULL) {
+		if (!json_is_object(v))
+			return fail(e, "geo", "must be an object");
+		c->geo = json_incref(v);
+	}
+	if ((v = json_object_get(root, "health")) != NULL) {
+		if (!json_is_object(v))
+			return fail(e, "health", "must be an object");
+		c->health = json_incref(v);
+	}
+	if ((v = json_object_get(root, "health_checks")) != NULL &&
+	    (ret = load_aws_value(c, e, "health_checks", v, &c->health_checks,
+				  &c->health_checks_file)) != ERR_OK)
+		return ret;
+	if ((v = json_object_get(root, "cidr_collections")) != NULL) {
+		if (!json_is_array(v))
+			return fail(e, "cidr_collections", "must be an array");
+		c->cidr_collections = json_incref(v);
+	}
+	if ((v = json_object_get(root, "vpcs")) != NULL) {
+		if (!json_is_array(v))
+			return fail(e, "vpcs", "must be an array");
+		c->vpcs = json_incref(v);
+	}
+	return load_zones(c, e, json_object_get(root, "hosted_zones"));
+}
+
+int conf_load(const char *path, conf_t **out, char *err, size_t errlen)
+{
+	cerr_t e = { .file = path, .buf = err, .len = errlen };
+	json_error_t je;
+	int ret;
+
+	*out = NULL;
+	conf_t *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ERR_NOMEM;
+	c->path = strdup(path);
+	const char *slash = strrchr(path, '/');
+	c->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	if (c->path == NULL || c->dir == NULL) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		bool io = je.line <= 0 && je.position == 0;
+		if (err != NULL && errlen > 0) {
+			if (io)
+				snprintf(err, errlen, "%s: %s", path, je.text);
+			else
+				snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
+					 je.text);
+		}
+		ret = io ? ERR_IO : ERR_PARSE;
+		goto out;
+	}
+	ret = load_top(c, &e, root);
+	json_decref(root);
+	if (ret == ERR_NOMEM && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: out of memory", path);
+out:
+	if (ret != ERR_OK) {
+		conf_free(c);
+		return ret;
+	}
+	*out = c;
+	return ERR_OK;
+}
+
+void conf_free(conf_t *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n_zones; i++) {
+		conf_zone_t *z = &c->zones[i];
+		free(z->id);
+		free(z->name);
+		free(z->zone_file);
+		free(z->record_sets_file);
+		free(z->where);
+		json_decref(z->record_sets);
+		json_decref(z->vpcs);
+	}
+	free(c->zones);
+	free(c->listen);
+	free(c->chaos_version);
+	free(c->chaos_id);
+	free(c->admin_listen);
+	free(c->query_log);
+	free(c->health_checks_file);
+	json_decref(c->geo);
+	json_decref(c->health);
+	json_decref(c->health_checks);
+	json_decref(c->cidr_collections);
+	json_decref(c->vpcs);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}

@@ -1,3 +1,339 @@
 /* SPDX-License-Identifier: MIT */
-/* zanswer.c -- placeholder until written */
-typedef int zanswer_placeholder_t;
+/*
+ * zanswer.c -- find the node for a question and compose the response sections.
+ *
+ * lookup() classifies a name in one pass of hash lookups: exact node, wildcard
+ * (RFC 4592: only "*.<closest encloser>"), name error, a referral (the highest delegation
+ * at or above the name), or no zone. zdb_answer() turns that into sections: answer
+ * (following in-zone CNAME chains), authority (NS on positive answers, SOA with the
+ * RFC 2308 TTL on negative ones, the child NS on referrals) and additional (addresses of
+ * in-zone NS/MX/SRV targets, glue). Optional sections are dropped when they do not fit;
+ * required ones set TC.
+ */
+#include "zanswer.h"
+#include "zdb_int.h"
+
+#include <ldns/ldns.h>
+#include <string.h>
+
+#define MAX_CHASE 8
+#define MAX_TARGETS 16
+
+enum lk_kind { LK_NONE, LK_EXACT, LK_WILD, LK_NX, LK_REFERRAL };
+
+typedef struct lookup {
+	enum lk_kind kind;
+	const zdb_node_t *node; /* exact/wildcard node, closest encloser, or the cut */
+	const zdb_zone_t *zone; /* zone of the node */
+} lookup_t;
+
+/* Additional-section candidates, deduplicated. */
+typedef struct targets {
+	const zdb_node_t *node[MAX_TARGETS];
+	bool required[MAX_TARGETS];
+	size_t n;
+} targets_t;
+
+static void lookup(const zdb_t *db, const uint8_t *name, size_t len, const uint8_t *off,
+		   uint8_t nlabels, uint16_t qtype, lookup_t *lk)
+{
+	const zdb_table_t *view = &db->public_view;
+	const zdb_node_t *n = zdb_table_find(view, name, len, zdb_hash(name, len));
+	bool exact = n != NULL;
+	for (uint8_t i = 1; n == NULL && i <= nlabels; i++)
+		n = zdb_table_find(view, name + off[i], len - off[i],
+				   zdb_hash(name + off[i], len - off[i]));
+	if (n == NULL) {
+		lk->kind = LK_NONE;
+		lk->node = NULL;
+		lk->zone = NULL;
+		return;
+	}
+	lk->zone = n->zone;
+	if (n->cut != NULL && !(exact && n->cut == n && qtype == LDNS_RR_TYPE_DS)) {
+		lk->kind = LK_REFERRAL;
+		lk->node = n->cut;
+	} else if (exact) {
+		lk->kind = LK_EXACT;
+		lk->node = n;
+	} else if (n->wild != NULL) {
+		lk->kind = LK_WILD;
+		lk->node = n->wild;
+	} else {
+		lk->kind = LK_NX;
+		lk->node = n;
+	}
+}
+
+static const zdb_rrset_t *find_rrset(const zdb_node_t *n, uint16_t type)
+{
+	for (uint16_t i = 0; i < n->n_rrsets; i++) {
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+		if (n->rrsets[i].type > type)
+			break;
+	}
+	return NULL;
+}
+
+/* Write a whole RRset in random order (Route 53 "simple": values shuffled per query). */
+static bool put_rrset(wire_t *w, uint16_t optr, const uint8_t *owner, const zdb_rrset_t *rs,
+		      uint64_t rng[2], uint16_t *count)
+{
+	size_t len = w->len, n_comp = w->n_comp;
+	uint16_t n = rs->count;
+	uint16_t idx[32];
+	uint16_t rot = 0;
+
+	if (n > 1 && n <= 32) {
+		for (uint16_t i = 0; i < n; i++)
+			idx[i] = i;
+		for (uint16_t i = n - 1; i > 0; i--) {
+			uint16_t j = (uint16_t)(zdb_rng_next(rng) % (i + 1u));
+			uint16_t t = idx[i];
+			idx[i] = idx[j];
+			idx[j] = t;
+		}
+	} else if (n > 32) {
+		rot = (uint16_t)(zdb_rng_next(rng) % n);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t k = n == 1 ? 0 : n <= 32 ? idx[i] : (uint16_t)((i + rot) % n);
+		if (!wire_put_rr(w, optr, owner, rs->type, LDNS_RR_CLASS_IN, rs->ttl, rs->rdkind,
+				 rs->rdata[k], rs->rdlen[k])) {
+			w->len = len;
+			w->n_comp = n_comp;
+			return false;
+		}
+	}
+	*count = (uint16_t)(*count + n);
+	return true;
+}
+
+static void add_target(targets_t *t, const zdb_node_t *n, bool required)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->node[i] == n)
+			return;
+	if (t->n < MAX_TARGETS) {
+		t->required[t->n] = required;
+		t->node[t->n++] = n;
+	}
+}
+
+static void add_targets_of(targets_t *t, const zdb_rrset_t *rs)
+{
+	if (rs->target == NULL)
+		return;
+	for (uint16_t i = 0; i < rs->count; i++)
+		add_target(t, rs->target[i], false);
+}
+
+/* Addresses of the targets; false when a required one does not fit. */
+static bool put_additional(wire_t *w, const targets_t *t, uint64_t rng[2], zresult_t *res)
+{
+	static const uint16_t types[2] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
+	bool room = true;
+	for (size_t i = 0; i < t->n; i++) {
+		for (int k = 0; k < 2; k++) {
+			const zdb_rrset_t *rs = find_rrset(t->node[i], types[k]);
+			if (rs == NULL)
+				continue;
+			if (room && put_rrset(w, 0, t->node[i]->name, rs, rng, &res->ar))
+				continue;
+			room = false;
+			if (t->required[i])
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Cut everything after the question and set TC. */
+static void truncate_all(wire_t *w, size_t qend, zresult_t *res)
+{
+	w->len = qend;
+	w->n_comp = 0;
+	res->an = res->ns = res->ar = 0;
+	res->tc = true;
+}
+
+static bool name_below(const uint8_t *name, size_t len, const uint8_t *apex, size_t alen)
+{
+	if (len < alen || memcmp(name + len - alen, apex, alen) != 0)
+		return false;
+	size_t off = 0;
+	while (off < len - alen)
+		off += (size_t)name[off] + 1;
+	return off == len - alen;
+}
+
+static void referral(wire_t *w, size_t qend, const zdb_node_t *cut, uint64_t rng[2],
+		     zresult_t *res)
+{
+	const zdb_rrset_t *ns = find_rrset(cut, LDNS_RR_TYPE_NS);
+	res->aa = false;
+	if (ns == NULL || !put_rrset(w, 0, cut->name, ns, rng, &res->ns)) {
+		truncate_all(w, qend, res);
+		return;
+	}
+	targets_t t = { .n = 0 };
+	if (ns->target != NULL) {
+		for (uint16_t i = 0; i < ns->count; i++) {
+			const zdb_node_t *g = ns->target[i];
+			if (g != NULL)
+				add_target(&t, g,
+					   name_below(g->name, g->namelen, cut->name, cut->namelen));
+		}
+	}
+	if (!put_additional(w, &t, rng, res))
+		truncate_all(w, qend, res);
+}
+
+static void negative(wire_t *w, size_t qend, const zdb_zone_t *zone, zresult_t *res)
+{
+	const zdb_rrset_t *soa = zone->soa;
+	if (!wire_put_rr(w, 0, zone->apex->name, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
+			 zone->neg_ttl, soa->rdkind, soa->rdata[0], soa->rdlen[0])) {
+		truncate_all(w, qend, res);
+		return;
+	}
+	res->ns++;
+}
+
+/* ANY (RFC 8482): over UDP one RRset, over TCP all of them. */
+static bool put_any(wire_t *w, uint16_t optr, const uint8_t *owner, const zdb_node_t *n,
+		    bool tcp, uint64_t rng[2], targets_t *t, zresult_t *res)
+{
+	uint16_t last = tcp ? n->n_rrsets : (n->n_rrsets ? 1 : 0);
+	for (uint16_t i = 0; i < last; i++) {
+		if (!put_rrset(w, optr, owner, &n->rrsets[i], rng, &res->an))
+			return false;
+		add_targets_of(t, &n->rrsets[i]);
+	}
+	return true;
+}
+
+/* Lower-case a wire name into out and fill label offsets; returns length or 0. */
+static size_t name_prepare(const uint8_t *src, size_t max, uint8_t *out, uint8_t *off,
+			   uint8_t *nlabels)
+{
+	size_t i = 0;
+	uint8_t n = 0;
+	while (i < max && src[i] != 0) {
+		uint8_t l = src[i];
+		if (l > 63 || i + l + 1 >= max || n >= 127)
+			return 0;
+		off[n++] = (uint8_t)i;
+		out[i] = l;
+		for (uint8_t k = 1; k <= l; k++) {
+			uint8_t c = src[i + k];
+			out[i + k] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+		}
+		i += (size_t)l + 1;
+	}
+	if (i >= max)
+		return 0;
+	out[i] = 0;
+	off[n] = (uint8_t)i;
+	*nlabels = n;
+	return i + 1;
+}
+
+void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res)
+{
+	const size_t qend = w->len;
+	lookup_t lk;
+	targets_t t = { .n = 0 };
+
+	memset(res, 0, sizeof(*res));
+	lookup(db, q->qname, q->qnamelen, q->label_off, q->nlabels, q->qtype, &lk);
+	if (lk.kind == LK_NONE) {
+		res->rcode = LDNS_RCODE_REFUSED;
+		return;
+	}
+	const zdb_zone_t *zone = lk.zone;
+	if (lk.kind == LK_REFERRAL) {
+		referral(w, qend, lk.node, rng, res);
+		return;
+	}
+	res->aa = true;
+	if (lk.kind == LK_NX ||
+	    (lk.kind == LK_EXACT && lk.node->n_rrsets == 0 && lk.node->wild != NULL &&
+	     db->opts.wildcard_parent_nxdomain)) {
+		res->rcode = LDNS_RCODE_NXDOMAIN;
+		negative(w, qend, zone, res);
+		return;
+	}
+
+	const zdb_node_t *node = lk.node;
+	uint16_t optr = WIRE_HDR; /* the qname in the question */
+	const uint8_t *owner = NULL;
+	const zdb_node_t *seen[MAX_CHASE + 1];
+	uint8_t tname[255], toff[128], tlabels;
+
+	for (int depth = 0;; depth++) {
+		seen[depth] = node;
+		if (q->qtype == LDNS_RR_TYPE_ANY && find_rrset(node, LDNS_RR_TYPE_CNAME) == NULL) {
+			if (node->n_rrsets == 0) {
+				negative(w, qend, zone, res);
+				return;
+			}
+			if (!put_any(w, optr, owner, node, q->tcp, rng, &t, res)) {
+				truncate_all(w, qend, res);
+				return;
+			}
+			break;
+		}
+		const zdb_rrset_t *rs = find_rrset(node, q->qtype);
+		if (rs != NULL) {
+			if (!put_rrset(w, optr, owner, rs, rng, &res->an)) {
+				truncate_all(w, qend, res);
+				return;
+			}
+			add_targets_of(&t, rs);
+			break;
+		}
+		const zdb_rrset_t *cn = find_rrset(node, LDNS_RR_TYPE_CNAME);
+		if (cn == NULL) {
+			negative(w, qend, zone, res); /* NODATA */
+			return;
+		}
+		if (!put_rrset(w, optr, owner, cn, rng, &res->an)) {
+			truncate_all(w, qend, res);
+			return;
+		}
+		if (q->qtype == LDNS_RR_TYPE_ANY || !db->opts.cname_chasing || depth >= MAX_CHASE)
+			break;
+		size_t tlen = name_prepare(cn->rdata[0], cn->rdlen[0], tname, toff, &tlabels);
+		if (tlen == 0)
+			break;
+		lookup(db, tname, tlen, toff, tlabels, q->qtype, &lk);
+		if (lk.kind == LK_NONE || lk.zone != zone || lk.kind == LK_REFERRAL)
+			break; /* outside this zone or delegated: the resolver goes on */
+		if (lk.kind == LK_NX) {
+			res->rcode = LDNS_RCODE_NXDOMAIN; /* RFC 6604: the last name's rcode */
+			negative(w, qend, zone, res);
+			return;
+		}
+		bool loop = false;
+		for (int k = 0; k <= depth && !loop; k++)
+			loop = seen[k] == lk.node && lk.kind == LK_EXACT;
+		if (loop)
+			break;
+		node = lk.node;
+		optr = 0;
+		owner = cn->rdata[0];
+	}
+
+	/* Positive answer: NS in authority (Route 53, NEG-9), then addresses. */
+	bool apex_ns = node == zone->apex && q->qtype == LDNS_RR_TYPE_NS && optr != 0;
+	if (db->opts.authority_ns && !apex_ns && zone->ns != NULL) {
+		if (!put_rrset(w, 0, zone->apex->name, zone->ns, rng, &res->ns))
+			return; /* optional: leave it and the additional section out */
+		add_targets_of(&t, zone->ns);
+	}
+	put_additional(w, &t, rng, res);
+}

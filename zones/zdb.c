@@ -1,3 +1,111 @@
 /* SPDX-License-Identifier: MIT */
-/* zdb.c -- placeholder until written */
-typedef int zdb_placeholder_t;
+/*
+ * zdb.c -- snapshot arena, name hashing, node tables and summaries.
+ */
+#include "zdb_int.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK (1u << 20)
+
+void *zdb_alloc(zdb_t *db, size_t n)
+{
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	zdb_arena_chunk_t *c = db->arena;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK / 2 ? n : ARENA_CHUNK;
+		c = calloc(1, sizeof(*c) + size);
+		if (c == NULL)
+			return NULL;
+		c->size = size;
+		if (n > ARENA_CHUNK / 2 && db->arena != NULL) {
+			/* a big block: keep the current chunk for small ones */
+			c->next = db->arena->next;
+			db->arena->next = c;
+			c->used = n;
+			return c->data;
+		}
+		c->next = db->arena;
+		db->arena = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+uint64_t zdb_hash(const uint8_t *p, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)len;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		p += 8;
+		len -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	h *= 0x9E3779B97F4A7C15ULL;
+	h ^= h >> 32;
+	return h;
+}
+
+const zdb_node_t *zdb_table_find(const zdb_table_t *t, const uint8_t *name, size_t len,
+				 uint64_t hash)
+{
+	if (t->slot == NULL)
+		return NULL;
+	for (uint64_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		const zdb_node_t *n = t->slot[i];
+		if (n == NULL)
+			return NULL;
+		if (n->hash == hash && n->namelen == len && memcmp(n->name, name, len) == 0)
+			return n;
+	}
+}
+
+void zdb_free(zdb_t *db)
+{
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->n_zones; i++) {
+		free(db->zones[i].name);
+		free(db->zones[i].id);
+	}
+	free(db->zones);
+	free(db->public_view.slot);
+	zdb_arena_chunk_t *c = db->arena;
+	while (c != NULL) {
+		zdb_arena_chunk_t *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(db);
+}
+
+size_t zdb_zone_count(const zdb_t *db)
+{
+	return db->n_zones;
+}
+
+void zdb_zone_info(const zdb_t *db, size_t i, zdb_zone_info_t *info)
+{
+	const zdb_zone_t *z = &db->zones[i];
+	info->name = z->name;
+	info->id = z->id;
+	info->private_zone = z->private_zone;
+	info->n_names = z->n_names;
+	info->n_rrsets = z->n_rrsets;
+	info->n_records = z->n_records;
+	info->serial = z->serial;
+}
+
+const zdb_opts_t *zdb_options(const zdb_t *db)
+{
+	return &db->opts;
+}

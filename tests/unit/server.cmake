@@ -1,0 +1,12 @@
+# Unit tests of the server and zones modules: real wire queries through answer_build.
+add_executable(test_answer ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_answer.c)
+target_link_libraries(test_answer PRIVATE r53d_server PkgConfig::CMOCKA PkgConfig::LDNS)
+target_compile_definitions(test_answer PRIVATE
+	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
+add_test(NAME unit_answer COMMAND test_answer)
+
+add_executable(test_conf ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_conf.c)
+target_link_libraries(test_conf PRIVATE r53d_server PkgConfig::CMOCKA)
+target_compile_definitions(test_conf PRIVATE
+	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
+add_test(NAME unit_conf COMMAND test_conf)

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_answer.c -- wire queries through answer_build() on a fixed zone; the replies are
+ * decoded with ldns and checked record by record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "err.h"
+#include "zdb.h"
+
+static zdb_t *db;
+static answer_ctx_t ctx;
+static uint8_t out[65535];
+
+static int setup(void **state)
+{
+	(void)state;
+	zdb_src_t src = { .id = "/hostedzone/Z1", .name = "example.com.",
+			  .zone_file = R53D_TEST_DATA "/example.com.zone" };
+	zdb_opts_t o = { .cname_chasing = true, .authority_ns = true, .edns_udp_size = 1232,
+			 .chaos_version = "r53d-test", .chaos_id = NULL };
+	char err[512] = "";
+	int ret = zdb_build(&src, 1, &o, &db, err, sizeof(err));
+	if (ret != ERR_OK)
+		fprintf(stderr, "zdb_build: %s\n", err);
+	answer_ctx_init(&ctx, 42);
+	return ret == ERR_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	zdb_free(db);
+	return 0;
+}
+
+/* Answer raw bytes; returns the reply length. */
+static size_t raw(const uint8_t *q, size_t len, bool tcp)
+{
+	return answer_build(&ctx, db, q, len, out, sizeof(out), NULL, tcp);
+}
+
+/* Build a query with ldns, answer it, decode the reply (caller frees). */
+static ldns_pkt *askx(const char *name, ldns_rr_type t, ldns_rr_class c, uint16_t edns,
+		      bool tcp)
+{
+	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	assert_non_null(dn);
+	ldns_pkt *p = ldns_pkt_query_new(dn, t, c, 0);
+	assert_non_null(p);
+	ldns_pkt_set_id(p, 0x1234);
+	if (edns) {
+		ldns_pkt_set_edns_udp_size(p, edns);
+		ldns_pkt_set_edns_version(p, 0);
+	}
+	uint8_t *wire = NULL;
+	size_t wl = 0;
+	assert_int_equal(ldns_pkt2wire(&wire, p, &wl), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	size_t n = raw(wire, wl, tcp);
+	free(wire);
+	assert_true(n >= 12);
+	ldns_pkt *r = NULL;
+	assert_int_equal(ldns_wire2pkt(&r, out, n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(r), 0x1234);
+	assert_true(ldns_pkt_qr(r));
+	return r;
+}
+
+static ldns_pkt *ask(const char *name, ldns_rr_type t)
+{
+	return askx(name, t, LDNS_RR_CLASS_IN, 0, false);
+}
+
+static void check_counts(const ldns_pkt *r, int rcode, bool aa, size_t an, size_t ns, size_t ar)
+{
+	assert_int_equal(ldns_pkt_get_rcode(r), rcode);
+	assert_int_equal(ldns_pkt_aa(r), aa);
+	assert_int_equal(ldns_pkt_ancount(r), an);
+	assert_int_equal(ldns_pkt_nscount(r), ns);
+	assert_int_equal(ldns_pkt_arcount(r), ar);
+}
+
+/* The text of RR i of a section, e.g. "www.example.com.\t3600\tIN\tA\t192.0.2.10\n". */
+static char *rr_str(ldns_rr_list *l, size_t i)
+{
+	return ldns_rr2str(ldns_rr_list_rr(l, i));
+}
+
+static void assert_rr(ldns_rr_list *l, size_t i, const char *want)
+{
+	char *s = rr_str(l, i);
+	if (strcmp(s, want) != 0)
+		fail_msg("got %s want %s", s, want);
+	free(s);
+}
+
+static void test_exact_a(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("www.example.com.", LDNS_RR_TYPE_A);
+	/* 4 A; authority: 2 NS; additional: ns1 A, ns2 A + AAAA */
+	check_counts(r, LDNS_RCODE_NOERROR, true, 4, 2, 3);
+	for (size_t i = 0; i < 4; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+		assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_A);
+		assert_int_equal(ldns_rr_ttl(rr), 3600);
+	}
+	assert_false(ldns_pkt_ra(r));
+	ldns_pkt_free(r);
+}
+
+static void test_random_order(void **state)
+{
+	(void)state;
+	char first[4][64];
+	int distinct = 0;
+	for (int i = 0; i < 64; i++) {
+		ldns_pkt *r = ask("www.example.com.", LDNS_RR_TYPE_A);
+		char *s = rr_str(ldns_pkt_answer(r), 0);
+		bool seen = false;
+		for (int k = 0; k < distinct; k++)
+			seen |= strcmp(first[k], s) == 0;
+		if (!seen && distinct < 4)
+			snprintf(first[distinct++], sizeof(first[0]), "%s", s);
+		free(s);
+		ldns_pkt_free(r);
+	}
+	/* 64 draws of 4 equally likely first records: all four show up */
+	assert_int_equal(distinct, 4);
+}
+
+static void test_case_preserved(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("WwW.ExAmPlE.CoM.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 4, 2, 3);
+	char *q = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(r), 0)));
+	char *a = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(r), 0)));
+	assert_string_equal(q, "WwW.ExAmPlE.CoM.");
+	assert_string_equal(a, "WwW.ExAmPlE.CoM.");
+	free(q);
+	free(a);
+	ldns_pkt_free(r);
+}
+
+static void test_nxdomain(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("nothere.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NXDOMAIN, true, 0, 1, 0);
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(r), 0);
+	assert_int_equal(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+	assert_int_equal(ldns_rr_ttl(soa), 300); /* min(3600, MINIMUM 300) */
+	ldns_pkt_free(r);
+}
+
+static void test_nodata(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("www.example.com.", LDNS_RR_TYPE_AAAA);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(r), 0)),
+			 LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(r);
+	/* empty non-terminal: NODATA; below it: NXDOMAIN */
+	r = ask("b.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	r = ask("x.b.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NXDOMAIN, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	r = ask("a.b.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+}
+
+static void test_cname(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("chain.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 6, 2, 3);
+	assert_rr(ldns_pkt_answer(r), 0,
+		  "chain.example.com.\t3600\tIN\tCNAME\talias.example.com.\n");
+	assert_rr(ldns_pkt_answer(r), 1, "alias.example.com.\t3600\tIN\tCNAME\twww.example.com.\n");
+	ldns_pkt_free(r);
+	/* the CNAME itself */
+	r = ask("alias.example.com.", LDNS_RR_TYPE_CNAME);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+	/* dangling in-zone target: NXDOMAIN (RFC 6604) with the CNAME */
+	r = ask("dangling.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NXDOMAIN, true, 1, 1, 0);
+	ldns_pkt_free(r);
+	/* out of zone: the CNAME alone */
+	r = ask("out.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+	/* loop: bounded */
+	r = ask("loop1.example.com.", LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 2);
+	ldns_pkt_free(r);
+}
+
+static void test_wildcard(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("foo.wild.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	assert_rr(ldns_pkt_answer(r), 0, "foo.wild.example.com.\t3600\tIN\tA\t192.0.2.50\n");
+	ldns_pkt_free(r);
+	r = ask("deep.er.wild.example.com.", LDNS_RR_TYPE_TXT);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+	r = ask("foo.wild.example.com.", LDNS_RR_TYPE_MX);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	/* the wildcard's parent is an empty non-terminal: NODATA */
+	r = ask("wild.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	/* "*" asked literally */
+	r = ask("*.wild.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+}
+
+static void test_referral(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("host.sub.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, false, 0, 2, 1);
+	assert_rr(ldns_pkt_additional(r), 0, "ns.sub.example.com.\t3600\tIN\tA\t192.0.2.53\n");
+	ldns_pkt_free(r);
+	r = ask("sub.example.com.", LDNS_RR_TYPE_NS);
+	check_counts(r, LDNS_RCODE_NOERROR, false, 0, 2, 1);
+	ldns_pkt_free(r);
+	/* DS at the cut is the parent's: authoritative NODATA */
+	r = ask("sub.example.com.", LDNS_RR_TYPE_DS);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	/* glue asked directly: a referral too */
+	r = ask("ns.sub.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, false, 0, 2, 1);
+	ldns_pkt_free(r);
+}
+
+static void test_additional(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("example.com.", LDNS_RR_TYPE_MX);
+	/* MX; NS in authority; mail A + ns1 A + ns2 A/AAAA */
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 4);
+	ldns_pkt_free(r);
+	r = ask("_sip._udp.example.com.", LDNS_RR_TYPE_SRV);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	assert_rr(ldns_pkt_additional(r), 0, "ns1.example.com.\t3600\tIN\tA\t192.0.2.1\n");
+	ldns_pkt_free(r);
+	/* apex NS: no second copy in authority */
+	r = ask("example.com.", LDNS_RR_TYPE_NS);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 2, 0, 3);
+	ldns_pkt_free(r);
+}
+
+static void test_truncation(void **state)
+{
+	(void)state;
+	/* 6 TXT of ~100 bytes: > 512 */
+	ldns_pkt *r = ask("big.example.com.", LDNS_RR_TYPE_TXT);
+	assert_true(ldns_pkt_tc(r));
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 0, 0);
+	ldns_pkt_free(r);
+	r = askx("big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 1232, false);
+	assert_false(ldns_pkt_tc(r));
+	check_counts(r, LDNS_RCODE_NOERROR, true, 6, 2, 3); /* OPT is not counted by ldns */
+	assert_int_equal(ldns_pkt_edns_udp_size(r), 1232);
+	ldns_pkt_free(r);
+	/* EDNS 600: the answer fits, authority and additional are left out, no TC */
+	r = askx("big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 700, false);
+	assert_false(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_ancount(r), 6);
+	ldns_pkt_free(r);
+	r = askx("big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0, true);
+	assert_false(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_ancount(r), 6);
+	ldns_pkt_free(r);
+}
+
+static void test_any_and_types(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("ns2.example.com.", LDNS_RR_TYPE_ANY);
+	assert_int_equal(ldns_pkt_ancount(r), 1); /* RFC 8482 over UDP: one RRset */
+	ldns_pkt_free(r);
+	r = askx("ns2.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 0, true);
+	assert_int_equal(ldns_pkt_ancount(r), 2); /* TCP: all */
+	ldns_pkt_free(r);
+	r = ask("unk.example.com.", 65400);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+	assert_int_equal(ldns_rdf_size(ldns_rr_rdf(rr, 0)), 4);
+	assert_memory_equal(ldns_rdf_data(ldns_rr_rdf(rr, 0)), "\x0a\x00\x00\x01", 4);
+	ldns_pkt_free(r);
+	r = ask("txt.example.com.", LDNS_RR_TYPE_TXT);
+	assert_rr(ldns_pkt_answer(r), 0,
+		  "txt.example.com.\t3600\tIN\tTXT\t\"v=spf1 -all\" \"second string\"\n");
+	ldns_pkt_free(r);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("www.example.org.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_REFUSED, false, 0, 0, 0);
+	ldns_pkt_free(r);
+	r = ask("example.com.", LDNS_RR_TYPE_AXFR);
+	check_counts(r, LDNS_RCODE_REFUSED, false, 0, 0, 0);
+	ldns_pkt_free(r);
+	r = askx("example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_HS, 0, false);
+	check_counts(r, LDNS_RCODE_REFUSED, false, 0, 0, 0);
+	ldns_pkt_free(r);
+	r = askx("version.bind.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, 0, false);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 0, 0);
+	assert_rr(ldns_pkt_answer(r), 0, "version.bind.\t0\tCH\tTXT\t\"r53d-test\"\n");
+	ldns_pkt_free(r);
+	r = askx("id.server.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, 0, false);
+	check_counts(r, LDNS_RCODE_REFUSED, false, 0, 0, 0);
+	ldns_pkt_free(r);
+}
+
+/* A valid query for www.example.com A, to mutate. */
+static const uint8_t base_q[] = {
+	0xab, 0xcd, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+	0x00, 0x01, 0x00, 0x01,
+};
+
+static int rcode_of(size_t n)
+{
+	assert_true(n >= 12);
+	assert_true(out[2] & 0x80);
+	return out[3] & 0x0F;
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	uint8_t q[600];
+	size_t bl = sizeof(base_q);
+
+	assert_int_equal(rcode_of(raw(base_q, bl, false)), 0);
+	/* too short for an id, header only, and a response: no answer */
+	assert_int_equal(raw(base_q, 1, false), 0);
+	assert_int_equal(raw(base_q, 11, false), 0);
+	memcpy(q, base_q, bl);
+	q[2] |= 0x80;
+	assert_int_equal(raw(q, bl, false), 0);
+	/* header only (QDCOUNT 1 but nothing follows) */
+	assert_int_equal(rcode_of(raw(base_q, 12, false)), LDNS_RCODE_FORMERR);
+	/* one byte short, one byte over */
+	assert_int_equal(rcode_of(raw(base_q, bl - 1, false)), LDNS_RCODE_FORMERR);
+	memcpy(q, base_q, bl);
+	q[bl] = 0;
+	assert_int_equal(rcode_of(raw(q, bl + 1, false)), LDNS_RCODE_FORMERR);
+	/* QDCOUNT 0 and 2 */
+	memcpy(q, base_q, bl);
+	q[5] = 0;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_FORMERR);
+	assert_int_equal(out[5], 0);
+	q[5] = 2;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_FORMERR);
+	/* ANCOUNT 1 */
+	memcpy(q, base_q, bl);
+	q[7] = 1;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_FORMERR);
+	/* compression pointer loop in the question */
+	static const uint8_t loop[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1 };
+	assert_int_equal(rcode_of(raw(loop, sizeof(loop), false)), LDNS_RCODE_FORMERR);
+	/* a 64-byte label (reserved bits) */
+	memcpy(q, base_q, bl);
+	q[12] = 64;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_FORMERR);
+	/* label length past the end */
+	memcpy(q, base_q, bl);
+	q[16] = 60;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_FORMERR);
+	/* opcode NOTIFY (4), UPDATE (5): NOTIMP */
+	memcpy(q, base_q, bl);
+	q[2] = 4 << 3;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_NOTIMPL);
+	q[2] = 5 << 3;
+	assert_int_equal(rcode_of(raw(q, bl, false)), LDNS_RCODE_NOTIMPL);
+	/* a name longer than 255 bytes */
+	uint8_t big[600] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	size_t o = 12;
+	for (int i = 0; i < 5; i++) {
+		big[o++] = 63;
+		memset(big + o, 'a', 63);
+		o += 63;
+	}
+	big[o++] = 0;
+	big[o++] = 0;
+	big[o++] = 1;
+	big[o++] = 0;
+	big[o++] = 1;
+	assert_int_equal(rcode_of(raw(big, o, false)), LDNS_RCODE_FORMERR);
+}
+
+/* Append an OPT RR to base_q: owner, size, version, option bytes. */
+static size_t with_opt(uint8_t *q, uint8_t owner, uint16_t size, uint8_t version,
+		       const uint8_t *opt, uint16_t optlen, int count)
+{
+	size_t bl = sizeof(base_q);
+	memcpy(q, base_q, bl);
+	q[11] = (uint8_t)count;
+	size_t n = bl;
+	for (int c = 0; c < count; c++) {
+		q[n++] = owner;
+		q[n++] = 0;
+		q[n++] = 41;
+		q[n++] = (uint8_t)(size >> 8);
+		q[n++] = (uint8_t)size;
+		q[n++] = 0;
+		q[n++] = version;
+		q[n++] = 0;
+		q[n++] = 0;
+		q[n++] = (uint8_t)(optlen >> 8);
+		q[n++] = (uint8_t)optlen;
+		memcpy(q + n, opt, optlen);
+		n += optlen;
+	}
+	return n;
+}
+
+static void test_edns(void **state)
+{
+	(void)state;
+	uint8_t q[600];
+	size_t n = with_opt(q, 0, 4096, 0, NULL, 0, 1);
+	size_t rl = raw(q, n, false);
+	assert_int_equal(rcode_of(rl), 0);
+	assert_int_equal(out[11], 4); /* 3 additional + OPT */
+	/* the OPT is last and advertises 1232 */
+	assert_int_equal(out[rl - 11 + 1], 0);
+	assert_int_equal(out[rl - 11 + 2], 41);
+	assert_int_equal(out[rl - 11 + 3] << 8 | out[rl - 11 + 4], 1232);
+	/* version 1: BADVERS = extended rcode 1, header rcode 0, OPT present */
+	n = with_opt(q, 0, 4096, 1, NULL, 0, 1);
+	rl = raw(q, n, false);
+	assert_int_equal(rcode_of(rl), 0);
+	assert_int_equal(out[7], 0);
+	assert_int_equal(out[11], 1);
+	assert_int_equal(out[rl - 11 + 5], 1);
+	/* two OPTs, an OPT not owned by the root, an option running past the end */
+	n = with_opt(q, 0, 4096, 0, NULL, 0, 2);
+	assert_int_equal(rcode_of(raw(q, n, false)), LDNS_RCODE_FORMERR);
+	n = with_opt(q, 1, 4096, 0, NULL, 0, 1);
+	assert_int_equal(rcode_of(raw(q, n, false)), LDNS_RCODE_FORMERR);
+	static const uint8_t badopt[] = { 0, 10, 0, 9, 1, 2 };
+	n = with_opt(q, 0, 4096, 0, badopt, sizeof(badopt), 1);
+	assert_int_equal(rcode_of(raw(q, n, false)), LDNS_RCODE_FORMERR);
+	/* unknown options are ignored; a size below 512 counts as 512 */
+	static const uint8_t cookie[] = { 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+	n = with_opt(q, 0, 100, 0, cookie, sizeof(cookie), 1);
+	assert_int_equal(rcode_of(raw(q, n, false)), 0);
+}
+
+static void test_counters(void **state)
+{
+	(void)state;
+	uint64_t before = ctx.stats.rcode[LDNS_RCODE_NXDOMAIN];
+	ldns_pkt *r = ask("nothere.example.com.", LDNS_RR_TYPE_A);
+	ldns_pkt_free(r);
+	assert_int_equal(ctx.stats.rcode[LDNS_RCODE_NXDOMAIN], before + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exact_a),      cmocka_unit_test(test_random_order),
+		cmocka_unit_test(test_case_preserved), cmocka_unit_test(test_nxdomain),
+		cmocka_unit_test(test_nodata),       cmocka_unit_test(test_cname),
+		cmocka_unit_test(test_wildcard),     cmocka_unit_test(test_referral),
+		cmocka_unit_test(test_additional),   cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_any_and_types), cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_malformed),    cmocka_unit_test(test_edns),
+		cmocka_unit_test(test_counters),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zanswer.h -- DNS answer semantics over a snapshot.
+ *
+ * zdb_answer() finds the zone and node for a parsed question and writes the answer,
+ * authority and additional sections (RFC 1034 4.3.2, RFC 2308, RFC 4592, RFC 8482).
+ * It never allocates and never fails: every outcome is an rcode and flags.
+ */
+#pragma once
+
+#include "wire.h"
+#include "zdb.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** The question as the answer code needs it (filled by the server's parser). */
+typedef struct zq {
+	uint8_t qname[255];    /**< lower-cased wire qname */
+	uint8_t qnamelen;      /**< bytes of qname */
+	uint8_t nlabels;       /**< labels of qname (root excluded) */
+	uint8_t label_off[128]; /**< offset of each label in qname; [nlabels] = root */
+	uint16_t qtype;        /**< QTYPE */
+	uint16_t qclass;       /**< QCLASS (IN or ANY reach here) */
+	bool tcp;              /**< over TCP (ANY returns everything) */
+} zq_t;
+
+/** What zdb_answer decided; the caller writes these into the header. */
+typedef struct zresult {
+	uint8_t rcode;   /**< RCODE (0, 3, 5) */
+	bool aa;         /**< authoritative answer */
+	bool tc;         /**< truncated: sections were dropped */
+	uint16_t an, ns, ar; /**< section counts written */
+} zresult_t;
+
+/**
+ * Answer a question. The writer already holds the header and the question (at offset 12,
+ * remembered for compression); sections are appended.
+ * \param rng xorshift128+ state of the worker, for RRset order.
+ * Worker threads; db is read-only.
+ */
+void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res);
+
+/** Next value of a worker's xorshift128+ generator. */
+static inline uint64_t zdb_rng_next(uint64_t s[2])
+{
+	uint64_t x = s[0];
+	uint64_t const y = s[1];
+	s[0] = y;
+	x ^= x << 23;
+	s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+	return s[1] + y;
+}
