@@ -286,8 +286,8 @@ static void test_truncation(void **state)
 	check_counts(r, LDNS_RCODE_NOERROR, true, 6, 2, 3); /* OPT is not counted by ldns */
 	assert_int_equal(ldns_pkt_edns_udp_size(r), 1232);
 	ldns_pkt_free(r);
-	/* EDNS 600: the answer fits, authority and additional are left out, no TC */
-	r = askx("big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 700, false);
+	/* EDNS 800: the answer fits, authority and additional are left out, no TC */
+	r = askx("big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 800, false);
 	assert_false(ldns_pkt_tc(r));
 	assert_int_equal(ldns_pkt_ancount(r), 6);
 	ldns_pkt_free(r);
