@@ -1,0 +1,33 @@
+# tests/integration -- the real r53d on a free loopback port, queried with dig, kdig and raw
+# packets; the NSD differential test; the storm test. Included from tests/CMakeLists.txt,
+# so CMAKE_CURRENT_SOURCE_DIR is tests/. Run by hand:
+#   python3 tests/integration/run.py --r53d build/server/r53d [test_answers ...]
+set(R53D_INTEG_RUN ${CMAKE_CURRENT_SOURCE_DIR}/integration/run.py)
+
+# Sanitizer builds start and answer several times more slowly: stretch every wait.
+set(R53D_INTEG_SLOW 1)
+if(R53D_ASAN OR R53D_UBSAN OR R53D_TSAN)
+	set(R53D_INTEG_SLOW 4)
+endif()
+
+# name -> timeout (s); every test prints "N passed, N failed[, N skipped]" last.
+set(R53D_INTEG_TESTS
+	test_answers:90
+	test_protocol:90
+	test_tcp:90
+	test_config:90
+	test_nsd_diff:150
+	test_storm:150
+)
+foreach(entry IN LISTS R53D_INTEG_TESTS)
+	string(REPLACE ":" ";" parts ${entry})
+	list(GET parts 0 mod)
+	list(GET parts 1 secs)
+	string(REPLACE "test_" "integ_" tname ${mod})
+	add_test(NAME ${tname}
+		COMMAND ${Python3_EXECUTABLE} ${R53D_INTEG_RUN} --r53d $<TARGET_FILE:r53d>
+			--slow ${R53D_INTEG_SLOW} ${mod})
+	set_tests_properties(${tname} PROPERTIES TIMEOUT ${secs} LABELS integration
+		# a test module that cannot run reports skips; a skip-only run is not a pass
+		SKIP_REGULAR_EXPRESSION "^0 passed, 0 failed, [1-9][0-9]* skipped")
+endforeach()
