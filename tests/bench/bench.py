@@ -1,0 +1,919 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""bench.py -- r53d against NSD and a bare UDP echo: server CPU per query, zone load time
+and resident memory. See README.md beside this file. Not run by CTest.
+
+    tests/bench/run.sh                       # everything, defaults below
+    tests/bench/run.sh --seconds 20 --repeats 5
+    tests/bench/run.sh --only throughput     # skip the zone-scale part
+    tests/bench/run.sh --only scale --scale 100000,1000000
+    tests/bench/run.sh --tune                # sweep dnsperf -T/-c/-q against echo and NSD
+    tests/bench/run.sh --scenario static,weighted   # policy scenarios (issue 4), ratio to static
+
+Only loopback; every process it starts is pinned, bounded in time and stopped by PID.
+"""
+import argparse
+import datetime
+import json
+import os
+import random
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import gen_zone  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ADDR = "127.0.0.1"
+ZONE_ID = "/hostedzone/ZBENCH"
+# Scenarios of issue 4. Each is provided as tests/bench/scenarios/NAME/scenario.json
+# (see scenarios/README.md); "static" is built in.
+KNOWN_SCENARIOS = {
+    "static": "plain records from the generated zone file (the reference)",
+    "weighted": "a weighted record set",
+    "geo-ecs": "a geolocation record set, queries carrying EDNS Client Subnet",
+    "latency": "a latency record set",
+    "alias-failover": "an alias record to a failover tree",
+}
+DEFAULT_DNSPERF = "-T 2 -c 8 -q 500"
+
+LIVE = []  # every Server started and not yet stopped, for cleanup
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log("bench: " + msg)
+    sys.exit(2)
+
+
+# ---------------------------------------------------------------------------- /proc
+
+def proc_stat(pid):
+    """(ppid, utime+stime ticks, starttime) of one process, or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14, stime 15, starttime 22.
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[19])
+
+
+def descendants(root):
+    """root and every process below it, as {pid: starttime}."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = proc_stat(int(d))
+        if st:
+            children.setdefault(st[0], []).append((int(d), st[2]))
+    rs = proc_stat(root)
+    if not rs:
+        return {}
+    out = {root: rs[2]}
+    todo = [root]
+    while todo:
+        p = todo.pop()
+        for c, start in children.get(p, ()):
+            if c not in out:
+                out[c] = start
+                todo.append(c)
+    return out
+
+
+def cpu_ticks(pids):
+    """{pid: utime+stime} for the given {pid: starttime}; a reused pid counts as gone."""
+    out = {}
+    for pid, start in pids.items():
+        st = proc_stat(pid)
+        if st and st[2] == start:
+            out[pid] = st[1]
+    return out
+
+
+def schedstat_ns(pids):
+    """Sum of sum_exec_runtime (ns) over every thread of the given processes (cross-check)."""
+    tot = 0
+    for pid in pids:
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    tot += int(f.read().split()[0])
+        except OSError:
+            pass
+    return tot
+
+
+def memory_kb(pids):
+    """(sum of VmRSS, sum of Pss, sum of VmHWM) in kB over the given processes."""
+    rss = pss = hwm = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        hwm += int(line.split()[1])
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            pass
+    return rss, pss, hwm
+
+
+# ---------------------------------------------------------------------------- DNS bits
+
+def free_port():
+    """A port free for both UDP and TCP on the loopback address."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((ADDR, 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind((ADDR, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    die("no free port")
+
+
+def wire_name(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def skip_name(pkt, off):
+    while True:
+        n = pkt[off]
+        if n >= 0xC0:
+            return off + 2
+        if n == 0:
+            return off + 1
+        off += 1 + n
+
+
+def probe(port, qname, want_rdata, timeout=0.05):
+    """True if the server at port answers qname/A authoritatively with want_rdata first."""
+    qid = random.randrange(65536)
+    pkt = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0) + wire_name(qname) + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((ADDR, port))
+        s.send(pkt)
+        r = s.recv(4096)
+    except (OSError, socket.timeout):
+        return False
+    finally:
+        s.close()
+    if len(r) < 12:
+        return False
+    rid, flags, qd, an = struct.unpack(">HHHH", r[:8])
+    if rid != qid or not flags & 0x8000 or not flags & 0x0400 or flags & 0xF or an < 1:
+        return False
+    try:
+        off = skip_name(r, 12) + 4
+        off = skip_name(r, off)
+        rtype, _, _, rdlen = struct.unpack(">HHIH", r[off:off + 10])
+        return rtype == 1 and socket.inet_ntoa(r[off + 10:off + 10 + rdlen]) == want_rdata
+    except (IndexError, struct.error, OSError):
+        return False
+
+
+def dig(port, qname, qtype):
+    """(status, flags set, {section: sorted normalised RR lines}) from dig, or None."""
+    cmd = ["dig", "+norec", "+nocookie", "+time=1", "+tries=2", "-p", str(port), "@" + ADDR,
+           qname, qtype, "+noall", "+comments", "+answer", "+authority", "+additional"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except subprocess.TimeoutExpired:
+        return None
+    status, flags, sect, secs = None, set(), None, {"ANSWER": [], "AUTHORITY": [], "ADDITIONAL": []}
+    for line in out.splitlines():
+        m = re.search(r"status: (\w+)", line)
+        if m:
+            status = m.group(1)
+        m = re.match(r";; flags: ([a-z ]*);", line)
+        if m:
+            flags = set(m.group(1).split())
+        m = re.match(r";; (\w+) SECTION:", line)
+        if m:
+            sect = m.group(1)
+            continue
+        if line.startswith(";") or not line.strip():
+            continue
+        if sect in secs:
+            secs[sect].append(" ".join(line.lower().split()))
+    if status is None:
+        return None
+    return status, flags, {k: sorted(v) for k, v in secs.items()}
+
+
+def expect_class(cls, res):
+    """Does a dig result fit the query's class in the generated mix? '' if so, else why."""
+    status, flags, s = res
+    if cls == "pos" or cls == "wild":
+        ok = status == "NOERROR" and "aa" in flags and s["ANSWER"]
+    elif cls == "nx":
+        ok = status == "NXDOMAIN" and "aa" in flags and not s["ANSWER"]
+    elif cls == "nodata":
+        ok = status == "NOERROR" and "aa" in flags and not s["ANSWER"] and \
+            any(" soa " in r for r in s["AUTHORITY"])
+    else:  # referral
+        ok = status == "NOERROR" and "aa" not in flags and not s["ANSWER"] and \
+            any(" ns " in r for r in s["AUTHORITY"])
+    return "" if ok else "expected a %s answer" % cls
+
+
+# ---------------------------------------------------------------------------- servers
+
+class Server:
+    """One server instance we started: its PID, its port, its processes."""
+
+    def __init__(self, kind, label, argv, port, logpath, cpu):
+        self.kind, self.label, self.port, self.logpath = kind, label, port, logpath
+        self.argv = (["taskset", "-c", str(cpu)] if cpu is not None else []) + argv
+        self.proc = None
+        self.pids = {}
+
+    def start(self):
+        self.logf = open(self.logpath, "w")
+        self.t_start = time.monotonic()
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        LIVE.append(self)
+
+    def wait_ready(self, probe_name, probe_rdata, limit):
+        """Poll until the probe answers; returns seconds from start, or None."""
+        deadline = self.t_start + limit
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return None
+            if probe(self.port, probe_name, probe_rdata):
+                t = time.monotonic() - self.t_start
+                self.refresh_pids()
+                return t
+            time.sleep(0.005)
+        return None
+
+    def refresh_pids(self):
+        # taskset execs the server, so proc.pid is the server's own PID.
+        d = descendants(self.proc.pid)
+        self.pids.update(d)
+        return d
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.refresh_pids()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        # Children (NSD's xfrd and server) end with their parent; make sure, by PID.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and cpu_ticks(self.pids):
+            time.sleep(0.05)
+        for pid in cpu_ticks(self.pids):  # still there, same start time: ours
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc = None
+        self.logf.close()
+        if self in LIVE:
+            LIVE.remove(self)
+
+    def tail_log(self, n=15):
+        try:
+            with open(self.logpath) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+def r53d_server(a, label, binary, zone_meta, port, extra=None, cfgdir=None):
+    cfg = {"listen": ["%s:%d" % (ADDR, port)], "workers": 1,
+           "hosted_zones": [{"HostedZone": {"Id": ZONE_ID, "Name": zone_meta["origin"]},
+                             "zone_file": zone_meta["zone_file"]}]}
+    if a.minimal:
+        cfg["authority_ns"] = False
+    if extra:
+        cfg.update(extra)
+        cfg["listen"], cfg["workers"] = ["%s:%d" % (ADDR, port)], 1
+    path = os.path.join(cfgdir or a.rundir, "%s.json" % label)
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+    return Server("r53d", label, [binary, "-c", path], port,
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu)
+
+
+def nsd_server(a, label, zone_meta, port):
+    d = os.path.join(a.rundir, label)
+    os.makedirs(d, exist_ok=True)
+    conf = """server:
+  ip-address: %(addr)s
+  port: %(port)d
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "%(d)s"
+  pidfile: "%(d)s/nsd.pid"
+  database: ""
+  xfrdfile: "%(d)s/xfrd.state"
+  zonelistfile: "%(d)s/zone.list"
+  logfile: "%(d)s/nsd.log"
+  verbosity: 0
+  # NSD's response rate limiting is on by default (200 qps per source); a benchmark from
+  # one address needs it off. r53d has no RRL.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+  minimal-responses: %(minimal)s
+remote-control:
+  control-enable: no
+zone:
+  name: "%(origin)s"
+  zonefile: "%(zone)s"
+""" % {"addr": ADDR, "port": port, "d": d, "origin": zone_meta["origin"],
+       "zone": zone_meta["zone_file"], "minimal": "yes" if a.minimal else "no"}
+    for f in ("xfrd.state", "zone.list", "nsd.pid"):
+        try:
+            os.unlink(os.path.join(d, f))
+        except OSError:
+            pass
+    path = os.path.join(d, "nsd.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return Server("nsd", label, [a.nsd, "-d", "-c", path], port,
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu)
+
+
+def echo_server(a, label, port):
+    return Server("echo", label, [a.echo, ADDR, str(port)], port,
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu)
+
+
+def stop_all():
+    for s in list(LIVE):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            log("bench: stopping %s: %s" % (s.label, e))
+
+
+# ---------------------------------------------------------------------------- building
+
+def build_r53d(a):
+    if a.r53d:
+        return a.r53d if os.access(a.r53d, os.X_OK) else None
+    bdir = os.path.join(REPO, "build-bench")
+    binary = os.path.join(bdir, "server", "r53d")
+    if a.no_build:
+        return binary if os.access(binary, os.X_OK) else None
+    log("bench: building r53d (Release) in %s" % bdir)
+    steps = []
+    if not os.path.exists(os.path.join(bdir, "CMakeCache.txt")):
+        steps.append(["cmake", "-S", REPO, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",
+                      "-DBUILD_TESTING=OFF"])
+    steps.append(["cmake", "--build", bdir, "-j2"])
+    blog = os.path.join(a.out, "build-r53d.log")
+    with open(blog, "w") as f:
+        for s in steps:
+            try:
+                rc = subprocess.run(s, stdout=f, stderr=subprocess.STDOUT, timeout=1200).returncode
+            except subprocess.TimeoutExpired:
+                rc = -1
+            if rc != 0:
+                log("bench: r53d build failed (see %s); continuing without r53d" % blog)
+                return None
+    return binary if os.access(binary, os.X_OK) else None
+
+
+def build_echo(a):
+    src = os.path.join(HERE, "echo.c")
+    binary = os.path.join(a.out, "echo")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(src):
+        subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", binary, src], check=True)
+    return binary
+
+
+def zone_for(a, names):
+    """Generate (or reuse) the zone and queries for `names`; returns gen_zone's meta."""
+    d = os.path.join(a.out, "zone-%d-s%d" % (names, a.seed))
+    mp = os.path.join(d, "meta.json")
+    if os.path.exists(mp):
+        with open(mp) as f:
+            m = json.load(f)
+        if m.get("queries") == a.queries and os.path.exists(m["zone_file"]):
+            return m
+    os.makedirs(d, exist_ok=True)
+    log("bench: generating zone with %d names in %s" % (names, d))
+    return gen_zone.generate(names, a.origin, a.seed, a.queries, d)
+
+
+# ---------------------------------------------------------------------------- dnsperf
+
+def parse_dnsperf(text):
+    r = {}
+    pats = {"sent": r"Queries sent:\s+(\d+)", "completed": r"Queries completed:\s+(\d+)",
+            "lost": r"Queries lost:\s+(\d+)", "runtime": r"Run time \(s\):\s+([\d.]+)",
+            "qps": r"Queries per second:\s+([\d.]+)", "latency": r"Average Latency \(s\):\s+([\d.]+)",
+            "resp_size": r"Average packet size:\s+request \d+, response (\d+)"}
+    for k, p in pats.items():
+        m = re.search(p, text)
+        if m:
+            r[k] = float(m.group(1))
+    m = re.search(r"Response codes:\s+(.*)", text)
+    r["rcodes"] = {}
+    if m:
+        for name, n in re.findall(r"(\w+) (\d+) \(", m.group(1)):
+            r["rcodes"][name] = int(n)
+    return r
+
+
+def run_dnsperf(a, srv, qfile, seconds, extra_args, tag):
+    """One dnsperf window against srv; server CPU from /proc just before and after."""
+    args = ["dnsperf", "-s", ADDR, "-p", str(srv.port), "-d", qfile, "-l", str(seconds),
+            "-t", str(a.timeout)] + shlex.split(a.dnsperf) + list(extra_args)
+    if a.rate:
+        args += ["-Q", str(a.rate)]
+    if a.edns:
+        args += ["-e"]
+    if a.client_cpu is not None:
+        args = ["taskset", "-c", str(a.client_cpu)] + args
+    outp = os.path.join(a.rundir, "dnsperf-%s.txt" % tag)
+    pids = srv.refresh_pids()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c0, ns0, t0 = cpu_ticks(pids), schedstat_ns(pids), time.monotonic()
+    with open(outp, "w") as f:
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            p.wait(seconds + a.timeout + 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    t1 = time.monotonic()
+    c1, ns1 = cpu_ticks(pids), schedstat_ns(pids)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = srv.refresh_pids()
+    with open(outp) as f:
+        r = parse_dnsperf(f.read())
+    ticks = sum(c1.get(p, c0[p]) - c0[p] for p in c0)
+    ticks += sum(c1_ for p, c1_ in cpu_ticks({p: s for p, s in after.items() if p not in pids}).items())
+    r["server_cpu_s"] = ticks / CLK_TCK
+    r["server_cpu_sched_s"] = (ns1 - ns0) / 1e9
+    r["wall_s"] = t1 - t0
+    r["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    r["server_procs"] = len(pids)
+    r["alive"] = srv.alive()
+    done = r.get("completed", 0)
+    r["cpu_us_per_q"] = r["server_cpu_s"] * 1e6 / done if done else float("inf")
+    r["log"] = outp
+    return r
+
+
+# ---------------------------------------------------------------------------- checks
+
+def check_answers(a, servers, ref, meta):
+    """Ask each server a stratified sample of the query mix with dig. Every answer must fit
+    its class; against the reference (NSD) rcode, flags and the answer section must agree,
+    authority/additional differences are reported. Returns {label: [problems]}."""
+    rng = random.Random(a.seed)
+    sample = []
+    for cls, lines in sorted(meta["samples"].items()):
+        for line in rng.sample(lines, min(a.check_per_class, len(lines))):
+            sample.append((cls, line.split()[0], line.split()[1]))
+    sample.append(("pos", meta["probe"], "A"))
+    refres = {}
+    if ref is not None:
+        for cls, q, t in sample:
+            refres[(q, t)] = dig(ref.port, q, t)
+    report = {}
+    for srv in servers:
+        if srv.kind == "echo":
+            continue
+        hard, soft = [], []
+        for cls, q, t in sample:
+            res = refres[(q, t)] if srv is ref else dig(srv.port, q, t)
+            if res is None:
+                hard.append("%s %s: no answer" % (q, t))
+                continue
+            why = expect_class(cls, res)
+            if why:
+                hard.append("%s %s: %s, got %s %s" % (q, t, why, res[0], sorted(res[1])))
+            if ref is None or srv is ref or refres.get((q, t)) is None:
+                continue
+            r0 = refres[(q, t)]
+            if (res[0], res[1], res[2]["ANSWER"]) != (r0[0], r0[1], r0[2]["ANSWER"]):
+                hard.append("%s %s: %s %s %s, NSD %s %s %s" % (q, t, res[0], sorted(res[1]),
+                            res[2]["ANSWER"], r0[0], sorted(r0[1]), r0[2]["ANSWER"]))
+            for sec in ("AUTHORITY", "ADDITIONAL"):
+                if res[2][sec] != r0[2][sec]:
+                    soft.append("%s %s: %s differs: %s vs NSD %s" % (q, t, sec, res[2][sec],
+                                                                      r0[2][sec]))
+        report[srv.label] = {"checked": len(sample), "hard": hard, "soft": soft}
+        log("bench: answer check %-10s %d queries, %d wrong, %d authority/additional differences"
+            % (srv.label, len(sample), len(hard), len(soft)))
+        for p in hard[:10]:
+            log("   WRONG " + p)
+        for p in soft[:3]:
+            log("   note  " + p)
+    return report
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+def load_scenario(a, name):
+    """A policy scenario: {"label", "config" (extra r53d keys), "queries", "dnsperf_args"}."""
+    d = os.path.join(HERE, "scenarios", name)
+    sp = os.path.join(d, "scenario.json")
+    if not os.path.exists(sp):
+        die("scenario %r is not provided yet (%s): add %s (see scenarios/README.md)"
+            % (name, KNOWN_SCENARIOS.get(name, "unknown"), sp))
+    with open(sp) as f:
+        s = json.load(f)
+    if "generate" in s:  # a script that writes config pieces and queries into a directory
+        out = os.path.join(a.out, "scenario-" + name)
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(d, s["generate"]), out], check=True,
+                       timeout=600)
+        base = out
+    else:
+        base = d
+
+    def absify(v):  # relative file names in the scenario resolve against its directory
+        if isinstance(v, str) and not v.startswith("/") and os.path.exists(os.path.join(base, v)):
+            return os.path.join(base, v)
+        if isinstance(v, dict):
+            return {k: absify(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [absify(x) for x in v]
+        return v
+    return {"name": name, "config": absify(s.get("config", {})),
+            "queries": absify(s["queries"]), "dnsperf_args": s.get("dnsperf_args", []),
+            "probe": s.get("probe")}
+
+
+# ---------------------------------------------------------------------------- reporting
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec):
+    return "-" if x is None else format(x, spec)
+
+
+def summarise(runs):
+    s = {}
+    for k in ("qps", "completed", "sent", "cpu_us_per_q", "server_cpu_s", "wall_s", "client_cpu_s",
+              "resp_size", "latency"):
+        s[k] = med([r.get(k) for r in runs])
+    lost = [100.0 * r.get("lost", 0) / r["sent"] for r in runs if r.get("sent")]
+    s["lost_pct"] = med(lost)
+    s["cpu_min"] = min(r["cpu_us_per_q"] for r in runs)
+    s["cpu_max"] = max(r["cpu_us_per_q"] for r in runs)
+    s["busy_pct"] = med([100.0 * r["server_cpu_s"] / r["runtime"] for r in runs if r.get("runtime")])
+    s["client_pct"] = med([100.0 * r["client_cpu_s"] / r["wall_s"] for r in runs])
+    tot = {}
+    for r in runs:
+        for k, v in r["rcodes"].items():
+            tot[k] = tot.get(k, 0) + v
+    n = sum(tot.values()) or 1
+    s["rcodes_pct"] = {k: round(100.0 * v / n, 2) for k, v in sorted(tot.items())}
+    return s
+
+
+def print_throughput(rows, names, invalid):
+    ref = {r["label"]: r["s"]["cpu_us_per_q"] for r in rows}
+    nsd, echo = ref.get("nsd"), ref.get("echo")
+    hdr = ("server", "qps", "answered", "lost%", "CPU µs/q", "(min-max)", "q/CPU-s",
+           "busy%", "resp B", "÷NSD", "÷echo")
+    print("\nServer CPU per query, %d-name zone, median of %d runs" % (names, len(rows[0]["runs"])))
+    print("%-16s %9s %10s %6s %9s %13s %9s %6s %6s %6s %6s" % hdr)
+    for r in rows:
+        s = r["s"]
+        c = s["cpu_us_per_q"]
+        bad = "  ! ANSWERS WRONG" if r["label"] in invalid else ""
+        print("%-16s %9s %10s %6s %9s %13s %9s %6s %6s %6s %6s%s" % (
+            r["label"], fmt(s["qps"], ".0f"), fmt(s["completed"], ".0f"), fmt(s["lost_pct"], ".2f"),
+            fmt(c, ".2f"), "%.2f-%.2f" % (s["cpu_min"], s["cpu_max"]),
+            fmt(1e6 / c if c else None, ".0f"), fmt(s["busy_pct"], ".0f"),
+            fmt(s["resp_size"], ".0f"),
+            fmt(c / nsd if nsd else None, ".3f"), fmt(c / echo if echo else None, ".2f"), bad))
+    print("rcodes (%): " + "; ".join("%s %s" % (r["label"], " ".join(
+        "%s=%s" % kv for kv in r["s"]["rcodes_pct"].items())) for r in rows))
+    print("dnsperf client CPU (% of its core): " + ", ".join(
+        "%s %.0f" % (r["label"], r["s"]["client_pct"]) for r in rows))
+
+
+def print_scale(rows):
+    print("\nZone scale: load time (start to first correct answer) and memory after load")
+    print("%-8s %-6s %10s %10s %10s %10s %10s" % ("names", "server", "load s", "RSS MB",
+                                                   "PSS MB", "peak MB", "zone MB"))
+    for r in rows:
+        print("%-8d %-6s %10s %10s %10s %10s %10.1f" % (
+            r["names"], r["server"], fmt(r["load_s"], ".2f"), fmt(r["rss_mb"], ".1f"),
+            fmt(r["pss_mb"], ".1f"), fmt(r["hwm_mb"], ".1f"), r["zone_mb"]))
+
+
+# ---------------------------------------------------------------------------- phases
+
+def phase_throughput(a, r53d_bin):
+    meta = zone_for(a, a.names)
+    want = a.servers
+    servers = []
+    for kind in want:
+        port = free_port()
+        if kind == "r53d":
+            if not r53d_bin:
+                log("bench: r53d not available; measuring the others")
+                continue
+            servers.append(r53d_server(a, "r53d", r53d_bin, meta, port))
+        elif kind == "nsd":
+            servers.append(nsd_server(a, "nsd", meta, port))
+        elif kind == "echo":
+            servers.append(echo_server(a, "echo", port))
+    scen = [load_scenario(a, n) for n in a.scenario if n != "static"]
+    if scen and not r53d_bin:
+        die("policy scenarios need r53d")
+    for sc in scen:
+        servers.append(r53d_server(a, "r53d-" + sc["name"], r53d_bin, meta, free_port(),
+                                   extra=sc["config"]))
+        servers[-1].scenario = sc
+    ready = []
+    for srv in servers:
+        srv.start()
+        if srv.kind == "echo":
+            t = 0.0 if wait_port_echo(srv) else None
+        else:
+            sc = getattr(srv, "scenario", None)
+            pn, pr = (meta["probe"], "192.0.2.254") if not (sc and sc["probe"]) else sc["probe"]
+            t = srv.wait_ready(pn, pr, a.load_limit)
+        if t is None:
+            log("bench: %s did not answer; left out. Its log:\n%s" % (srv.label, srv.tail_log()))
+            srv.stop()
+            continue
+        srv.refresh_pids()
+        log("bench: %s ready on port %d in %.2fs (pids %s)" % (srv.label, srv.port, t,
+                                                                sorted(srv.pids)))
+        ready.append(srv)
+    ref = next((s for s in ready if s.kind == "nsd"), None)
+    checks = check_answers(a, [s for s in ready if not hasattr(s, "scenario")], ref, meta)
+    invalid = {k for k, v in checks.items() if v["hard"]}
+    if invalid:
+        log("bench: WRONG ANSWERS from %s: their figures are marked and the run fails"
+            % ", ".join(sorted(invalid)))
+
+    for srv in ready:  # warm up: page in the zone, fill caches
+        qf = srv.scenario["queries"] if hasattr(srv, "scenario") else meta["queries_file"]
+        xa = srv.scenario["dnsperf_args"] if hasattr(srv, "scenario") else []
+        run_dnsperf(a, srv, qf, a.warmup, xa, "%s-warmup" % srv.label)
+    results = {s.label: [] for s in ready}
+    for rep in range(a.repeats):
+        order = ready[rep % len(ready):] + ready[:rep % len(ready)]  # rotate, interleave
+        for srv in order:
+            if not srv.alive():
+                log("bench: %s died; see %s" % (srv.label, srv.logpath))
+                invalid.add(srv.label)
+                continue
+            qf = srv.scenario["queries"] if hasattr(srv, "scenario") else meta["queries_file"]
+            xa = srv.scenario["dnsperf_args"] if hasattr(srv, "scenario") else []
+            r = run_dnsperf(a, srv, qf, a.seconds, xa, "%s-%d" % (srv.label, rep + 1))
+            results[srv.label].append(r)
+            log("bench: run %d/%d %-14s %8.0f qps  %6.2f µs/q  busy %3.0f%%  lost %d" % (
+                rep + 1, a.repeats, srv.label, r.get("qps", 0), r["cpu_us_per_q"],
+                100 * r["server_cpu_s"] / max(r.get("runtime", 1), 1e-9), r.get("lost", 0)))
+    for srv in ready:
+        srv.stop()
+    rows = [{"label": s.label, "kind": s.kind, "runs": results[s.label],
+             "s": summarise(results[s.label])} for s in ready if results[s.label]]
+    return rows, checks, invalid, meta
+
+
+def wait_port_echo(srv):
+    """The echo answers anything; wait until a datagram comes back."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.05)
+        try:
+            s.connect((ADDR, srv.port))
+            s.send(b"\x12\x34\x00\x00" + b"\0" * 8)
+            if s.recv(64)[:2] == b"\x12\x34":
+                return True
+        except OSError:
+            time.sleep(0.01)
+        finally:
+            s.close()
+    return False
+
+
+def phase_scale(a, r53d_bin):
+    rows = []
+    for names in a.scale:
+        meta = zone_for(a, names)
+        zmb = os.path.getsize(meta["zone_file"]) / 1e6
+        kinds = [k for k in ("r53d", "nsd") if k in a.servers]
+        for rep in range(a.scale_repeats):
+            for kind in kinds:
+                port = free_port()
+                label = "%s-scale-%d" % (kind, names)
+                if kind == "r53d":
+                    if not r53d_bin:
+                        continue
+                    srv = r53d_server(a, label, r53d_bin, meta, port)
+                else:
+                    srv = nsd_server(a, label, meta, port)
+                srv.start()
+                t = srv.wait_ready(meta["probe"], "192.0.2.254", a.load_limit)
+                row = {"names": names, "server": kind, "load_s": t, "zone_mb": zmb,
+                       "rss_mb": None, "pss_mb": None, "hwm_mb": None}
+                if t is None:
+                    log("bench: %s did not answer within %ds. Its log:\n%s" % (
+                        label, a.load_limit, srv.tail_log()))
+                else:
+                    time.sleep(a.settle)  # let forked children (NSD) settle
+                    pids = srv.refresh_pids()
+                    rss, pss, hwm = memory_kb(pids)
+                    row.update(rss_mb=rss / 1024, pss_mb=pss / 1024, hwm_mb=hwm / 1024,
+                               procs=len(pids))
+                    log("bench: %s loaded in %.2fs, RSS %.1f MB (PSS %.1f) over %d processes"
+                        % (label, t, rss / 1024, pss / 1024, len(pids)))
+                srv.stop()
+                rows.append(row)
+    # median over repeats
+    out = []
+    for names in a.scale:
+        for kind in ("r53d", "nsd"):
+            rs = [r for r in rows if r["names"] == names and r["server"] == kind]
+            if rs:
+                m = dict(rs[0])
+                for k in ("load_s", "rss_mb", "pss_mb", "hwm_mb"):
+                    m[k] = med([r[k] for r in rs])
+                out.append(m)
+    return out
+
+
+def tune(a):
+    """Sweep dnsperf -T/-c/-q against echo and NSD; print qps, loss and server busy%."""
+    meta = zone_for(a, a.names)
+    srvs = [echo_server(a, "echo", free_port()), nsd_server(a, "nsd", meta, free_port())]
+    srvs[0].start()
+    wait_port_echo(srvs[0])
+    srvs[1].start()
+    if srvs[1].wait_ready(meta["probe"], "192.0.2.254", a.load_limit) is None:
+        die("nsd did not start")
+    grid = [(T, c, q) for T in (1, 2, 4, 8) for c in (4, 8, 16, 32) for q in (200, 500, 1000)
+            if c >= T]
+    print("%-18s %-6s %9s %7s %6s %7s" % ("dnsperf", "server", "qps", "lost%", "busy%", "client%"))
+    for T, c, q in grid:
+        a.dnsperf = "-T %d -c %d -q %d" % (T, c, q)
+        for srv in srvs:
+            r = run_dnsperf(a, srv, meta["queries_file"], a.seconds, [], "tune")
+            print("%-18s %-6s %9.0f %7.2f %6.0f %7.0f" % (
+                a.dnsperf, srv.label, r.get("qps", 0), 100 * r.get("lost", 0) / max(r.get("sent", 1), 1),
+                100 * r["server_cpu_s"] / r["wall_s"], 100 * r["client_cpu_s"] / r["wall_s"]),
+                flush=True)
+    for s in srvs:
+        s.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n", 2)[2])
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("SECONDS_PER_RUN", 10)),
+                    help="length of each measured dnsperf window (default 10)")
+    ap.add_argument("--repeats", type=int, default=3, help="measured runs per server (median)")
+    ap.add_argument("--warmup", type=int, default=2, help="unmeasured dnsperf seconds first")
+    ap.add_argument("--names", type=int, default=100000, help="zone size for throughput")
+    ap.add_argument("--scale", default="100000,1000000",
+                    help="zone sizes for load time/RSS, comma separated, or 'none'")
+    ap.add_argument("--scale-repeats", type=int, default=1)
+    ap.add_argument("--only", choices=("all", "throughput", "scale"), default="all")
+    ap.add_argument("--servers", default="r53d,nsd,echo")
+    ap.add_argument("--scenario", default="static",
+                    help="comma list: static (built in), %s" % ", ".join(
+                        k for k in KNOWN_SCENARIOS if k != "static"))
+    ap.add_argument("--dnsperf", default=DEFAULT_DNSPERF,
+                    help="dnsperf load options (default %r)" % DEFAULT_DNSPERF)
+    ap.add_argument("--rate", type=int, default=0, help="fixed offered load (dnsperf -Q)")
+    ap.add_argument("--edns", action="store_true", help="dnsperf sends EDNS0 (-e)")
+    ap.add_argument("--minimal", action="store_true",
+                    help="no NS set in authority: r53d authority_ns false, NSD minimal-responses")
+    ap.add_argument("--timeout", type=int, default=2, help="dnsperf -t (query timeout)")
+    ap.add_argument("--queries", type=int, default=200000, help="lines in the query file")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--origin", default="bench.test.")
+    ap.add_argument("--r53d", help="r53d binary (default: build one in build-bench/)")
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--nsd", default=shutil.which("nsd") or "/usr/sbin/nsd")
+    ap.add_argument("--server-cpu", type=int, default=0)
+    ap.add_argument("--client-cpu", type=int, default=1)
+    ap.add_argument("--check-per-class", type=int, default=8)
+    ap.add_argument("--load-limit", type=int, default=600, help="seconds to wait for a load")
+    ap.add_argument("--settle", type=float, default=1.0, help="seconds after load before RSS")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--tune", action="store_true")
+    a = ap.parse_args()
+    a.servers = [s for s in a.servers.split(",") if s]
+    a.scenario = [s for s in a.scenario.split(",") if s]
+    a.scale = [] if a.scale == "none" else [int(x) for x in a.scale.split(",")]
+    for n in a.scenario:
+        if n not in KNOWN_SCENARIOS and not os.path.isdir(os.path.join(HERE, "scenarios", n)):
+            die("unknown scenario %r" % n)
+    for tool in ("dnsperf", "dig", "taskset"):
+        if not shutil.which(tool):
+            die("%s not found: run contrib/deps.sh --bench" % tool)
+    if (os.cpu_count() or 1) < 2:
+        log("bench: fewer than 2 CPUs; not pinning")
+        a.server_cpu = a.client_cpu = None
+    os.makedirs(a.out, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    a.rundir = os.path.join(a.out, "run-" + stamp)
+    os.makedirs(a.rundir)
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    a.echo = build_echo(a)
+    try:
+        if a.tune:
+            tune(a)
+            return 0
+        r53d_bin = build_r53d(a) if "r53d" in a.servers else None
+        report = {"date": stamp, "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
+                                             "load_before": open("/proc/loadavg").read().split()[:3]},
+                  "args": {k: v for k, v in vars(a).items() if k not in ("echo",)}}
+        status = 0
+        if a.only in ("all", "throughput"):
+            rows, checks, invalid, meta = phase_throughput(a, r53d_bin)
+            report["throughput"] = rows
+            report["answer_checks"] = checks
+            if rows:
+                print_throughput([r for r in rows if not r["label"].startswith("r53d-")],
+                                 a.names, invalid)
+                sc = [r for r in rows if r["label"].startswith("r53d-")]
+                st = next((r for r in rows if r["label"] == "r53d"), None)
+                if sc and st:
+                    print("\nPolicy scenarios, CPU per query as a ratio to static (issue 4: <= 1.25)")
+                    for r in sc:
+                        ratio = r["s"]["cpu_us_per_q"] / st["s"]["cpu_us_per_q"]
+                        print("%-24s %8.2f µs/q  %.3f x static%s" % (
+                            r["label"], r["s"]["cpu_us_per_q"], ratio,
+                            "" if ratio <= 1.25 else "  ! over 1.25"))
+            if invalid:
+                status = 1
+        if a.only in ("all", "scale") and a.scale:
+            srows = phase_scale(a, r53d_bin)
+            report["scale"] = srows
+            print_scale(srows)
+        report["machine"]["load_after"] = open("/proc/loadavg").read().split()[:3]
+        jp = os.path.join(a.rundir, "results.json")
+        with open(jp, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+        print("\nload average before/after: %s / %s; raw results: %s" % (
+            " ".join(report["machine"]["load_before"]), " ".join(report["machine"]["load_after"]), jp))
+        return status
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        return 130
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
