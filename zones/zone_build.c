@@ -375,7 +375,7 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			goto out;
 		}
 		size_t s = 0;
-		bool has_cname = false, has_other = false;
+		const zl_rr_t *cname_src = NULL, *other_src = NULL;
 		for (size_t k = i; k < j;) {
 			size_t m = k;
 			while (m < j && recs[m].type == recs[k].type)
@@ -384,15 +384,18 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			if (ret != ERR_OK)
 				goto out;
 			if (recs[k].type == LDNS_RR_TYPE_CNAME)
-				has_cname = true;
+				cname_src = recs[k].src;
 			else if (recs[k].type != LDNS_RR_TYPE_RRSIG &&
-				 recs[k].type != LDNS_RR_TYPE_NSEC)
-				has_other = true;
+				 recs[k].type != LDNS_RR_TYPE_NSEC && other_src == NULL)
+				other_src = recs[k].src;
 			k = m;
 		}
-		if (has_cname && has_other) {
-			ret = berr(b, recs[i].src, "%s",
-				   "CNAME and other data at the same name (RFC 1034 3.6.2)");
+		if (cname_src != NULL && other_src != NULL) {
+			char *ts = ldns_rr_type2str(ldns_rr_get_type(other_src->rr));
+			ret = berr(b, cname_src,
+				   "CNAME and other data at the same name (%s at line %d; RFC 1034 3.6.2)",
+				   ts ? ts : "?", other_src->line);
+			free(ts);
 			goto out;
 		}
 		node->rrsets = sets;
