@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * admin.h -- the admin HTTP endpoint (libevent evhttp) on the control thread.
+ *
+ * The server listens only where the configuration's admin.listen says. Requests are routed
+ * by path prefix to handlers registered with admin_register(); the core handlers are
+ * GET /zones, GET /metrics and POST /reload (admin_register_core). Other modules add
+ * theirs the same way; the health-check module, for example:
+ *
+ *     admin_register(a, "/healthchecks", hc_admin_handle, pool);
+ *
+ * receives GET /healthchecks with rest "" and POST /healthchecks/ID/force with rest
+ * "/ID/force", and answers with admin_reply / admin_reply_json.
+ *
+ * Threads: everything here runs on the control thread, which owns the event_base given to
+ * admin_new. Handlers run on it too and must not block.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct evhttp_request;
+struct evbuffer;
+typedef struct daemon daemon_t;
+
+typedef struct admin admin_t;
+
+/**
+ * A request handler.
+ * \param req   the request (libevent); the handler must answer it exactly once, now or
+ *              later, with admin_reply* (or evhttp_send_reply).
+ * \param rest  the path after the registered prefix: "" or "/..."; borrowed for the call.
+ * \param arg   as given to admin_register.
+ */
+typedef void (*admin_fn)(struct evhttp_request *req, const char *rest, void *arg);
+
+/**
+ * Listen for admin requests on listen ("127.0.0.1:8053", "[::1]:8053").
+ * \param out  set to the new endpoint; caller frees with admin_free.
+ * \param err  receives "admin ADDRESS: reason" on failure.
+ * \retval ERR_OK, ERR_INVAL (bad address), ERR_SYS (socket/bind/listen), ERR_NOMEM.
+ * Control thread.
+ */
+int admin_new(struct event_base *base, const char *listen, admin_t **out, char *err,
+	      size_t errlen);
+
+/** Close the endpoint and its connections. NULL does nothing. Control thread. */
+void admin_free(admin_t *a);
+
+/**
+ * Route requests whose path is prefix, or starts with prefix followed by '/', to fn.
+ * The longest matching prefix wins; registering a prefix again replaces its handler.
+ * \param prefix  "/name", copied.
+ * \retval ERR_OK, ERR_INVAL (prefix not starting with '/'), ERR_NOMEM.
+ * Control thread.
+ */
+int admin_register(admin_t *a, const char *prefix, admin_fn fn, void *arg);
+
+/** Register GET /zones, GET /metrics and POST /reload for daemon d. Control thread. */
+int admin_register_core(admin_t *a, daemon_t *d);
+
+/** Send a reply with a body of len bytes and the given Content-Type. */
+void admin_reply(struct evhttp_request *req, int code, const char *content_type,
+		 const char *body, size_t len);
+
+/** Send a JSON reply; takes ownership of (decrefs) body. 500 if it cannot be encoded. */
+void admin_reply_json(struct evhttp_request *req, int code, json_t *body);
+
+/** Send {"status":"error","error":msg} with the given code. */
+void admin_reply_error(struct evhttp_request *req, int code, const char *msg);
+
+/** Reply 405 unless the request's method is one of the EVHTTP_REQ_* bits in allowed
+ *  (HEAD is accepted wherever GET is). \return 1 when the request may go on, 0 if answered. */
+int admin_method_ok(struct evhttp_request *req, unsigned allowed);

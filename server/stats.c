@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.c -- sum the workers' counters and print them for Prometheus. */
+#include "stats.h"
+#include "err.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <stdbool.h>
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+const char *stats_rcode_name(unsigned rcode)
+{
+	static const char *const names[ANSWER_RCODES] = {
+		[0] = "NOERROR",  [1] = "FORMERR",   [2] = "SERVFAIL", [3] = "NXDOMAIN",
+		[4] = "NOTIMP",   [5] = "REFUSED",   [6] = "YXDOMAIN", [7] = "YXRRSET",
+		[8] = "NXRRSET",  [9] = "NOTAUTH",   [10] = "NOTZONE", [11] = "DSOTYPENI",
+		[16] = "BADVERS", [17] = "BADKEY",   [18] = "BADTIME", [19] = "BADMODE",
+		[20] = "BADNAME", [21] = "BADALG",   [22] = "BADTRUNC", [23] = "BADCOOKIE",
+	};
+	return rcode < ANSWER_RCODES ? names[rcode] : NULL;
+}
+
+void stats_sum_workers(stats_totals_t *t, worker_t *const *workers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const answer_stats_t *a = worker_answer_stats(workers[i]);
+		const worker_stats_t *s = worker_net_stats(workers[i]);
+		t->answer.queries += LOAD(a->queries);
+		t->answer.dropped += LOAD(a->dropped);
+		t->answer.truncated += LOAD(a->truncated);
+		t->answer.tcp += LOAD(a->tcp);
+		for (unsigned r = 0; r < ANSWER_RCODES; r++)
+			t->answer.rcode[r] += LOAD(a->rcode[r]);
+		t->net.udp_recv_errors += LOAD(s->udp_recv_errors);
+		t->net.udp_send_errors += LOAD(s->udp_send_errors);
+		t->net.udp_oversize += LOAD(s->udp_oversize);
+		t->net.tcp_accepted += LOAD(s->tcp_accepted);
+		t->net.tcp_open += LOAD(s->tcp_open);
+		t->net.tcp_idle_closed += LOAD(s->tcp_idle_closed);
+		t->net.tcp_evicted += LOAD(s->tcp_evicted);
+		t->net.tcp_bad_frames += LOAD(s->tcp_bad_frames);
+		t->net.tcp_accept_errors += LOAD(s->tcp_accept_errors);
+	}
+}
+
+/* One metric without labels, with its HELP and TYPE lines; true when out of memory. */
+static bool metric(struct evbuffer *out, const char *name, const char *type, const char *help,
+		   uint64_t v)
+{
+	return evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help,
+				   name, type, name, v) < 0;
+}
+
+int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
+{
+	bool ret = false; /* true once an append failed */
+	const answer_stats_t *a = &t->answer;
+	const worker_stats_t *n = &t->net;
+
+	ret |= metric(out, "r53d_queries_total", "counter",
+		      "DNS messages handed to the answer code (UDP and TCP).", a->queries);
+	ret |= evbuffer_add_printf(out, "# HELP r53d_responses_total DNS responses sent, by rcode.\n"
+				   "# TYPE r53d_responses_total counter\n") < 0;
+	for (unsigned r = 0; r < ANSWER_RCODES; r++) {
+		const char *name = stats_rcode_name(r);
+		/* The usual codes always appear, so that rate() has a series from the start. */
+		bool always = r <= 5 || r == 16;
+		if (!always && a->rcode[r] == 0)
+			continue;
+		if (name != NULL)
+			ret |= evbuffer_add_printf(out, "r53d_responses_total{rcode=\"%s\"} %" PRIu64
+						   "\n", name, a->rcode[r]) < 0;
+		else
+			ret |= evbuffer_add_printf(out, "r53d_responses_total{rcode=\"RCODE%u\"} %"
+						   PRIu64 "\n", r, a->rcode[r]) < 0;
+	}
+	ret |= metric(out, "r53d_dropped_total", "counter",
+		      "DNS messages not answered (responses, too short, malformed beyond reply).",
+		      a->dropped);
+	ret |= metric(out, "r53d_truncated_total", "counter",
+		      "UDP responses sent with TC set.", a->truncated);
+	ret |= metric(out, "r53d_tcp_queries_total", "counter", "DNS queries received over TCP.",
+		      a->tcp);
+	ret |= metric(out, "r53d_udp_receive_errors_total", "counter",
+		      "recvmmsg failures.", n->udp_recv_errors);
+	ret |= metric(out, "r53d_udp_send_errors_total", "counter",
+		      "UDP responses that could not be sent.", n->udp_send_errors);
+	ret |= metric(out, "r53d_udp_oversize_total", "counter",
+		      "UDP queries larger than the receive buffer (dropped).", n->udp_oversize);
+	ret |= metric(out, "r53d_tcp_connections_total", "counter", "TCP connections accepted.",
+		      n->tcp_accepted);
+	ret |= metric(out, "r53d_tcp_connections", "gauge", "TCP connections open.", n->tcp_open);
+	ret |= evbuffer_add_printf(
+		       out,
+		       "# HELP r53d_tcp_closed_total TCP connections closed by the server, by reason.\n"
+		       "# TYPE r53d_tcp_closed_total counter\n"
+		       "r53d_tcp_closed_total{reason=\"idle\"} %" PRIu64 "\n"
+		       "r53d_tcp_closed_total{reason=\"evicted\"} %" PRIu64 "\n"
+		       "r53d_tcp_closed_total{reason=\"bad_frame\"} %" PRIu64 "\n",
+		       n->tcp_idle_closed, n->tcp_evicted, n->tcp_bad_frames) < 0;
+	ret |= metric(out, "r53d_tcp_accept_errors_total", "counter",
+		      "accept() failures (EMFILE, ENFILE, ...).", n->tcp_accept_errors);
+	ret |= evbuffer_add_printf(out,
+				   "# HELP r53d_reloads_total Configuration reloads, by result.\n"
+				   "# TYPE r53d_reloads_total counter\n"
+				   "r53d_reloads_total{result=\"success\"} %" PRIu64 "\n"
+				   "r53d_reloads_total{result=\"failure\"} %" PRIu64 "\n",
+				   t->reloads_ok, t->reloads_failed) < 0;
+	ret |= metric(out, "r53d_zones", "gauge", "Hosted zones being served.", t->zones);
+	ret |= metric(out, "r53d_snapshot_generation", "gauge",
+		      "Generation of the zone snapshot being served (1 at start).", t->generation);
+	ret |= metric(out, "r53d_workers", "gauge", "DNS worker threads.", t->workers);
+	return ret ? ERR_NOMEM : ERR_OK;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h -- process-wide counters, summed on demand from the workers' own counters.
+ *
+ * Workers never share a counter: each increments its answer_ctx_t and worker_stats_t
+ * (single writer, no atomic read-modify-write). A reader sums them with relaxed loads, so a
+ * total may lag a few queries behind but is never torn. Only the control thread sums
+ * (admin GET /metrics), and it owns the reload counters.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "answer.h"
+#include "worker.h"
+
+struct evbuffer;
+
+/** Totals for one report; filled by the control thread. */
+typedef struct stats_totals {
+	answer_stats_t answer;   /**< answer counters summed over workers */
+	worker_stats_t net;      /**< network counters summed over workers */
+	uint64_t reloads_ok;     /**< successful reloads */
+	uint64_t reloads_failed; /**< failed reloads (old snapshot kept) */
+	uint64_t generation;     /**< generation of the serving snapshot */
+	size_t zones;            /**< hosted zones in the serving snapshot */
+	unsigned workers;        /**< worker threads */
+} stats_totals_t;
+
+/**
+ * Add the counters of workers[0..n) into t (relaxed loads; t is not cleared first).
+ * Control thread (any thread that knows the workers outlive the call).
+ */
+void stats_sum_workers(stats_totals_t *t, worker_t *const *workers, size_t n);
+
+/**
+ * Append t in the Prometheus text exposition format (version 0.0.4) to out.
+ * \retval ERR_OK, ERR_NOMEM.
+ */
+int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out);
+
+/** Name of a response code ("NOERROR", "BADVERS", ...) or NULL for unnamed codes. */
+const char *stats_rcode_name(unsigned rcode);
