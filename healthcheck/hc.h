@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hc.h -- health checks: configuration, the checker pool, the published status table.
+ *
+ * The one public header of healthcheck/ (besides hc_state.h, which it includes, for the
+ * inline readers). It depends on nothing else of r53d.
+ *
+ * Threads:
+ *   control thread  the thread that owns an hc_system_t: it calls new, start, reload,
+ *                   stop, free, hc_slot_find, hc_force and the introspection functions.
+ *                   These calls serialise on an internal control mutex, so admin HTTP
+ *                   handlers on another thread may call hc_force / hc_status_json /
+ *                   hc_metrics_write concurrently with a reload.
+ *   pool threads    `health.threads` threads, each with its own event_base; they run the
+ *                   probes and hand results to the aggregator (hc_agg.c) under the
+ *                   aggregation mutex. They call the logger.
+ *   DNS workers     call only hc_word() / hc_is_healthy() on a table from hc_table().
+ * Lock order: control mutex, then aggregation mutex. The logger is called with the
+ * aggregation mutex held and must not call back into hc_*.
+ *
+ * Configuration (DESIGN.md "Configuration"):
+ *   checks    the output of `aws route53 list-health-checks`:
+ *             {"HealthChecks": [{"Id", "CallerReference", "HealthCheckConfig": {...},
+ *             "HealthCheckVersion"}], "IsTruncated", "MaxItems", "Marker", ...}
+ *             (a `get-health-check` output, {"HealthCheck": {...}}, is accepted too).
+ *   settings  the `health` object:
+ *     threads              pool threads, 1..64 (default 2)
+ *     checkers             checkers per check, 1..256; default: checkers_per_region x the
+ *                          check's Regions (spec OC-5: 2 x 8 = 16 for the default Regions)
+ *     checkers_per_region  1..32 (default 2), used when `checkers` is absent
+ *     threshold            healthy iff healthy checkers / checkers > threshold, 0 <= t < 1
+ *                          (default 0.18, spec HC-18 / OC-6)
+ *     sources              local source addresses; checker j of every check binds to
+ *                          sources[j % n] (when the families match) before connecting
+ *     resolver             "ip" or "ip:port" of the DNS server used for
+ *                          FullyQualifiedDomainName endpoints (default: /etc/resolv.conf)
+ *     force                {"Id": "healthy" | "unhealthy" | "auto"}
+ *     user_agent           User-Agent template; "{id}" is replaced by the check Id
+ *                          (default spec HC-10)
+ *     strict_addresses     true: reject IPAddress values AWS rejects (spec HC-12)
+ *
+ * Local extension: RequestInterval 1..9 is accepted for drills and tests. It is NOT a
+ * Route 53 value (Route 53 accepts only 10 and 30).
+ *
+ * CLOUDWATCH_METRIC and RECOVERY_CONTROL checks (spec 6.1: out of scope) are accepted so
+ * that AWS exports load unchanged, but nothing probes them: their status is healthy
+ * (CLOUDWATCH_METRIC with InsufficientDataHealthStatus "Unhealthy": unhealthy) unless
+ * forced; a warning is logged at load.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hc_state.h"
+
+struct evbuffer;
+
+/** Return codes (values match server/err.h ERR_*). */
+enum {
+	HC_OK = 0,        /**< success */
+	HC_ENOMEM = -1,   /**< allocation failed */
+	HC_EINVAL = -2,   /**< invalid configuration or argument */
+	HC_EPARSE = -3,   /**< malformed input */
+	HC_EIO = -4,      /**< I/O failure */
+	HC_EEXIST = -5,   /**< duplicate definition */
+	HC_ENOENT = -6,   /**< no such health check */
+	HC_ELIMIT = -7,   /**< a limit was exceeded */
+	HC_ESYS = -8,     /**< a system call failed (threads, sockets, event loops) */
+};
+
+/** Operator override of a check's status. */
+typedef enum hc_force_mode {
+	HC_FORCE_AUTO = 0,      /**< no override: probes decide */
+	HC_FORCE_HEALTHY = 1,   /**< pinned healthy */
+	HC_FORCE_UNHEALTHY = 2, /**< pinned unhealthy */
+} hc_force_mode_t;
+
+typedef struct hc_system hc_system_t;
+
+/** Log sink: syslog level (LOG_ERR .. LOG_DEBUG) and a message without newline. */
+typedef void (*hc_log_fn)(int syslog_level, const char *msg);
+
+/**
+ * Send log messages to fn (NULL restores the default: one line to stderr).
+ * Any thread; takes effect for the next message.
+ */
+void hc_set_logger(hc_log_fn fn);
+
+/**
+ * Build a health system from configuration. Nothing runs until hc_system_start().
+ * \param settings        the `health` object; borrowed; NULL means all defaults.
+ * \param settings_file   file named in messages about settings (e.g. "r53d.json"); may be NULL.
+ * \param checks          list-health-checks output; borrowed; NULL means no checks.
+ * \param checks_file     file named in messages about checks; may be NULL.
+ * \param out             set to the new system; caller frees with hc_system_free().
+ * \param err             receives "FILE: JSON.PATH: reason" on failure (errlen bytes).
+ * \retval HC_OK, HC_EINVAL (bad configuration), HC_ENOMEM, HC_ESYS.
+ * Control thread.
+ */
+int hc_system_new(const json_t *settings, const char *settings_file, const json_t *checks,
+		  const char *checks_file, hc_system_t **out, char *err, size_t errlen);
+
+/**
+ * Start the pool threads and the probes.
+ * \retval HC_OK, HC_EINVAL (already started), HC_ESYS (thread or event loop creation).
+ * Control thread.
+ */
+int hc_system_start(hc_system_t *sys, char *err, size_t errlen);
+
+/**
+ * Replace the configuration, all or nothing. On failure nothing changes. Status, checker
+ * views, observations and admin overrides carry over by Id; slots are stable by Id.
+ * In-flight probes of the old configuration are abandoned; each checker starts again
+ * at a new random phase. Same parameters and codes as hc_system_new().
+ * Control thread.
+ */
+int hc_system_reload(hc_system_t *sys, const json_t *settings, const char *settings_file,
+		     const json_t *checks, const char *checks_file, char *err, size_t errlen);
+
+/**
+ * Check a configuration without building anything that runs (for `r53d --check`).
+ * \retval as hc_system_new(). Any thread.
+ */
+int hc_conf_check(const json_t *settings, const char *settings_file, const json_t *checks,
+		  const char *checks_file, char *err, size_t errlen);
+
+/** Stop the pool threads (probes in flight are abandoned). Idempotent. Control thread. */
+void hc_system_stop(hc_system_t *sys);
+
+/** Stop and free everything, including retired tables. NULL does nothing. Control thread. */
+void hc_system_free(hc_system_t *sys);
+
+/**
+ * The current status table (acquire load). Borrowed: valid until the retire hook has
+ * received it and the caller's grace period has passed (without a hook: until
+ * hc_system_free). Any thread.
+ */
+const hc_table_t *hc_table(const hc_system_t *sys);
+
+/**
+ * Receive tables replaced by a reload. fn(ctx, old) must arrange hc_table_free(old) once
+ * no reader can hold it (server/snap.c grace period). Without a hook, replaced tables are
+ * kept until hc_system_free(). A table is replaced only when a reload needs more slots
+ * than it holds (capacity doubles), so that list stays short.
+ * Control thread, before or after start.
+ */
+void hc_set_retire(hc_system_t *sys, void (*fn)(void *ctx, hc_table_t *old), void *ctx);
+
+/**
+ * The slot of a health check, for record sets' HealthCheckId.
+ * \param id    borrowed.
+ * \param slot  set on success.
+ * \retval HC_OK, HC_ENOENT (no check with this Id in the current configuration: the
+ *         caller reports it as a configuration error).
+ * Control thread (or any thread not racing a reload).
+ */
+int hc_slot_find(hc_system_t *sys, const char *id, uint32_t *slot);
+
+/** Number of health checks in the current configuration. Any thread. */
+size_t hc_check_count(hc_system_t *sys);
+
+/**
+ * Pin or release a check's status (admin POST /healthchecks/ID/force). The status word
+ * gets bit 30 while pinned; the transition is logged.
+ * \retval HC_OK, HC_ENOENT (unknown Id), HC_EINVAL (bad mode).
+ * Any thread except pool threads.
+ */
+int hc_force(hc_system_t *sys, const char *id, hc_force_mode_t mode);
+
+/**
+ * Parse "healthy", "unhealthy" or "auto" (admin request bodies; trailing whitespace ok).
+ * \retval HC_OK, HC_EINVAL.
+ */
+int hc_force_parse(const char *text, hc_force_mode_t *mode);
+
+/**
+ * GET /healthchecks as a JSON object:
+ * {"HealthChecks": [{"Id", "Type", "Slot", "Endpoint", "Status": "Healthy"|"Unhealthy",
+ *   "Forced": bool, "ChangeCounter", "HealthyCheckers", "Checkers",
+ *   "HealthCheckObservations": [{"Region", "IPAddress",
+ *   "StatusReport": {"Status", "CheckedTime"}}]}]}
+ * One observation per checker that has completed a probe (none for CALCULATED).
+ * \param out  set to a new reference; caller json_decref()s it.
+ * \retval HC_OK, HC_ENOMEM. Any thread except pool threads (takes the aggregation mutex).
+ */
+int hc_status_json(hc_system_t *sys, json_t **out);
+
+/** hc_status_json() serialised into an evbuffer. \retval HC_OK, HC_ENOMEM. */
+int hc_status_write(hc_system_t *sys, struct evbuffer *out);
+
+/**
+ * Append Prometheus text-format metrics (r53d_hc_*): checks by status, transitions,
+ * probes by type and result, probe duration histogram, probes started late (> 100 ms)
+ * and a start-lateness histogram.
+ * \retval HC_OK, HC_ENOMEM. Any thread except pool threads.
+ */
+int hc_metrics_write(hc_system_t *sys, struct evbuffer *out);
+
+/** Probe statistics since hc_system_new (for benchmarks and tests). */
+typedef struct hc_stats {
+	uint64_t probes;          /**< probes completed */
+	uint64_t probes_ok;       /**< probes that passed */
+	uint64_t late;            /**< probes started more than 100 ms after their schedule */
+	double lateness_p50_ms;   /**< median start lateness (1 ms resolution) */
+	double lateness_p99_ms;   /**< 99th percentile start lateness */
+	double lateness_max_ms;   /**< largest bucket seen */
+	double duration_p50_ms;   /**< median probe duration */
+	double duration_p99_ms;   /**< 99th percentile probe duration */
+	uint64_t transitions;     /**< status transitions of all checks */
+	unsigned threads;         /**< pool threads running */
+	int thread_tids[64];      /**< their kernel thread ids (for /proc/self/task/TID) */
+} hc_stats_t;
+
+/** Fill *st. Any thread. */
+void hc_stats_get(hc_system_t *sys, hc_stats_t *st);
+
+/** Reset the probe counters and histograms (benchmarks: after warm-up). Any thread. */
+void hc_stats_reset(hc_system_t *sys);
