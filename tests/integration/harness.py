@@ -367,7 +367,13 @@ class ServerCase(unittest.TestCase):
             # ignored, so the tests that depend on them are expected to fail there).
             kw = {k: v for k, v in cls.SERVER_ARGS.items()
                   if k in ("zones", "extra_files", "zone_texts")}
-            cls.srv = Nsd(**kw)
+            tcp = cls.SERVER_ARGS.get("tcp", {})
+            opts = {}
+            if "idle_timeout_ms" in tcp:
+                opts["tcp-timeout"] = str(max(1, (tcp["idle_timeout_ms"] + 999) // 1000))
+            if "max_connections" in tcp:
+                opts["tcp-count"] = str(tcp["max_connections"])
+            cls.srv = Nsd(options=opts, **kw)
         else:
             cls.srv = R53d(**cls.SERVER_ARGS)
         try:

@@ -49,6 +49,11 @@ class Result(unittest.TestResult):
         super().addError(test, err)
         self._line(test, "ERROR")
 
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            print("FAIL    %s" % subtest.id(), flush=True)
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._line(test, "SKIP", " -- " + reason)
