@@ -63,6 +63,7 @@ struct tcp_conn {
 	unsigned queries;          /* queries answered */
 	bool eof;                  /* the client closed its side: answer what is left, close */
 	bool done;                 /* tcp_max_queries reached: flush, then close */
+	bool draining;             /* our side shut down; discarding input until EOF or idle */
 	struct sockaddr_storage peer; /* client address, for answer_build */
 };
 
@@ -223,15 +224,39 @@ static int conn_reserve(tcp_conn_t *c)
 	return ERR_OK;
 }
 
-/* Close when there is nothing more to do: input ended or the query limit was reached. */
-static bool conn_finished(const tcp_conn_t *c)
+/*
+ * After an event: true when the connection should be closed now. Input ended: close once the
+ * answers are out. Query limit reached: once the answers are out, shut our side down and
+ * drain what the client still sends until it closes (or the idle timer fires), because
+ * closing a socket with unread input sends a reset that can destroy answers in flight.
+ */
+static bool conn_finished(tcp_conn_t *c)
 {
 	if (c->wlen != 0)
 		return false;
-	if (c->done)
+	if (c->eof)
 		return true;
-	/* After EOF the frames still buffered were answered above; a partial one never will. */
-	return c->eof;
+	if (!c->done || c->draining)
+		return false;
+	if (shutdown(c->fd, SHUT_WR) != 0)
+		return true;
+	c->draining = true;
+	c->rlen = 0;
+	event_add(c->rev, NULL);
+	return false;
+}
+
+/* Draining: discard input until EOF. \retval true when the connection should close. */
+static bool conn_drain(tcp_conn_t *c)
+{
+	/* Bounded: a client that keeps sending cannot hold the loop. */
+	for (unsigned i = 0; i < 16; i++) {
+		ssize_t n = recv(c->fd, c->rbuf, c->rcap, MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+	return false;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -239,6 +264,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	tcp_conn_t *c = arg;
 	(void)what;
 
+	if (c->draining) {
+		if (conn_drain(c))
+			goto close;
+		return;
+	}
 	for (;;) {
 		if (conn_reserve(c) != ERR_OK)
 			goto close;
