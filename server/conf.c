@@ -410,6 +410,52 @@ static int load_zones(conf_t *c, cerr_t *e, json_t *v)
 	return ERR_OK;
 }
 
+/*
+ * cidr_collections[]: {"CidrCollection": {...}, "cidr_blocks": INLINE-OR-FILE}. Files are
+ * read here so that the zone compiler sees one JSON value per collection.
+ */
+static int load_cidr_collections(conf_t *c, cerr_t *e, json_t *v)
+{
+	if (!json_is_array(v))
+		return fail(e, "cidr_collections", "must be an array");
+	json_t *copy = json_array();
+	if (copy == NULL)
+		return ERR_NOMEM;
+	size_t i;
+	json_t *item;
+	json_array_foreach(v, i, item) {
+		char p[96];
+		snprintf(p, sizeof(p), "cidr_collections[%zu]", i);
+		if (!json_is_object(item) || !json_is_object(json_object_get(item, "CidrCollection"))) {
+			json_decref(copy);
+			return fail(e, p, "must be {\"CidrCollection\": {\"Id\", \"Name\"}, \"cidr_blocks\": ...}");
+		}
+		json_t *blocks_raw = json_object_get(item, "cidr_blocks");
+		json_t *blocks = NULL;
+		char *file = NULL;
+		snprintf(p, sizeof(p), "cidr_collections[%zu].cidr_blocks", i);
+		if (blocks_raw == NULL) {
+			json_decref(copy);
+			return fail(e, p, "missing (the output of list-cidr-blocks)");
+		}
+		int ret = load_aws_value(c, e, p, blocks_raw, &blocks, &file);
+		if (ret != ERR_OK) {
+			json_decref(copy);
+			return ret;
+		}
+		json_t *entry = json_pack("{s:O, s:o, s:s}", "CidrCollection",
+					  json_object_get(item, "CidrCollection"), "cidr_blocks", blocks,
+					  "where", file ? file : c->path);
+		free(file);
+		if (entry == NULL || json_array_append_new(copy, entry) != 0) {
+			json_decref(copy);
+			return ERR_NOMEM;
+		}
+	}
+	c->cidr_collections = copy;
+	return ERR_OK;
+}
+
 static int load_top(conf_t *c, cerr_t *e, json_t *root)
 {
 	static const char *const keys[] = {
@@ -476,11 +522,9 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	    (ret = load_aws_value(c, e, "health_checks", v, &c->health_checks,
 				  &c->health_checks_file)) != ERR_OK)
 		return ret;
-	if ((v = json_object_get(root, "cidr_collections")) != NULL) {
-		if (!json_is_array(v))
-			return fail(e, "cidr_collections", "must be an array");
-		c->cidr_collections = json_incref(v);
-	}
+	if ((v = json_object_get(root, "cidr_collections")) != NULL &&
+	    (ret = load_cidr_collections(c, e, v)) != ERR_OK)
+		return ret;
 	if ((v = json_object_get(root, "vpcs")) != NULL) {
 		if (!json_is_array(v))
 			return fail(e, "vpcs", "must be an array");

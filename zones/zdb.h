@@ -10,9 +10,13 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "geo.h"
+#include "hc_state.h"
 
 typedef struct zdb zdb_t;
 
@@ -22,7 +26,13 @@ typedef struct zdb_src {
 	const char *name;      /**< zone name, presentation form */
 	bool private_zone;     /**< private (split-view) zone */
 	const char *zone_file; /**< RFC 1035 zone file path, or NULL */
+	const json_t *record_sets; /**< list-resource-record-sets output, a change batch, or an
+				        array of those applied in order; NULL: none */
+	const char *record_sets_file; /**< where record_sets came from (messages), or NULL */
 } zdb_src_t;
+
+/** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
+typedef int (*zdb_hc_find_fn)(void *ctx, const char *id, uint32_t *slot);
 
 /** Answer options carried by the snapshot (reloadable). */
 typedef struct zdb_opts {
@@ -32,6 +42,14 @@ typedef struct zdb_opts {
 	uint16_t edns_udp_size;        /**< max UDP payload we send/advertise (512..4096) */
 	const char *chaos_version;     /**< version.bind text or NULL (refuse); copied */
 	const char *chaos_id;          /**< id.server text or NULL (refuse); copied */
+	const hc_table_t *health;      /**< health table read by the policies; borrowed, must
+					    outlive the snapshot; NULL: everything healthy */
+	zdb_hc_find_fn hc_find;        /**< HealthCheckId -> slot; NULL: any id is an error */
+	void *hc_ctx;                  /**< argument of hc_find */
+	const geo_db_t *geo;           /**< MaxMind database, or NULL; borrowed like health */
+	const geo_latency_t *latency;  /**< geo.latency table, or NULL; borrowed like health */
+	const json_t *cidr_collections; /**< conf cidr_collections (each with cidr_blocks
+					     loaded), or NULL; read during the build only */
 } zdb_opts_t;
 
 /**
@@ -59,7 +77,24 @@ typedef struct zdb_zone_info {
 	size_t n_rrsets;    /**< RRsets */
 	size_t n_records;   /**< records */
 	uint32_t serial;    /**< SOA serial */
+	size_t by_policy[9]; /**< record sets by routing policy (enum zdb_policy) */
 } zdb_zone_info_t;
+
+/** Routing policies of record sets. */
+enum zdb_policy {
+	POL_NONE = 0,     /**< plain zone-file data */
+	POL_SIMPLE,       /**< simple (record_sets) */
+	POL_WEIGHTED,     /**< weighted */
+	POL_LATENCY,      /**< latency */
+	POL_FAILOVER,     /**< failover */
+	POL_GEOLOCATION,  /**< geolocation */
+	POL_GEOPROXIMITY, /**< geoproximity */
+	POL_MULTIVALUE,   /**< multivalue answer */
+	POL_CIDR,         /**< IP-based */
+};
+
+/** Name of a policy ("weighted"). */
+const char *zdb_policy_name(int policy);
 
 /** Fill *info for zone i (0 <= i < zdb_zone_count). */
 void zdb_zone_info(const zdb_t *db, size_t i, zdb_zone_info_t *info);

@@ -27,6 +27,11 @@ enum zdb_rdkind {
 
 struct zdb_node;
 struct zdb_zone;
+struct zdb_group;
+
+#define ZDB_NO_HC UINT32_MAX
+#define ZDB_MV_MAX 8      /* multivalue: at most 8 record sets per answer */
+#define ZDB_ALIAS_DEPTH 16 /* spec AL-11 */
 
 /** One RRset: all records of one type at one owner. */
 typedef struct zdb_rrset {
@@ -39,7 +44,63 @@ typedef struct zdb_rrset {
 	const struct zdb_node **target; /**< per record: in-zone node of the NS/MX/SRV target
 					     for additional addresses, or NULL; NULL array
 					     when the type has no targets */
+	const struct zdb_group *group; /**< record-set group (policy, alias, or a simple
+					    set an alias may test), or NULL for zone-file data */
+	bool dynamic;          /**< answers come from evaluating group, not from rdata */
 } zdb_rrset_t;
+
+/** Failover role. */
+enum { ZDB_PRIMARY = 1, ZDB_SECONDARY = 2 };
+
+/** Geolocation key level: which code of the client it matches. */
+enum { GEO_LVL_DEFAULT = 0, GEO_LVL_CONTINENT, GEO_LVL_COUNTRY, GEO_LVL_SUBDIVISION };
+
+/** One record set of a group (Route 53 ResourceRecordSet). */
+typedef struct zdb_member {
+	const char *set_id;     /**< SetIdentifier ("" for simple) */
+	uint32_t hc;            /**< health-table slot, or ZDB_NO_HC */
+	const char *hc_id;      /**< HealthCheckId, or NULL */
+	bool alias;             /**< AliasTarget instead of values */
+	bool eth;               /**< EvaluateTargetHealth */
+	const zdb_rrset_t *target; /**< alias target (name, type) in the same zone */
+	const uint8_t *target_name; /**< alias DNSName, wire */
+	zdb_rrset_t values;     /**< values (non-alias): ttl, rdata */
+	uint16_t weight;        /**< weighted */
+	uint8_t failover;       /**< ZDB_PRIMARY / ZDB_SECONDARY */
+	int16_t region;         /**< latency Region / geoproximity AWSRegion index, or -1 */
+	uint8_t geo_level;      /**< GEO_LVL_* */
+	char geo_code[4];       /**< continent, country or subdivision code */
+	char geo_cc[3];         /**< country of a subdivision record */
+	double lat, lon;        /**< geoproximity coordinates */
+	int8_t bias;            /**< geoproximity bias */
+	int16_t cidr_loc;       /**< IP-based location index, -1 for "*" */
+} zdb_member_t;
+
+/** One CIDR block of a collection, pointing at a location. */
+typedef struct zdb_cidr_block {
+	geo_cidr_t net;         /**< the block */
+	int16_t loc;            /**< location index */
+} zdb_cidr_block_t;
+
+/** An IP-based routing collection. */
+typedef struct zdb_cidr_coll {
+	char *id;               /**< CollectionId */
+	char *name;             /**< collection Name */
+	char **locs;            /**< location names, sorted (byte order) */
+	size_t n_locs;          /**< number of locations */
+	zdb_cidr_block_t *blocks; /**< blocks sorted by prefix length, longest first */
+	size_t n_blocks;        /**< number of blocks */
+} zdb_cidr_coll_t;
+
+/** All record sets of one (name, type): one policy. */
+typedef struct zdb_group {
+	uint8_t policy;         /**< enum zdb_policy */
+	uint16_t type;          /**< RR type */
+	uint16_t n;             /**< members */
+	const zdb_member_t *m;  /**< members sorted by SetIdentifier (byte order) */
+	const zdb_cidr_coll_t *coll; /**< IP-based collection */
+	const struct zdb_node *node; /**< owner node */
+} zdb_group_t;
 
 /** A name in a zone: data, or an empty non-terminal. */
 typedef struct zdb_node {
@@ -67,6 +128,7 @@ typedef struct zdb_zone {
 	bool private_zone;      /**< private zone */
 	size_t n_names, n_rrsets, n_records; /**< counts for summaries */
 	uint32_t serial;        /**< SOA serial */
+	size_t by_policy[9];    /**< record sets by policy */
 } zdb_zone_t;
 
 /** Open-addressing hash table of nodes (all zones of a view). */
@@ -89,6 +151,8 @@ struct zdb {
 	size_t n_zones;           /**< number of zones */
 	zdb_table_t public_view;  /**< nodes of public zones, most specific zone wins */
 	zdb_opts_t opts;          /**< answer options (strings in arena) */
+	zdb_cidr_coll_t *colls;   /**< CIDR collections */
+	size_t n_colls;           /**< number of collections */
 };
 
 /** Allocate n bytes (zeroed) from the snapshot arena; NULL on failure. */

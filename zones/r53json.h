@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * r53json.h -- Route 53 record sets from JSON (zones/ only).
+ *
+ * Accepts the output of `aws route53 list-resource-record-sets` ({"ResourceRecordSets":
+ * [...]}), a `change-resource-record-sets` change batch ({"Changes": [{"Action",
+ * "ResourceRecordSet"}]}), or an array of those applied in order. Each record set is
+ * checked field by field (spec 3.2, 3.3); checks that need the whole group or the whole
+ * zone are zone_build.c's. Every error names the file, the JSON path and the rule.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** One ResourceRecordSet, checked and converted. */
+typedef struct r53_set {
+	char where[192];        /**< "FILE: ResourceRecordSets[3]" for messages */
+	json_t *json;           /**< the original object (owned reference), for DELETE */
+	uint8_t name[255];      /**< owner, lower-cased wire */
+	uint8_t namelen;        /**< its length */
+	uint16_t type;          /**< RR type */
+	uint8_t policy;         /**< enum zdb_policy (POL_SIMPLE when no marker) */
+	char *set_id;           /**< SetIdentifier, or NULL */
+	uint32_t ttl;           /**< TTL (non-alias) */
+	ldns_rr **rr;           /**< values as records owned by name */
+	size_t n_rr;            /**< number of values */
+	char *hc_id;            /**< HealthCheckId, or NULL */
+	bool alias;             /**< AliasTarget present */
+	bool eth;               /**< EvaluateTargetHealth */
+	char *alias_zone;       /**< AliasTarget.HostedZoneId */
+	uint8_t tname[255];     /**< AliasTarget.DNSName, lower-cased wire */
+	uint8_t tnamelen;       /**< its length */
+	uint16_t weight;        /**< Weight */
+	uint8_t failover;       /**< ZDB_PRIMARY / ZDB_SECONDARY */
+	int16_t region;         /**< Region / GeoProximityLocation.AWSRegion index, or -1 */
+	uint8_t geo_level;      /**< GEO_LVL_* */
+	char geo_code[4];       /**< continent, country or subdivision code ("*" default) */
+	char geo_cc[3];         /**< country of a subdivision */
+	bool prox_coords;       /**< Coordinates given */
+	double lat, lon;        /**< coordinates */
+	int8_t bias;            /**< Bias */
+	char *cidr_coll;        /**< CidrRoutingConfig.CollectionId */
+	char *cidr_loc;         /**< CidrRoutingConfig.LocationName */
+} r53_set_t;
+
+/** Record sets of one zone, in the order they were defined. */
+typedef struct r53_list {
+	r53_set_t *v;           /**< sets */
+	size_t n, cap;          /**< count, capacity */
+} r53_list_t;
+
+/**
+ * Load record sets for a zone.
+ * \param doc   the JSON value (see above); borrowed.
+ * \param file  where it came from, for messages (NULL: "record_sets").
+ * \param zone  zone name, presentation form; apex/alen the same in lower-cased wire.
+ * \param out   filled; free with r53_list_deinit (also on failure).
+ * \retval ERR_OK, ERR_INVAL (err says file, path and rule), ERR_NOMEM.
+ */
+int r53_load(const json_t *doc, const char *file, const char *zone, const uint8_t *apex,
+	     size_t alen, r53_list_t *out, char *err, size_t errlen);
+
+/** Free a list. */
+void r53_list_deinit(r53_list_t *l);
+
+/**
+ * Parse a Route 53 name (trailing dot optional, \DDD octal and \c escapes) into lower-cased
+ * wire form. \retval ERR_OK or ERR_INVAL.
+ */
+int r53_name(const char *text, uint8_t *out, size_t *len);
+
+/** Presentation form of a wire name (for messages), into buf. */
+const char *r53_name_str(const uint8_t *name, char *buf, size_t len);
