@@ -144,20 +144,24 @@ def read_name(msg, off, limit=None):
 
 
 class RR:
-    __slots__ = ("name", "type", "cls", "ttl", "rdata", "owner_wire_len")
+    __slots__ = ("name", "type", "cls", "ttl", "rdata", "rdata_lc", "owner_wire_len")
 
-    def __init__(self, name, rtype, cls, ttl, rdata, owner_wire_len=0):
+    def __init__(self, name, rtype, cls, ttl, rdata, owner_wire_len=0, rdata_lc=None):
         self.name, self.type, self.cls, self.ttl, self.rdata = name, rtype, cls, ttl, rdata
+        self.rdata_lc = rdata if rdata_lc is None else rdata_lc
         self.owner_wire_len = owner_wire_len
 
     @property
     def owner(self):
         return name_text(self.name)
 
-    def key(self, casefold_owner=False):
-        """Comparable identity: (owner, type, class, ttl, canonical rdata)."""
-        owner = self.owner.lower() if casefold_owner else self.owner
-        return (owner, type_name(self.type), self.cls, self.ttl, self.rdata)
+    def key(self, casefold=False):
+        """Comparable identity: (owner, type, class, ttl, rdata). casefold: owner and the
+        names inside RDATA in lower case (RFC 4034 6.2 canonical form; a compressed RDATA
+        name takes the case of whatever it points at, e.g. the qname)."""
+        if casefold:
+            return (self.owner.lower(), type_name(self.type), self.cls, self.ttl, self.rdata_lc)
+        return (self.owner, type_name(self.type), self.cls, self.ttl, self.rdata)
 
     def __repr__(self):
         return "%s %d %s %s %s" % (self.owner, self.ttl, self.cls, type_name(self.type),
@@ -192,27 +196,41 @@ def rdata_text(rtype, rdata):
     return "\\# %d %s" % (len(rdata), rdata.hex())
 
 
+def _wire_labels(labels, lower=False):
+    out = bytearray()
+    for lab in labels:
+        out.append(len(lab))
+        out += lab.lower() if lower else lab
+    out.append(0)
+    return out
+
+
 def _canon_rdata(msg, off, rdlen, rtype):
-    """RDATA with compressible names expanded (so it compares across servers)."""
+    """RDATA with compressible names expanded (so it compares across servers), and the
+    same with those names in lower case."""
     end = off + rdlen
     shape = _COMPRESSIBLE.get(rtype)
     if shape is None:
-        return bytes(msg[off:end])
-    out = bytearray()
+        raw = bytes(msg[off:end])
+        return raw, raw
+    out, low = bytearray(), bytearray()
     p = off
     for part in shape:
         if part == "n":
             labels, p = read_name(msg, p, end)
-            out += encode_name(name_text(labels))
+            out += _wire_labels(labels)
+            low += _wire_labels(labels, True)
         elif part == "2":
             out += msg[p:p + 2]
+            low += msg[p:p + 2]
             p += 2
         elif part == "*":
             out += msg[p:end]
+            low += msg[p:end]
             p = end
     if p != end:
         raise ParseError("rdata length mismatch for type %d" % rtype)
-    return bytes(out)
+    return bytes(out), bytes(low)
 
 
 class Message:
@@ -247,8 +265,9 @@ class Message:
                 off += 10
                 if off + rdlen > len(wire):
                     raise ParseError("rdata runs past end")
-                rdata = _canon_rdata(wire, off, rdlen, rt)
-                rrs.append(RR(labels, rt, rc, ttl, rdata, owner_wire_len=off - 10 - start))
+                rdata, rdata_lc = _canon_rdata(wire, off, rdlen, rt)
+                rrs.append(RR(labels, rt, rc, ttl, rdata, owner_wire_len=off - 10 - start,
+                              rdata_lc=rdata_lc))
                 off += rdlen
             self.sections.append(rrs)
             self.section_end.append(off)
