@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "geo.h"
+#include "geo_int.h"
 
 /** One row of the country table. */
 typedef struct cc_row {
@@ -66,11 +67,6 @@ static const cc_row_t cc_table[] = {
 
 static const char *const continents[] = { "AF", "AN", "AS", "EU", "NA", "OC", "SA" };
 
-static char up(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
 static int cc_cmp(const void *key, const void *elt)
 {
 	const char *k = key;
@@ -82,7 +78,7 @@ const char *geo_country_continent(const char *cc)
 {
 	if (cc == NULL || cc[0] == '\0' || cc[1] == '\0' || cc[2] != '\0')
 		return NULL;
-	char key[3] = { up(cc[0]), up(cc[1]), '\0' };
+	char key[3] = { geo_upper(cc[0]), geo_upper(cc[1]), '\0' };
 	const cc_row_t *r = bsearch(key, cc_table, CC_COUNT, sizeof(cc_table[0]), cc_cmp);
 	return r != NULL ? r->cont : NULL;
 }
@@ -152,7 +148,7 @@ const char *geo_us_state_code(const char *name, size_t len)
 		if (strlen(s) != len)
 			continue;
 		size_t j = 0;
-		while (j < len && up(name[j]) == up(s[j]))
+		while (j < len && geo_upper(name[j]) == geo_upper(s[j]))
 			j++;
 		if (j == len)
 			return us_states[i].code;

@@ -85,23 +85,35 @@ static void probe_entry(MMDB_entry_s *entry, probe_t *pr)
 		pr->geoip2 = true;
 }
 
-static void probe_node(const MMDB_s *mmdb, uint32_t node, unsigned depth, probe_t *pr)
+/** Depth-first walk of the search tree from the root, reading data records as met. */
+static void probe_tree(const MMDB_s *mmdb, probe_t *pr)
 {
-	MMDB_search_node_s sn;
-	if (depth > 128 || pr->records >= PROBE_MAX_RECORDS || pr->nodes >= PROBE_MAX_NODES)
-		return;
-	pr->nodes++;
-	if (MMDB_read_node(mmdb, node, &sn) != MMDB_SUCCESS)
-		return;
-	for (int side = 0; side < 2; side++) {
-		uint8_t type = side == 0 ? sn.left_record_type : sn.right_record_type;
-		uint64_t rec = side == 0 ? sn.left_record : sn.right_record;
-		if (type == MMDB_RECORD_TYPE_DATA)
-			probe_entry(side == 0 ? &sn.left_record_entry : &sn.right_record_entry, pr);
-		else if (type == MMDB_RECORD_TYPE_SEARCH_NODE)
-			probe_node(mmdb, (uint32_t)rec, depth + 1, pr);
-		if (pr->records >= PROBE_MAX_RECORDS)
+	/* Pending right-hand subtrees; the tree is at most 128 levels deep. */
+	uint32_t stack[130];
+	size_t top = 0;
+	uint32_t node = 0;
+	bool have = true;
+
+	while (have && pr->records < PROBE_MAX_RECORDS && pr->nodes < PROBE_MAX_NODES) {
+		MMDB_search_node_s sn;
+		have = false;
+		pr->nodes++;
+		if (MMDB_read_node(mmdb, node, &sn) != MMDB_SUCCESS)
 			return;
+		if (sn.left_record_type == MMDB_RECORD_TYPE_DATA)
+			probe_entry(&sn.left_record_entry, pr);
+		if (sn.right_record_type == MMDB_RECORD_TYPE_DATA)
+			probe_entry(&sn.right_record_entry, pr);
+		if (sn.right_record_type == MMDB_RECORD_TYPE_SEARCH_NODE &&
+		    top < sizeof(stack) / sizeof(stack[0]))
+			stack[top++] = (uint32_t)sn.right_record;
+		if (sn.left_record_type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+			node = (uint32_t)sn.left_record;
+			have = true;
+		} else if (top > 0) {
+			node = stack[--top];
+			have = true;
+		}
 	}
 }
 
@@ -115,14 +127,13 @@ static int detect_schema(db_file_t *f, char *err, size_t errlen)
 	probe_t pr = { 0 };
 	const char *type = f->mmdb.metadata.database_type;
 
-	probe_node(&f->mmdb, 0, 0, &pr);
+	probe_tree(&f->mmdb, &pr);
 	if (pr.flat && !pr.geoip2) {
 		f->schema = GEO_SCHEMA_FLAT;
-	} else if (pr.geoip2 && !pr.flat) {
-		f->schema = GEO_SCHEMA_GEOIP2;
-	} else if (!pr.flat && !pr.geoip2 &&
-		   (has_prefix(type, "GeoIP2") || has_prefix(type, "GeoLite2") ||
-		    has_prefix(type, "DBIP-"))) {
+	} else if ((pr.geoip2 && !pr.flat) ||
+		   (!pr.flat && !pr.geoip2 &&
+		    (has_prefix(type, "GeoIP2") || has_prefix(type, "GeoLite2") ||
+		     has_prefix(type, "DBIP-")))) {
 		f->schema = GEO_SCHEMA_GEOIP2;
 	} else {
 		geo_err(err, errlen,
@@ -235,14 +246,11 @@ static char *join_path(const char *basedir, const char *path)
 {
 	if (basedir == NULL || basedir[0] == '\0' || path[0] == '/')
 		return strdup(path);
-	size_t a = strlen(basedir);
-	size_t b = strlen(path);
-	char *s = malloc(a + 1 + b + 1);
+	size_t len = strlen(basedir) + 1 + strlen(path) + 1;
+	char *s = malloc(len);
 	if (s == NULL)
 		return NULL;
-	memcpy(s, basedir, a);
-	s[a] = '/';
-	memcpy(s + a + 1, path, b + 1);
+	(void)snprintf(s, len, "%s/%s", basedir, path);
 	return s;
 }
 
@@ -370,18 +378,13 @@ static bool is_code_char(char c)
 	return is_upper_alpha(c) || (c >= '0' && c <= '9');
 }
 
-static char up(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
 /** Copy a two-letter code, upper-cased; false unless it is exactly two letters. */
 static bool copy_code2(char dst[3], const char *s, uint32_t len)
 {
 	if (s == NULL || len != 2)
 		return false;
-	char a = up(s[0]);
-	char b = up(s[1]);
+	char a = geo_upper(s[0]);
+	char b = geo_upper(s[1]);
 	if (!is_upper_alpha(a) || !is_upper_alpha(b))
 		return false;
 	dst[0] = a;
@@ -434,9 +437,12 @@ static void fill_subdivision(const db_file_t *f, MMDB_entry_s *entry, geo_loc_t 
 		return;
 	char tmp[4] = { 0 };
 	for (uint32_t i = 0; i < len; i++) {
-		tmp[i] = f->subdiv_is_name ? s[i] : up(s[i]);
-		if (!is_code_char(tmp[i]))
+		char ch = s[i];
+		if (!f->subdiv_is_name)
+			ch = geo_upper(ch);
+		if (!is_code_char(ch))
 			return;
+		tmp[i] = ch;
 	}
 	memcpy(out->subdivision, tmp, sizeof(tmp));
 }

@@ -16,5 +16,13 @@
 void geo_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/** ASCII upper case of c; other bytes unchanged (no locale). Any thread. */
+static inline char geo_upper(char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return (char)(c - 'a' + 'A');
+	return c;
+}
+
 /** True when the first prefix bits of a and b are equal. Any thread. */
 bool geo_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix);

@@ -58,8 +58,8 @@ static int country_slot(const char *cc)
 
 static void upper2(char dst[3], const char *s)
 {
-	for (int i = 0; i < 2; i++)
-		dst[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
+	dst[0] = geo_upper(s[0]);
+	dst[1] = geo_upper(s[1]);
 	dst[2] = '\0';
 }
 
@@ -231,7 +231,7 @@ static int compile(geo_latency_t *lt)
 		if (lt->cidr[f] == NULL)
 			return GEO_ENOMEM;
 	}
-	for (size_t i = 0; i < 26 * 26; i++)
+	for (size_t i = 0; i < sizeof(lt->country) / sizeof(lt->country[0]); i++)
 		lt->country[i] = -1;
 	for (size_t i = 0; i < N_CONTINENTS; i++)
 		lt->continent[i] = -1;

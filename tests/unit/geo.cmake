@@ -30,4 +30,13 @@ target_link_libraries(test_geo PRIVATE r53d_geo PkgConfig::CMOCKA m)
 
 foreach(group cc addr db ecs point latency)
 	add_test(NAME geo_${group} COMMAND test_geo ${group})
+	set_tests_properties(geo_${group} PROPERTIES TIMEOUT 60 LABELS geo)
 endforeach()
+
+# Lookups from several threads on one database (run under TSan by tests/run-all.sh).
+add_executable(test_geo_threads ${CMAKE_CURRENT_LIST_DIR}/test_geo_threads.c)
+add_dependencies(test_geo_threads geo_fixtures)
+target_compile_definitions(test_geo_threads PRIVATE GEO_FIXTURE_DIR="${GEO_FIXTURE_DIR}")
+target_link_libraries(test_geo_threads PRIVATE r53d_geo PkgConfig::CMOCKA Threads::Threads m)
+add_test(NAME geo_threads COMMAND test_geo_threads)
+set_tests_properties(geo_threads PROPERTIES TIMEOUT 120 LABELS "geo;tsan")

@@ -31,6 +31,9 @@
 
 #define COORD_EPS 0.001
 
+/** Any object: out-parameters start pointing at it to check they are reset. */
+static char poison;
+
 /* ---- helpers ------------------------------------------------------------------------- */
 
 static int lookup(const geo_db_t *db, const char *text, geo_loc_t *loc)
@@ -447,7 +450,7 @@ static void test_db_errors(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	geo_db_t *db = (geo_db_t *)(uintptr_t)1;
+	geo_db_t *db = (geo_db_t *)(void *)&poison; /* must be reset to NULL */
 	const char *missing[] = { GEO_FIXTURE_DIR "/no-such.mmdb" };
 	const char *notmmdb[] = { GEO_SOURCE_DIR "/city.txt" };
 	const char *five[] = { DBIP, DBIP, DBIP, DBIP, DBIP };
@@ -939,7 +942,7 @@ static void expect_lat_err(const char *text, const char *where, const char *msg)
 {
 	char err[256] = "";
 	json_error_t jerr;
-	geo_latency_t *lt = (geo_latency_t *)(uintptr_t)1;
+	geo_latency_t *lt = (geo_latency_t *)(void *)&poison; /* must be reset to NULL */
 	json_t *obj = json_loads(text, JSON_DECODE_ANY, &jerr);
 	if (obj == NULL)
 		fail_msg("bad test JSON: %s", jerr.text);
