@@ -8,6 +8,7 @@
  * finish(): the single place where flags, counts and counters are set.
  */
 #include "answer.h"
+#include "geo.h"
 #include "query.h"
 #include "wire.h"
 #include "zanswer.h"
@@ -69,7 +70,7 @@ static bool chaos(const zdb_opts_t *opts, const query_t *q, wire_t *w, zresult_t
 }
 
 static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q, wire_t *w,
-		     const zresult_t *res, unsigned rcode, bool with_opt, bool tcp)
+		     const zresult_t *res, unsigned rcode, bool with_opt, const geo_ecs_t *ecs)
 {
 	uint8_t *h = w->buf;
 	wire_set16(h, q->id);
@@ -93,12 +94,20 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 		wire_set16(o + 9, 0);
 		w->len += OPT_RR_LEN;
 		ar++;
+		/* ECS (RFC 7871, spec ECS-5): echo with the scope the answer depended on; not
+		 * for private zones. Room for it was kept out of w->limit too. */
+		size_t el = 0;
+		if (ecs != NULL && !res->private_zone &&
+		    geo_ecs_write(ecs, geo_ecs_scope(ecs, res->location_used, false),
+				  w->buf + w->len, GEO_ECS_MAX_WIRE, &el) == GEO_OK) {
+			w->len += el;
+			wire_set16(o + 9, (uint16_t)el);
+		}
 	}
 	wire_set16(h + 10, ar);
 	ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]++;
 	if (res->tc)
 		ctx->stats.truncated++;
-	(void)tcp;
 	return w->len;
 }
 
@@ -111,7 +120,9 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 	wire_t w;
 	unsigned rcode = LDNS_RCODE_NOERROR;
 
-	(void)src;
+	geo_ecs_t ecs;
+	const geo_ecs_t *ecsp = NULL;
+
 	ctx->stats.queries++;
 	if (tcp)
 		ctx->stats.tcp++;
@@ -121,7 +132,15 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		return 0;
 	}
 	q.zq.tcp = tcp;
+	q.zq.src = src;
+	q.zq.ecs = NULL;
 	memset(&res, 0, sizeof(res));
+	if (st == QP_OK && q.ecs != NULL) {
+		if (geo_ecs_parse(q.ecs, q.ecs_len, &ecs) != GEO_OK)
+			st = QP_FORMERR; /* RFC 7871 7.1.1, spec ECS-5.4 */
+		else
+			q.zq.ecs = ecsp = &ecs;
+	}
 
 	/* Header and (when it parsed) the question, byte for byte: case is preserved. */
 	size_t qlen = q.has_question ? q.qend - WIRE_HDR : 0;
@@ -137,7 +156,8 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 			limit = udp;
 	}
 	bool with_opt = q.edns && (st == QP_OK || st == QP_BADVERS);
-	wire_init(&w, out, WIRE_HDR + qlen, limit - (with_opt ? OPT_RR_LEN : 0));
+	size_t reserve = with_opt ? OPT_RR_LEN + (ecsp ? geo_ecs_wire_len(ecsp) : 0) : 0;
+	wire_init(&w, out, WIRE_HDR + qlen, limit - reserve);
 
 	switch (st) {
 	case QP_FORMERR:
@@ -165,5 +185,5 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		break;
 	}
 	}
-	return finish(ctx, opts, &q, &w, &res, rcode, with_opt, tcp);
+	return finish(ctx, opts, &q, &w, &res, rcode, with_opt, ecsp);
 }

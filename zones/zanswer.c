@@ -11,6 +11,7 @@
  * required ones set TC.
  */
 #include "zanswer.h"
+#include "policy.h"
 #include "zdb_int.h"
 
 #include <ldns/ldns.h>
@@ -110,6 +111,70 @@ static bool put_rrset(wire_t *w, uint16_t optr, const uint8_t *owner, const zdb_
 	return true;
 }
 
+/* Per-query policy state, set up on the first dynamic RRset only. */
+typedef struct qstate {
+	const zdb_t *db;
+	const zq_t *q;
+	uint64_t *rng;
+	zresult_t *res;
+	const zdb_zone_t *zone;
+	struct pol_explain *why;
+	bool init;
+	pol_ctx_t pc;
+} qstate_t;
+
+enum { PUT_OK, PUT_NOFIT, PUT_NOANSWER, PUT_SERVFAIL };
+
+/*
+ * Write an RRset to the answer section: plain data as it is, a record-set group through
+ * its routing policy (every chosen value RRset with its own TTL, owner = the query name).
+ * *first receives the first value RRset written (for CNAME chasing and additional data).
+ */
+static int put_answer(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owner,
+		      const zdb_rrset_t *rs, const zdb_rrset_t **first)
+{
+	if (!rs->dynamic) {
+		*first = rs;
+		return put_rrset(w, optr, owner, rs, s->rng, &s->res->an) ? PUT_OK : PUT_NOFIT;
+	}
+	if (!s->init) {
+		s->init = true;
+		memset(&s->pc, 0, sizeof(s->pc));
+		s->pc.db = s->db;
+		s->pc.hc = s->db->opts.health;
+		s->pc.rng = s->rng;
+		s->pc.ecs = s->q->ecs;
+		s->pc.src = s->q->src;
+		s->pc.private_zone = s->zone->private_zone;
+		s->pc.vpc_region = -1;
+		s->pc.why = s->why;
+	}
+	pol_out_t out = { .n = 0 };
+	s->pc.depth = 0;
+	int r = pol_select(&s->pc, rs, false, &out);
+	s->res->location_used |= s->pc.location_used;
+	if (s->res->policy == 0) {
+		s->res->policy = s->pc.policy;
+		s->res->chosen = s->pc.chosen;
+	}
+	if (r == POL_SERVFAIL)
+		return PUT_SERVFAIL;
+	if (r != POL_OK || out.n == 0)
+		return PUT_NOANSWER;
+	size_t len = w->len, n_comp = w->n_comp;
+	uint16_t an = s->res->an;
+	*first = out.rs[0];
+	for (uint8_t i = 0; i < out.n; i++) {
+		if (!put_rrset(w, optr, owner, out.rs[i], s->rng, &s->res->an)) {
+			w->len = len;
+			w->n_comp = n_comp;
+			s->res->an = an;
+			return PUT_NOFIT;
+		}
+	}
+	return PUT_OK;
+}
+
 static void add_target(targets_t *t, const zdb_node_t *n, bool required)
 {
 	if (n == NULL)
@@ -204,16 +269,19 @@ static void negative(wire_t *w, size_t qend, const zdb_zone_t *zone, zresult_t *
 }
 
 /* ANY (RFC 8482): over UDP one RRset, over TCP all of them. */
-static bool put_any(wire_t *w, uint16_t optr, const uint8_t *owner, const zdb_node_t *n,
-		    bool tcp, uint64_t rng[2], targets_t *t, zresult_t *res)
+static int put_any(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owner,
+		   const zdb_node_t *n, targets_t *t)
 {
-	uint16_t last = tcp ? n->n_rrsets : (n->n_rrsets ? 1 : 0);
+	uint16_t last = s->q->tcp ? n->n_rrsets : (n->n_rrsets ? 1 : 0);
 	for (uint16_t i = 0; i < last; i++) {
-		if (!put_rrset(w, optr, owner, &n->rrsets[i], rng, &res->an))
-			return false;
-		add_targets_of(t, &n->rrsets[i]);
+		const zdb_rrset_t *first = NULL;
+		int r = put_answer(s, w, optr, owner, &n->rrsets[i], &first);
+		if (r == PUT_NOFIT || r == PUT_SERVFAIL)
+			return r;
+		if (r == PUT_OK)
+			add_targets_of(t, first);
 	}
-	return true;
+	return PUT_OK;
 }
 
 /* Lower-case a wire name into out and fill label offsets; returns length or 0. */
@@ -242,7 +310,8 @@ static size_t name_prepare(const uint8_t *src, size_t max, uint8_t *out, uint8_t
 	return i + 1;
 }
 
-void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res)
+static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res,
+		   struct pol_explain *why)
 {
 	const size_t qend = w->len;
 	lookup_t lk;
@@ -255,6 +324,7 @@ void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zres
 		return;
 	}
 	const zdb_zone_t *zone = lk.zone;
+	res->private_zone = zone->private_zone;
 	if (lk.kind == LK_REFERRAL) {
 		referral(w, qend, lk.node, rng, res);
 		return;
@@ -268,64 +338,73 @@ void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zres
 		return;
 	}
 
+	qstate_t st = { .db = db, .q = q, .rng = rng, .res = res, .zone = zone, .why = why };
 	const zdb_node_t *node = lk.node;
 	uint16_t optr = WIRE_HDR; /* the qname in the question */
 	const uint8_t *owner = NULL;
 	const zdb_node_t *seen[MAX_CHASE + 1];
 	uint8_t tname[255], toff[128], tlabels;
+	int r;
 
 	for (int depth = 0;; depth++) {
 		seen[depth] = node;
-		if (q->qtype == LDNS_RR_TYPE_ANY && find_rrset(node, LDNS_RR_TYPE_CNAME) == NULL) {
+		const zdb_rrset_t *first = NULL;
+		const zdb_rrset_t *cn = find_rrset(node, LDNS_RR_TYPE_CNAME);
+		if (q->qtype == LDNS_RR_TYPE_ANY && cn == NULL) {
 			if (node->n_rrsets == 0) {
 				negative(w, qend, zone, res);
 				return;
 			}
-			if (!put_any(w, optr, owner, node, q->tcp, rng, &t, res)) {
-				truncate_all(w, qend, res);
+			r = put_any(&st, w, optr, owner, node, &t);
+		} else {
+			const zdb_rrset_t *rs = find_rrset(node, q->qtype);
+			if (rs == NULL && cn == NULL) {
+				negative(w, qend, zone, res); /* NODATA */
 				return;
 			}
-			break;
-		}
-		const zdb_rrset_t *rs = find_rrset(node, q->qtype);
-		if (rs != NULL) {
-			if (!put_rrset(w, optr, owner, rs, rng, &res->an)) {
-				truncate_all(w, qend, res);
-				return;
+			r = put_answer(&st, w, optr, owner, rs ? rs : cn, &first);
+			if (r == PUT_OK && rs != NULL)
+				add_targets_of(&t, first);
+			if (r == PUT_OK && rs == NULL && q->qtype != LDNS_RR_TYPE_ANY &&
+			    db->opts.cname_chasing && depth < MAX_CHASE) {
+				/* follow the CNAME inside the zone */
+				size_t tlen = name_prepare(first->rdata[0], first->rdlen[0], tname, toff,
+							   &tlabels);
+				if (tlen > 0) {
+					lookup(db, tname, tlen, toff, tlabels, q->qtype, &lk);
+					if (lk.kind == LK_NX && lk.zone == zone) {
+						res->rcode = LDNS_RCODE_NXDOMAIN; /* RFC 6604 */
+						negative(w, qend, zone, res);
+						return;
+					}
+					bool loop = false;
+					for (int k = 0; k <= depth && !loop; k++)
+						loop = seen[k] == lk.node && lk.kind == LK_EXACT;
+					if ((lk.kind == LK_EXACT || lk.kind == LK_WILD) && lk.zone == zone &&
+					    !loop) {
+						node = lk.node;
+						optr = 0;
+						owner = first->rdata[0];
+						continue;
+					}
+				}
 			}
-			add_targets_of(&t, rs);
-			break;
 		}
-		const zdb_rrset_t *cn = find_rrset(node, LDNS_RR_TYPE_CNAME);
-		if (cn == NULL) {
-			negative(w, qend, zone, res); /* NODATA */
-			return;
-		}
-		if (!put_rrset(w, optr, owner, cn, rng, &res->an)) {
+		if (r == PUT_NOFIT) {
 			truncate_all(w, qend, res);
 			return;
 		}
-		if (q->qtype == LDNS_RR_TYPE_ANY || !db->opts.cname_chasing || depth >= MAX_CHASE)
-			break;
-		size_t tlen = name_prepare(cn->rdata[0], cn->rdlen[0], tname, toff, &tlabels);
-		if (tlen == 0)
-			break;
-		lookup(db, tname, tlen, toff, tlabels, q->qtype, &lk);
-		if (lk.kind == LK_NONE || lk.zone != zone || lk.kind == LK_REFERRAL)
-			break; /* outside this zone or delegated: the resolver goes on */
-		if (lk.kind == LK_NX) {
-			res->rcode = LDNS_RCODE_NXDOMAIN; /* RFC 6604: the last name's rcode */
-			negative(w, qend, zone, res);
+		if (r == PUT_SERVFAIL) {
+			w->len = qend;
+			res->an = 0;
+			res->rcode = LDNS_RCODE_SERVFAIL;
 			return;
 		}
-		bool loop = false;
-		for (int k = 0; k <= depth && !loop; k++)
-			loop = seen[k] == lk.node && lk.kind == LK_EXACT;
-		if (loop)
-			break;
-		node = lk.node;
-		optr = 0;
-		owner = cn->rdata[0];
+		if (r == PUT_NOANSWER && res->an == 0) {
+			negative(w, qend, zone, res); /* a policy with nothing for this client */
+			return;
+		}
+		break;
 	}
 
 	/* Positive answer: NS in authority (Route 53, NEG-9), then addresses. */
@@ -336,4 +415,15 @@ void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zres
 		add_targets_of(&t, zone->ns);
 	}
 	put_additional(w, &t, rng, res);
+}
+
+void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res)
+{
+	answer(db, q, rng, w, res, NULL);
+}
+
+void zdb_answer_explain(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w,
+			zresult_t *res, struct pol_explain *why)
+{
+	answer(db, q, rng, w, res, why);
 }

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "geo.h"
 #include "wire.h"
 #include "zdb.h"
 
@@ -23,6 +24,8 @@ typedef struct zq {
 	uint16_t qtype;        /**< QTYPE */
 	uint16_t qclass;       /**< QCLASS (IN or ANY reach here) */
 	bool tcp;              /**< over TCP (ANY returns everything) */
+	const struct sockaddr *src; /**< client address (NULL in tests) */
+	const geo_ecs_t *ecs;  /**< parsed ECS option, or NULL */
 } zq_t;
 
 /** What zdb_answer decided; the caller writes these into the header. */
@@ -31,7 +34,20 @@ typedef struct zresult {
 	bool aa;         /**< authoritative answer */
 	bool tc;         /**< truncated: sections were dropped */
 	uint16_t an, ns, ar; /**< section counts written */
+	bool location_used;  /**< a location-dependent policy decided (ECS scope) */
+	bool private_zone;   /**< answered from a private zone (no ECS echo) */
+	uint8_t policy;      /**< routing policy of the answer (enum zdb_policy) */
+	const char *chosen;  /**< SetIdentifier chosen, or NULL */
 } zresult_t;
+
+struct pol_explain;
+
+/**
+ * As zdb_answer, with an explanation of every policy decision appended to why
+ * (for /testdnsanswer; control thread). why may be NULL.
+ */
+void zdb_answer_explain(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w,
+			zresult_t *res, struct pol_explain *why);
 
 /**
  * Answer a question. The writer already holds the header and the question (at offset 12,

@@ -103,9 +103,18 @@ void zdb_zone_info(const zdb_t *db, size_t i, zdb_zone_info_t *info)
 	info->n_rrsets = z->n_rrsets;
 	info->n_records = z->n_records;
 	info->serial = z->serial;
+	memcpy(info->by_policy, z->by_policy, sizeof(info->by_policy));
 }
 
 const zdb_opts_t *zdb_options(const zdb_t *db)
 {
 	return &db->opts;
+}
+
+const char *zdb_policy_name(int policy)
+{
+	static const char *const names[] = { "zone file", "simple", "weighted", "latency",
+					     "failover", "geolocation", "geoproximity",
+					     "multivalue", "ip-based" };
+	return policy >= 0 && policy <= POL_CIDR ? names[policy] : "?";
 }

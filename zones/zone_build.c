@@ -11,9 +11,11 @@
  */
 #include "zdb_int.h"
 #include "err.h"
+#include "r53json.h"
 #include "zone_load.h"
 
 #include <ctype.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@
 
 /* A record during the build. */
 typedef struct brec {
-	const zl_rr_t *src;   /* loaded record */
+	const zl_rr_t *src;   /* loaded record (zone file, or a value of a simple record set) */
+	const r53_set_t *set; /* the record set it came from, or NULL (zone file) */
 	uint8_t owner[ZDB_MAXNAME]; /* lower-cased owner */
 	uint8_t ownerlen;     /* its length */
 	uint16_t type;        /* RR type */
@@ -123,6 +126,8 @@ static int cmp_brec(const void *a, const void *b)
 		return c;
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
+	if (x->set != y->set)
+		return x->set < y->set ? -1 : 1;
 	return x->src < y->src ? -1 : (x->src > y->src);
 }
 
@@ -176,6 +181,7 @@ static size_t wire_name_len(const uint8_t *p, const uint8_t *end)
 
 typedef struct bctx {
 	zdb_t *db;
+	const zdb_opts_t *opts;
 	char *err;
 	size_t errlen;
 } bctx_t;
@@ -183,6 +189,7 @@ typedef struct bctx {
 static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* r->line < 0: a record from record_sets, r->file is its JSON path */
 static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 {
 	char msg[512];
@@ -190,19 +197,33 @@ static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(b->err, b->errlen, "%s:%d: %s", r->file, r->line, msg);
+	if (r->line < 0)
+		snprintf(b->err, b->errlen, "%s: %s", r->file, msg);
+	else
+		snprintf(b->err, b->errlen, "%s:%d: %s", r->file, r->line, msg);
 	return ERR_INVAL;
 }
 
-/* Compile one RRset from records [i, j) of sorted recs into rs. */
-static int build_rrset(bctx_t *b, const brec_t *recs, size_t i, size_t j, zdb_rrset_t *rs)
+static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 {
-	size_t n = j - i;
-	if (n > 65535) {
-		snprintf(b->err, b->errlen, "%s:%d: more than 65535 records in one RRset",
-			 recs[i].src->file, recs[i].src->line);
-		return ERR_LIMIT;
-	}
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(b->err, b->errlen, "%s: %s", s->where, msg);
+	return ERR_INVAL;
+}
+
+/* Compile records (all of one owner and type) into rs: wire rdata, duplicates dropped. */
+static int build_values(bctx_t *b, ldns_rr *const *rr, const zl_rr_t *const *where, size_t n,
+			zdb_rrset_t *rs)
+{
+	if (n > 65535)
+		return berr(b, where[0], "more than 65535 records in one RRset");
 	const uint8_t **rd = zdb_alloc(b->db, n * sizeof(*rd));
 	uint16_t *rl = zdb_alloc(b->db, n * sizeof(*rl));
 	ldns_buffer *buf = ldns_buffer_new(512);
@@ -210,16 +231,16 @@ static int build_rrset(bctx_t *b, const brec_t *recs, size_t i, size_t j, zdb_rr
 		ldns_buffer_free(buf);
 		return ERR_NOMEM;
 	}
-	rs->type = recs[i].type;
-	rs->ttl = ldns_rr_ttl(recs[i].src->rr);
+	rs->type = (uint16_t)ldns_rr_get_type(rr[0]);
+	rs->ttl = ldns_rr_ttl(rr[0]);
 	rs->rdkind = rdkind_of(rs->type);
 	size_t out = 0;
-	for (size_t k = i; k < j; k++) {
+	for (size_t k = 0; k < n; k++) {
 		ldns_buffer_clear(buf);
-		if (ldns_rr_rdata2buffer_wire(buf, recs[k].src->rr) != LDNS_STATUS_OK ||
+		if (ldns_rr_rdata2buffer_wire(buf, rr[k]) != LDNS_STATUS_OK ||
 		    ldns_buffer_position(buf) > 65535) {
 			ldns_buffer_free(buf);
-			return berr(b, recs[k].src, "%s", "cannot convert rdata to wire format");
+			return berr(b, where[k], "cannot convert rdata to wire format");
 		}
 		size_t len = ldns_buffer_position(buf);
 		/* RFC 2181 5: an RRset holds no duplicate records */
@@ -243,10 +264,196 @@ static int build_rrset(bctx_t *b, const brec_t *recs, size_t i, size_t j, zdb_rr
 	rs->rdata = rd;
 	rs->rdlen = rl;
 	if (rs->type == LDNS_RR_TYPE_SOA && out > 1)
-		return berr(b, recs[i].src, "%s", "more than one SOA record");
+		return berr(b, where[0], "more than one SOA record");
 	if (rs->type == LDNS_RR_TYPE_CNAME && out > 1)
-		return berr(b, recs[i].src, "%s", "more than one CNAME record at one name");
+		return berr(b, where[0], "more than one CNAME record at one name");
 	return ERR_OK;
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	return strcmp(((const zdb_member_t *)a)->set_id, ((const zdb_member_t *)b)->set_id);
+}
+
+static const zdb_cidr_coll_t *find_coll(const zdb_t *db, const char *id)
+{
+	for (size_t i = 0; i < db->n_colls; i++)
+		if (strcmp(db->colls[i].id, id) == 0)
+			return &db->colls[i];
+	return NULL;
+}
+
+static int coll_loc(const zdb_cidr_coll_t *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_locs; i++)
+		if (strcmp(c->locs[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Check a group of record sets (one name and type, spec 3.3) and compile it into rs. */
+static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rrset_t *rs,
+		       zdb_zone_t *zone)
+{
+	const r53_set_t *s0 = sets[0];
+	uint8_t policy = s0->policy;
+	size_t limit = policy == POL_GEOPROXIMITY ? 30 : policy == POL_SIMPLE ? 1 : 100;
+	for (size_t i = 1; i < n; i++)
+		if (sets[i]->policy != policy || policy == POL_SIMPLE)
+			return serr(b, sets[i], "a name and type cannot mix routing policies or hold two simple record sets (RR-1); other set: %s", s0->where);
+	if (n > limit)
+		return serr(b, sets[n - 1], "more than %zu record sets with this name and type under the %s policy", limit, zdb_policy_name(policy));
+
+	zdb_group_t *g = zdb_alloc(b->db, sizeof(*g));
+	zdb_member_t *m = zdb_alloc(b->db, n * sizeof(*m));
+	if (g == NULL || m == NULL)
+		return ERR_NOMEM;
+	g->policy = policy;
+	g->type = s0->type;
+	g->n = (uint16_t)n;
+	g->m = m;
+	int primaries = 0, secondaries = 0, stars = 0;
+	for (size_t i = 0; i < n; i++) {
+		const r53_set_t *s = sets[i];
+		zdb_member_t *x = &m[i];
+		const char *sid = s->set_id ? s->set_id : "";
+		char *copy = zdb_alloc(b->db, strlen(sid) + 1);
+		if (copy == NULL)
+			return ERR_NOMEM;
+		strcpy(copy, sid);
+		x->set_id = copy;
+		x->hc = ZDB_NO_HC;
+		x->region = s->region;
+		x->weight = s->weight;
+		x->failover = s->failover;
+		x->geo_level = s->geo_level;
+		memcpy(x->geo_code, s->geo_code, sizeof(x->geo_code));
+		memcpy(x->geo_cc, s->geo_cc, sizeof(x->geo_cc));
+		x->lat = s->lat;
+		x->lon = s->lon;
+		x->bias = s->bias;
+		x->alias = s->alias;
+		x->eth = s->eth;
+		x->cidr_loc = -1;
+		if (s->hc_id != NULL) {
+			char *hid = zdb_alloc(b->db, strlen(s->hc_id) + 1);
+			if (hid == NULL)
+				return ERR_NOMEM;
+			strcpy(hid, s->hc_id);
+			x->hc_id = hid;
+			if (b->opts->hc_find == NULL ||
+			    b->opts->hc_find(b->opts->hc_ctx, s->hc_id, &x->hc) != ERR_OK)
+				return serr(b, s, "HealthCheckId \"%s\" is not defined in health_checks", s->hc_id);
+		}
+		if (s->alias) {
+			const char *zid = zone->id;
+			const char *tz = s->alias_zone;
+			if (strncmp(zid, "/hostedzone/", 12) == 0)
+				zid += 12;
+			if (strncmp(tz, "/hostedzone/", 12) == 0)
+				tz += 12;
+			if (zid[0] != '\0' && strcmp(zid, tz) != 0)
+				return serr(b, s, "AliasTarget.HostedZoneId \"%s\" is not this zone (%s): aliases to other zones and AWS resources are not supported (spec OC-8)", s->alias_zone, zone->id);
+			uint8_t *tn = zdb_alloc(b->db, s->tnamelen);
+			if (tn == NULL)
+				return ERR_NOMEM;
+			memcpy(tn, s->tname, s->tnamelen);
+			x->target_name = tn;
+		} else {
+			const zl_rr_t **where = calloc(s->n_rr, sizeof(*where));
+			zl_rr_t w = { .file = s->where, .line = -1 };
+			if (where == NULL)
+				return ERR_NOMEM;
+			for (size_t k = 0; k < s->n_rr; k++)
+				where[k] = &w;
+			int ret = build_values(b, s->rr, where, s->n_rr, &x->values);
+			free(where);
+			if (ret != ERR_OK)
+				return ret;
+		}
+		if (policy == POL_FAILOVER) {
+			primaries += s->failover == ZDB_PRIMARY;
+			secondaries += s->failover == ZDB_SECONDARY;
+			if (primaries > 1 || secondaries > 1)
+				return serr(b, s, "a failover group has at most one PRIMARY and one SECONDARY (RR-6)");
+		}
+		if (policy == POL_CIDR) {
+			const zdb_cidr_coll_t *c = find_coll(b->db, s->cidr_coll);
+			if (c == NULL)
+				return serr(b, s, "CidrRoutingConfig.CollectionId \"%s\" is not in cidr_collections", s->cidr_coll);
+			if (g->coll != NULL && g->coll != c)
+				return serr(b, s, "every record of an IP-based group must use the same CollectionId (RR-9)");
+			g->coll = c;
+			if (strcmp(s->cidr_loc, "*") == 0) {
+				if (++stars > 1)
+					return serr(b, s, "at most one \"*\" location per IP-based group (RR-9)");
+			} else if ((x->cidr_loc = (int16_t)coll_loc(c, s->cidr_loc)) < 0) {
+				return serr(b, s, "CidrRoutingConfig.LocationName \"%s\" is not a location of collection %s", s->cidr_loc, c->id);
+			}
+		}
+		for (size_t k = 0; k < i; k++) {
+			const zdb_member_t *y = &m[k];
+			if (strcmp(y->set_id, x->set_id) == 0)
+				return serr(b, s, "SetIdentifier \"%s\" is used twice for this name and type", x->set_id);
+			if (policy == POL_LATENCY && y->region == x->region)
+				return serr(b, s, "two latency records for Region %s (RR-7)", geo_region_get(x->region)->name);
+			if (policy == POL_GEOLOCATION && y->geo_level == x->geo_level &&
+			    strcmp(y->geo_code, x->geo_code) == 0 && strcmp(y->geo_cc, x->geo_cc) == 0)
+				return serr(b, s, "two geolocation records for the same location (RR-8)");
+			if (policy == POL_CIDR && y->cidr_loc == x->cidr_loc && x->cidr_loc >= 0)
+				return serr(b, s, "two IP-based records for location %s (RR-9)", s->cidr_loc);
+		}
+	}
+	qsort(m, n, sizeof(*m), cmp_member);
+	zone->by_policy[policy] += n;
+	if (policy == POL_SIMPLE && !m[0].alias) {
+		*rs = m[0].values; /* plain data; the group lets ETH aliases test its check */
+		rs->group = g;
+		return ERR_OK;
+	}
+	rs->type = g->type;
+	rs->group = g;
+	rs->dynamic = true;
+	return ERR_OK;
+}
+
+/* Compile one RRset from records [i, j) of sorted recs into rs. */
+static int build_rrset(bctx_t *b, const brec_t *recs, size_t i, size_t j, zdb_rrset_t *rs,
+		       zdb_zone_t *zone)
+{
+	size_t n = j - i, nfile = 0;
+	for (size_t k = i; k < j; k++)
+		nfile += recs[k].set == NULL;
+	if (nfile > 0 && nfile < n) {
+		const brec_t *f = recs[i].set == NULL ? &recs[i] : &recs[j - 1];
+		const brec_t *js = recs[i].set != NULL ? &recs[i] : &recs[j - 1];
+		return berr(b, f->src, "this name and type is also defined in record_sets (%s); define it in one place", js->set->where);
+	}
+	if (nfile == 0) {
+		const r53_set_t **sets = calloc(n, sizeof(*sets));
+		size_t ns = 0;
+		if (sets == NULL)
+			return ERR_NOMEM;
+		for (size_t k = i; k < j; k++)
+			if (ns == 0 || sets[ns - 1] != recs[k].set)
+				sets[ns++] = recs[k].set;
+		int ret = build_group(b, sets, ns, rs, zone);
+		free(sets);
+		return ret;
+	}
+	ldns_rr **rr = calloc(n, sizeof(*rr));
+	const zl_rr_t **where = calloc(n, sizeof(*where));
+	int ret = ERR_NOMEM;
+	if (rr != NULL && where != NULL) {
+		for (size_t k = 0; k < n; k++) {
+			rr[k] = recs[i + k].src->rr;
+			where[k] = recs[i + k].src;
+		}
+		ret = build_values(b, rr, where, n, rs);
+	}
+	free(rr);
+	free(where);
+	return ret;
 }
 
 /* Resolve NS/MX/SRV targets to in-zone nodes, for additional-section addresses. */
@@ -273,10 +480,107 @@ static int link_targets(bctx_t *b, btab_t *t, zdb_rrset_t *rs)
 	return ERR_OK;
 }
 
+static const zdb_rrset_t *node_rrset(const zdb_node_t *n, uint16_t type)
+{
+	for (uint16_t i = 0; n != NULL && i < n->n_rrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+/* The set of a member, for messages: find it again by SetIdentifier and name. */
+static const r53_set_t *set_of(const r53_list_t *sets, const zdb_group_t *g,
+			       const zdb_member_t *m)
+{
+	for (size_t i = 0; i < sets->n; i++) {
+		const r53_set_t *s = &sets->v[i];
+		if (s->type == g->type && s->namelen == g->node->namelen &&
+		    memcmp(s->name, g->node->name, s->namelen) == 0 &&
+		    strcmp(s->set_id ? s->set_id : "", m->set_id) == 0)
+			return s;
+	}
+	return &sets->v[0];
+}
+
+/* Resolve alias targets (same zone, same type: AL-1, AL-2, RR-17). */
+static int link_aliases(bctx_t *b, btab_t *t, const zdb_zone_t *zone, const uint8_t *apex,
+			size_t alen, zdb_rrset_t *rs, const r53_list_t *sets)
+{
+	const zdb_group_t *g = rs->group;
+	for (uint16_t i = 0; i < g->n; i++) {
+		zdb_member_t *m = (zdb_member_t *)&g->m[i];
+		if (!m->alias)
+			continue;
+		char nb[300], tb[300];
+		size_t tl = strlen((const char *)m->target_name) + 1;
+		const r53_set_t *s = set_of(sets, g, m);
+		char *ts = ldns_rr_type2str(g->type);
+		int ret = ERR_OK;
+		if (!name_in(m->target_name, tl, apex, alen)) {
+			ret = serr(b, s, "Tried to create an alias that targets %s, type %s in zone %s, but the alias target name does not lie within the target zone",
+				   r53_name_str(m->target_name, tb, sizeof(tb)), ts ? ts : "?", zone->id);
+		} else {
+			const zdb_node_t *tn = btab_find(t, m->target_name, tl, zdb_hash(m->target_name, tl));
+			m->target = node_rrset(tn, g->type);
+			if (m->target == NULL)
+				ret = serr(b, s, "Tried to create an alias that targets %s, type %s in zone %s, but that target was not found",
+					   r53_name_str(m->target_name, tb, sizeof(tb)), ts ? ts : "?", zone->id);
+		}
+		(void)nb;
+		free(ts);
+		if (ret != ERR_OK)
+			return ret;
+	}
+	return ERR_OK;
+}
+
+/* Depth-first search over alias edges; a cycle is a configuration error (AL-11). */
+static int alias_dfs(bctx_t *b, const zdb_rrset_t *rs, const zdb_rrset_t **stack, int depth,
+		     const r53_list_t *sets)
+{
+	const zdb_group_t *g = rs->group;
+	if (g == NULL || !rs->dynamic)
+		return ERR_OK;
+	for (int k = 0; k < depth; k++) {
+		if (stack[k] == rs) {
+			char nb[300];
+			const r53_set_t *s = set_of(sets, g, &g->m[0]);
+			return serr(b, s, "alias loop through %s (AL-11)", r53_name_str(g->node->name, nb, sizeof(nb)));
+		}
+	}
+	if (depth >= 64)
+		return ERR_OK; /* deeper chains answer SERVFAIL at depth 16 */
+	stack[depth] = rs;
+	for (uint16_t i = 0; i < g->n; i++) {
+		if (g->m[i].alias && g->m[i].target != NULL) {
+			int ret = alias_dfs(b, g->m[i].target, stack, depth + 1, sets);
+			if (ret != ERR_OK)
+				return ret;
+		}
+	}
+	return ERR_OK;
+}
+
+static int check_alias_loops(bctx_t *b, btab_t *t, const r53_list_t *sets)
+{
+	const zdb_rrset_t *stack[65];
+	for (uint64_t i = 0; sets->n > 0 && i <= t->mask; i++) {
+		const zdb_node_t *n = t->slot[i];
+		for (uint16_t k = 0; n != NULL && k < n->n_rrsets; k++) {
+			int ret = alias_dfs(b, &n->rrsets[k], stack, 0, sets);
+			if (ret != ERR_OK)
+				return ret;
+		}
+	}
+	return ERR_OK;
+}
+
 /* Load and compile one zone; its nodes are left in *tp (caller frees tp->slot). */
 static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t *tp)
 {
 	zl_list_t list;
+	r53_list_t sets = { 0 };
+	zl_rr_t *jv = NULL;
 	brec_t *recs = NULL;
 	btab_t t = { 0 };
 	int ret;
@@ -299,37 +603,71 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		name_lower(apex, ldns_rdf_data(a), alen);
 		ldns_rdf_deep_free(a);
 	}
-	if (src->zone_file == NULL) {
-		snprintf(b->err, b->errlen, "zone %s: no zone_file (record_sets are not supported yet)",
-			 src->name);
+	if (src->zone_file == NULL && src->record_sets == NULL) {
+		snprintf(b->err, b->errlen, "zone %s: needs zone_file or record_sets", src->name);
 		return ERR_INVAL;
 	}
-	ret = zl_load(src->zone_file, src->name, &list, b->err, b->errlen);
-	if (ret != ERR_OK)
-		goto out;
-
-	recs = calloc(list.n ? list.n : 1, sizeof(*recs));
-	if (recs == NULL) {
+	if (src->zone_file != NULL) {
+		ret = zl_load(src->zone_file, src->name, &list, b->err, b->errlen);
+		if (ret != ERR_OK)
+			goto out;
+	}
+	if (src->record_sets != NULL) {
+		ret = r53_load(src->record_sets, src->record_sets_file, src->name, apex, alen, &sets,
+			       b->err, b->errlen);
+		if (ret != ERR_OK)
+			goto out;
+	}
+	/* One build record per zone-file record, per value of a simple JSON set (plain data),
+	 * and per other JSON set (a policy or alias group member). */
+	size_t nrec = list.n, njv = 0;
+	for (size_t i = 0; i < sets.n; i++) {
+		bool plain = sets.v[i].policy == POL_SIMPLE && !sets.v[i].alias;
+		nrec += plain ? sets.v[i].n_rr : 1;
+		njv += plain ? sets.v[i].n_rr : 0;
+	}
+	recs = calloc(nrec ? nrec : 1, sizeof(*recs));
+	jv = calloc(njv ? njv : 1, sizeof(*jv));
+	if (recs == NULL || jv == NULL) {
 		ret = ERR_NOMEM;
 		goto out;
 	}
+	size_t nr = 0, nj = 0;
+	for (size_t i = 0; i < list.n; i++)
+		recs[nr++].src = &list.rr[i];
+	for (size_t i = 0; i < sets.n; i++) {
+		const r53_set_t *st = &sets.v[i];
+		if (st->policy == POL_SIMPLE && !st->alias) {
+			for (size_t k = 0; k < st->n_rr; k++) {
+				jv[nj] = (zl_rr_t){ .rr = st->rr[k], .file = st->where, .line = -1 };
+				recs[nr].set = st;
+				recs[nr++].src = &jv[nj++];
+			}
+		} else {
+			recs[nr].set = st;
+			recs[nr].type = st->type;
+			recs[nr].ownerlen = st->namelen;
+			memcpy(recs[nr++].owner, st->name, st->namelen);
+		}
+	}
 	size_t bound = 1;
-	for (size_t i = 0; i < list.n; i++) {
-		const zl_rr_t *r = &list.rr[i];
-		ldns_rdf *o = ldns_rr_owner(r->rr);
+	for (size_t i = 0; i < nrec; i++) {
 		brec_t *br = &recs[i];
-		br->src = r;
-		br->ownerlen = (uint8_t)ldns_rdf_size(o);
-		name_lower(br->owner, ldns_rdf_data(o), br->ownerlen);
-		br->type = (uint16_t)ldns_rr_get_type(r->rr);
-		if (ldns_rr_get_class(r->rr) != LDNS_RR_CLASS_IN) {
-			ret = berr(b, r, "%s", "class must be IN");
-			goto out;
+		zl_rr_t where = { .file = br->set ? br->set->where : "?", .line = -1 };
+		const zl_rr_t *r = br->src ? br->src : &where;
+		if (br->src != NULL) {
+			ldns_rdf *o = ldns_rr_owner(r->rr);
+			br->ownerlen = (uint8_t)ldns_rdf_size(o);
+			name_lower(br->owner, ldns_rdf_data(o), br->ownerlen);
+			br->type = (uint16_t)ldns_rr_get_type(r->rr);
+			if (ldns_rr_get_class(r->rr) != LDNS_RR_CLASS_IN) {
+				ret = berr(b, r, "%s", "class must be IN");
+				goto out;
+			}
 		}
 		if (!name_in(br->owner, br->ownerlen, apex, alen)) {
-			char *s = ldns_rdf2str(o);
-			ret = berr(b, r, "out-of-zone record %s", s ? s : "?");
-			free(s);
+			char nb[300];
+			ret = berr(b, r, "out-of-zone record %s", r53_name_str(br->owner, nb, sizeof(nb)));
 			goto out;
 		}
 		if (br->type == LDNS_RR_TYPE_SOA &&
@@ -339,12 +677,12 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		}
 		if (br->type == LDNS_RR_TYPE_CNAME && br->ownerlen == alen &&
 		    memcmp(br->owner, apex, alen) == 0) {
-			ret = berr(b, r, "%s", "CNAME at the zone apex");
+			ret = berr(b, r, "%s", "CNAME at the zone apex (HZ-21)");
 			goto out;
 		}
 		bound += (size_t)(name_labels(br->owner) - name_labels(apex)) + 1;
 	}
-	qsort(recs, list.n, sizeof(*recs), cmp_brec);
+	qsort(recs, nrec, sizeof(*recs), cmp_brec);
 
 	t.slot = calloc(pow2_at_least(bound * 2), sizeof(*t.slot));
 	if (t.slot == NULL) {
@@ -359,52 +697,62 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	}
 
 	/* Nodes with data, their RRsets, and the empty non-terminals above them. */
-	for (size_t i = 0; i < list.n;) {
+	for (size_t i = 0; i < nrec;) {
 		size_t j = i;
 		size_t ntypes = 0;
-		while (j < list.n && recs[j].ownerlen == recs[i].ownerlen &&
+		while (j < nrec && recs[j].ownerlen == recs[i].ownerlen &&
 		       memcmp(recs[j].owner, recs[i].owner, recs[i].ownerlen) == 0) {
 			if (j == i || recs[j].type != recs[j - 1].type)
 				ntypes++;
 			j++;
 		}
 		zdb_node_t *node = get_node(b->db, &t, zone, recs[i].owner, recs[i].ownerlen);
-		zdb_rrset_t *sets = zdb_alloc(b->db, ntypes * sizeof(*sets));
-		if (node == NULL || sets == NULL) {
+		zdb_rrset_t *rsv = zdb_alloc(b->db, ntypes * sizeof(*rsv));
+		if (node == NULL || rsv == NULL) {
 			ret = ERR_NOMEM;
 			goto out;
 		}
 		size_t s = 0;
-		const zl_rr_t *cname_src = NULL, *other_src = NULL;
+		const brec_t *cname_rec = NULL, *other_rec = NULL;
 		for (size_t k = i; k < j;) {
 			size_t m = k;
 			while (m < j && recs[m].type == recs[k].type)
 				m++;
-			ret = build_rrset(b, recs, k, m, &sets[s++]);
+			ret = build_rrset(b, recs, k, m, &rsv[s], zone);
 			if (ret != ERR_OK)
 				goto out;
+			if (rsv[s].group != NULL)
+				((zdb_group_t *)rsv[s].group)->node = node;
+			s++;
 			if (recs[k].type == LDNS_RR_TYPE_CNAME)
-				cname_src = recs[k].src;
+				cname_rec = &recs[k];
 			else if (recs[k].type != LDNS_RR_TYPE_RRSIG &&
-				 recs[k].type != LDNS_RR_TYPE_NSEC && other_src == NULL)
-				other_src = recs[k].src;
+				 recs[k].type != LDNS_RR_TYPE_NSEC && other_rec == NULL)
+				other_rec = &recs[k];
 			k = m;
 		}
-		if (cname_src != NULL && other_src != NULL) {
-			char *ts = ldns_rr_type2str(ldns_rr_get_type(other_src->rr));
-			ret = berr(b, cname_src,
-				   "CNAME and other data at the same name (%s at line %d; RFC 1034 3.6.2)",
-				   ts ? ts : "?", other_src->line);
+		if (cname_rec != NULL && other_rec != NULL) {
+			char *ts = ldns_rr_type2str(other_rec->type);
+			char at[256];
+			if (other_rec->src != NULL && other_rec->src->line >= 0)
+				snprintf(at, sizeof(at), "line %d", other_rec->src->line);
+			else
+				snprintf(at, sizeof(at), "%s", other_rec->set->where);
+			zl_rr_t w = { .file = cname_rec->set ? cname_rec->set->where : "?", .line = -1 };
+			ret = berr(b, cname_rec->src ? cname_rec->src : &w,
+				   "CNAME and other data at the same name (%s at %s; RFC 1034 3.6.2, HZ-22)",
+				   ts ? ts : "?", at);
 			free(ts);
 			goto out;
 		}
-		node->rrsets = sets;
+		zdb_rrset_t *sets_ = rsv;
+		node->rrsets = sets_;
 		node->n_rrsets = (uint16_t)s;
 		zone->n_names++;
 		zone->n_rrsets += s;
 		for (size_t k = 0; k < s; k++) {
-			zone->n_records += sets[k].count;
-			if (sets[k].type == LDNS_RR_TYPE_NS && node != apex_node)
+			zone->n_records += sets_[k].dynamic ? sets_[k].group->n : sets_[k].count;
+			if (sets_[k].type == LDNS_RR_TYPE_NS && node != apex_node)
 				node->is_cut = true;
 		}
 		/* ancestors up to the apex */
@@ -428,7 +776,8 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		if (apex_node->rrsets[k].type == LDNS_RR_TYPE_NS)
 			zone->ns = &apex_node->rrsets[k];
 	}
-	const char *zf = src->zone_file;
+	const char *zf = src->zone_file ? src->zone_file
+			 : src->record_sets_file ? src->record_sets_file : "record_sets";
 	if (zone->soa == NULL) {
 		snprintf(b->err, b->errlen, "%s: zone %s has no SOA record at its apex", zf,
 			 src->name);
@@ -482,11 +831,17 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 				parent->wild = n;
 		}
 		for (size_t k = 0; k < n->n_rrsets; k++) {
-			ret = link_targets(b, &t, (zdb_rrset_t *)&n->rrsets[k]);
+			zdb_rrset_t *rs = (zdb_rrset_t *)&n->rrsets[k];
+			ret = link_targets(b, &t, rs);
+			if (ret == ERR_OK && rs->group != NULL)
+				ret = link_aliases(b, &t, zone, apex, alen, rs, &sets);
 			if (ret != ERR_OK)
 				goto out;
 		}
 	}
+	ret = check_alias_loops(b, &t, &sets);
+	if (ret != ERR_OK)
+		goto out;
 	ret = ERR_OK;
 out:
 	if (ret == ERR_OK)
@@ -494,6 +849,8 @@ out:
 	else
 		free(t.slot);
 	free(recs);
+	free(jv);
+	r53_list_deinit(&sets);
 	zl_list_deinit(&list);
 	return ret;
 }
@@ -567,13 +924,113 @@ static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
 	return ERR_OK;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	const zdb_cidr_block_t *x = a, *y = b;
+	if (x->net.prefix != y->net.prefix)
+		return x->net.prefix > y->net.prefix ? -1 : 1;
+	return x->loc - y->loc;
+}
+
+static char *arena_str(zdb_t *db, const char *s)
+{
+	char *c = zdb_alloc(db, strlen(s) + 1);
+	if (c != NULL)
+		strcpy(c, s);
+	return c;
+}
+
+/* cidr_collections: [{CidrCollection: {Id, Name}, cidr_blocks: {CidrBlocks: [...]}, where}] */
+static int build_colls(bctx_t *b, const json_t *colls)
+{
+	zdb_t *db = b->db;
+	size_t n = json_array_size(colls);
+	if (n == 0)
+		return ERR_OK;
+	db->colls = zdb_alloc(db, n * sizeof(*db->colls));
+	if (db->colls == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *c = json_array_get(colls, i);
+		const json_t *cc = json_object_get(c, "CidrCollection");
+		const char *where = json_string_value(json_object_get(c, "where"));
+		const json_t *blocks = json_object_get(json_object_get(c, "cidr_blocks"), "CidrBlocks");
+		const char *id = json_string_value(json_object_get(cc, "Id"));
+		const char *name = json_string_value(json_object_get(cc, "Name"));
+		if (where == NULL)
+			where = "cidr_collections";
+		if (id == NULL || name == NULL) {
+			snprintf(b->err, b->errlen, "%s: cidr_collections[%zu].CidrCollection needs Id and Name", where, i);
+			return ERR_INVAL;
+		}
+		if (!json_is_array(blocks)) {
+			snprintf(b->err, b->errlen, "%s: cidr_collections[%zu].cidr_blocks must be the output of list-cidr-blocks ({\"CidrBlocks\": [...]})", where, i);
+			return ERR_INVAL;
+		}
+		zdb_cidr_coll_t *co = &db->colls[i];
+		db->n_colls = i + 1;
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(db->colls[k].id, id) == 0) {
+				snprintf(b->err, b->errlen, "%s: cidr_collections[%zu]: collection Id %s defined twice", where, i, id);
+				return ERR_EXISTS;
+			}
+		}
+		size_t nb = json_array_size(blocks);
+		co->id = arena_str(db, id);
+		co->name = arena_str(db, name);
+		co->locs = zdb_alloc(db, (nb ? nb : 1) * sizeof(*co->locs));
+		co->blocks = zdb_alloc(db, (nb ? nb : 1) * sizeof(*co->blocks));
+		if (co->id == NULL || co->name == NULL || co->locs == NULL || co->blocks == NULL)
+			return ERR_NOMEM;
+		for (size_t k = 0; k < nb; k++) {
+			const json_t *bl = json_array_get(blocks, k);
+			const char *loc = json_string_value(json_object_get(bl, "LocationName"));
+			if (loc == NULL || strlen(loc) > 16 || strcmp(loc, "*") == 0) {
+				snprintf(b->err, b->errlen, "%s: CidrBlocks[%zu].LocationName missing, longer than 16, or \"*\"", where, k);
+				return ERR_INVAL;
+			}
+			bool seen = false;
+			for (size_t l = 0; l < co->n_locs && !seen; l++)
+				seen = strcmp(co->locs[l], loc) == 0;
+			if (!seen && (co->locs[co->n_locs++] = arena_str(db, loc)) == NULL)
+				return ERR_NOMEM;
+		}
+		qsort(co->locs, co->n_locs, sizeof(*co->locs), cmp_str);
+		for (size_t k = 0; k < nb; k++) {
+			const json_t *bl = json_array_get(blocks, k);
+			const char *text = json_string_value(json_object_get(bl, "CidrBlock"));
+			const char *loc = json_string_value(json_object_get(bl, "LocationName"));
+			zdb_cidr_block_t *blk = &co->blocks[k];
+			char gerr[128];
+			if (text == NULL || geo_cidr_parse(text, &blk->net, gerr, sizeof(gerr)) != GEO_OK) {
+				snprintf(b->err, b->errlen, "%s: CidrBlocks[%zu].CidrBlock \"%s\" is not a CIDR block", where, k, text ? text : "");
+				return ERR_INVAL;
+			}
+			unsigned maxp = blk->net.af == AF_INET ? 24 : 48;
+			if (blk->net.prefix < 1 || blk->net.prefix > maxp) {
+				snprintf(b->err, b->errlen, "%s: CidrBlocks[%zu].CidrBlock %s: prefix must be /1../%u (use the \"*\" location for everything else)", where, k, text, maxp);
+				return ERR_INVAL;
+			}
+			blk->loc = (int16_t)coll_loc(co, loc);
+			co->n_blocks++;
+		}
+		qsort(co->blocks, co->n_blocks, sizeof(*co->blocks), cmp_block);
+	}
+	return ERR_OK;
+}
+
 int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t **out,
 	      char *err, size_t errlen)
 {
 	int ret = ERR_NOMEM;
 	zdb_t *db = calloc(1, sizeof(*db));
 	btab_t *tabs = calloc(n_src ? n_src : 1, sizeof(*tabs));
-	bctx_t b = { .db = db, .err = err, .errlen = errlen };
+	bctx_t b = { .db = db, .opts = opts, .err = err, .errlen = errlen };
 
 	*out = NULL;
 	if (db == NULL || tabs == NULL)
@@ -598,6 +1055,9 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 		strcpy(s, opts->chaos_id);
 		db->opts.chaos_id = s;
 	}
+	ret = build_colls(&b, opts->cidr_collections);
+	if (ret != ERR_OK)
+		goto out;
 	for (size_t i = 0; i < n_src; i++) {
 		db->n_zones = i + 1;
 		ret = build_zone(&b, &src[i], &db->zones[i], &tabs[i]);
