@@ -46,7 +46,7 @@ KNOWN_SCENARIOS = {
     "latency": "a latency record set",
     "alias-failover": "an alias record to a failover tree",
 }
-DEFAULT_DNSPERF = "-T 2 -c 8 -q 500"
+DEFAULT_DNSPERF = "-T 2 -c 16 -q 500"
 
 LIVE = []  # every Server started and not yet stopped, for cleanup
 
@@ -796,8 +796,12 @@ def tune(a):
     srvs[1].start()
     if srvs[1].wait_ready(meta["probe"], "192.0.2.254", a.load_limit) is None:
         die("nsd did not start")
-    grid = [(T, c, q) for T in (1, 2, 4, 8) for c in (4, 8, 16, 32) for q in (200, 500, 1000)
-            if c >= T]
+    if a.tune_grid:
+        grid = [tuple(int(x) for x in g.split(",")) for g in a.tune_grid.split(";")]
+    else:
+        grid = [(T, c, q) for T in (1, 2, 4, 8) for c in (4, 8, 16, 32) for q in (200, 500, 1000)
+                if c >= T]
+    grid = grid * a.repeats if a.tune_grid else grid
     print("%-18s %-6s %9s %7s %6s %7s" % ("dnsperf", "server", "qps", "lost%", "busy%", "client%"))
     for T, c, q in grid:
         a.dnsperf = "-T %d -c %d -q %d" % (T, c, q)
@@ -847,7 +851,9 @@ def main():
     ap.add_argument("--load-limit", type=int, default=600, help="seconds to wait for a load")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds after load before RSS")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
-    ap.add_argument("--tune", action="store_true")
+    ap.add_argument("--tune", action="store_true",
+                    help="sweep dnsperf -T/-c/-q against echo and NSD (--seconds each)")
+    ap.add_argument("--tune-grid", help='with --tune: "T,c,q;T,c,q;..." (repeated --repeats times)')
     a = ap.parse_args()
     a.servers = [s for s in a.servers.split(",") if s]
     a.scenario = [s for s in a.scenario.split(",") if s]
