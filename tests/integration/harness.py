@@ -181,6 +181,8 @@ class R53d(Server):
                          {"HostedZone": {"Id": "/hostedzone/Z%d" % (i + 1), "Name": name},
                           "zone_file": fname} for i, (name, fname) in enumerate(zones)]}
         self.conf.update(conf)
+        # "listen" entries may say {port}: the free port picked for this server
+        self.conf["listen"] = [x.format(port=self.port) for x in self.conf["listen"]]
         self.conf_path = os.path.join(self.dir, "r53d.json")
         self.write_conf()
 
@@ -341,7 +343,11 @@ def _run(argv, timeout):
 
 def dig(port, qname, qtype="A", *opts, qclass="IN", timeout=2):
     """dig @127.0.0.1 -p PORT; default options: +norec +nocookie +tries=1, EDNS as dig does."""
-    argv = [DIG, "@127.0.0.1", "-p", str(port), "+norec", "+nocookie", "+tries=1",
+    return dig_at("127.0.0.1", port, qname, qtype, *opts, qclass=qclass, timeout=timeout)
+
+
+def dig_at(addr, port, qname, qtype="A", *opts, qclass="IN", timeout=2):
+    argv = [DIG, "@" + addr, "-p", str(port), "+norec", "+nocookie", "+tries=1",
             "+timeout=%d" % timeout, "+nocmd", "+nostats", "-c", qclass, "-t", qtype, "-q",
             qname] + list(opts)
     return parse_dig(*_run(argv, timeout * 3 + 5))

@@ -5,9 +5,11 @@ Zones: tests/fixtures/zones/example.com.zone (+ example.com.inc) and child.examp
 Spec: ROUTE53.md 1.5-1.7 and 9; RFC 1034 4.3.2, RFC 2308, RFC 4592, RFC 6604, RFC 8482.
 """
 
+import socket
 import unittest
 
 import dnswire
+import harness
 from harness import ServerCase, a, aaaa
 
 SOA_RDATA = bytes.fromhex(
@@ -570,6 +572,73 @@ class NoCnameChasingTest(Base):
         m = self.q("dangling.example.com.")
         self.assertEqual(m.rcode_name, "NOERROR", m)
         self.assertEqual([r.type for r in m.answer], [5], m)
+
+
+class WildcardParentNxdomainTest(Base):
+    """Spec HZ-29 compatibility flag: the empty parent of a wildcard answers NXDOMAIN."""
+    SERVER_ARGS = {"wildcard_parent_nxdomain": True}
+
+    def test_parent_of_wildcard(self):
+        self.assertNegative(self.q("w.example.com."), "NXDOMAIN")
+
+    def test_wildcard_itself_unchanged(self):
+        self.assertPositive(self.q("x.w.example.com."), "A", [a("192.0.2.200")])
+        self.assertNegative(self.q("b.w.example.com."), "NOERROR")   # ENT above a.b.w
+
+
+class EdnsSizeTest(Base):
+    SERVER_ARGS = {"edns_udp_size": 4096}
+
+    def test_large_udp_answer(self):
+        m = self.q("big.example.com.", "TXT", edns=4096)
+        self.assertFalse(m.tc, m)
+        self.assertEqual(m.edns_udp_size, 4096)
+        self.assertEqual(len(m.answer[0].rdata), 12 * 205)
+
+    def test_client_size_still_limits(self):
+        m = self.q("big.example.com.", "TXT", edns=1232)
+        self.assertTrue(m.tc, m)
+        self.assertLessEqual(len(m.wire), 1232)
+
+
+class SmallEdnsSizeTest(Base):
+    SERVER_ARGS = {"edns_udp_size": 512}
+
+    def test_512_cap(self):
+        m = self.q("medium.example.com.", "TXT", edns=4096)
+        self.assertTrue(m.tc, m)
+        self.assertLessEqual(len(m.wire), 512)
+        self.assertEqual(m.edns_udp_size, 512)
+
+
+class TwoWorkersIpv6Test(Base):
+    """Two worker threads (SO_REUSEPORT) and an IPv6 loopback listener beside IPv4."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+                s.bind(("::1", 0))
+            cls.v6 = True
+        except OSError:
+            cls.v6 = False
+        listen = ["127.0.0.1:{port}"] + (["[::1]:{port}"] if cls.v6 else [])
+        cls.SERVER_ARGS = {"workers": 2, "listen": listen}
+        super().setUpClass()
+
+    def test_many_queries_all_answered(self):
+        for i in range(300):
+            m = self.q("www.example.com." if i % 2 else "nothere.example.com.", edns=None)
+            self.assertEqual(m.rcode_name, "NOERROR" if i % 2 else "NXDOMAIN")
+
+    def test_ipv6(self):
+        if not self.v6:
+            self.skipTest("no IPv6 loopback")
+        r = harness.dig_at("::1", self.srv.port, "www.example.com", "A")
+        self.assertEqual(r.status, "NOERROR", r)
+        self.assertEqual(r.rdatas("ANSWER", "A"), ["192.0.2.80", "192.0.2.81", "192.0.2.82"], r)
+        r = harness.dig_at("::1", self.srv.port, "mail.example.com", "A", "+tcp")
+        self.assertEqual(r.rdatas("ANSWER", "A"), ["192.0.2.25"], r)
 
 
 class ChaosTest(Base):

@@ -154,6 +154,34 @@ class TcpTest(ServerCase):
         self.assertEqual(len(m.answer), 3)
 
 
+class TcpMaxQueriesTest(ServerCase):
+    SERVER_ARGS = {"tcp": {"idle_timeout_ms": 3000, "max_queries": 3}}
+
+    def test_connection_closed_after_max_queries(self):
+        with connect(self.srv.port) as s:
+            for i in range(3):
+                s.sendall(frame(make_query("www.example.com.", "A", qid=i)))
+                self.assertEqual(dnswire.Message(tcp_read_msg(s)).id, i)
+            try:
+                s.sendall(frame(make_query("www.example.com.", "A", qid=3)))
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            t = wait_eof(s, 2 * SLOW)
+            self.assertIsNotNone(t, "a 4th query was served or the connection stayed open")
+
+    def test_pipelined_beyond_max(self):
+        with connect(self.srv.port) as s:
+            s.sendall(b"".join(frame(make_query("www.example.com.", "A", qid=i))
+                               for i in range(6)))
+            got = []
+            try:
+                while True:
+                    got.append(dnswire.Message(tcp_read_msg(s)).id)
+            except (EOFError, ConnectionResetError, socket.timeout):
+                pass
+        self.assertEqual(sorted(got), [0, 1, 2], "exactly max_queries replies, then close")
+
+
 class TcpCapTest(ServerCase):
     CAP = 4
     SERVER_ARGS = {"tcp": {"idle_timeout_ms": 3000, "max_connections": CAP}}
