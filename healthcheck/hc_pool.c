@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,15 @@ static void *thread_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "hc-pool-%u", thr->idx);
 	pthread_setname_np(pthread_self(), name);
+	/*
+	 * Signals go to other threads. Blocking SIGPIPE here also means that a write to a
+	 * connection the endpoint has closed (libevent and OpenSSL use write/writev, not
+	 * send with MSG_NOSIGNAL) fails with EPIPE instead of killing the process, whatever
+	 * the embedding program does with SIGPIPE.
+	 */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	pthread_mutex_lock(&run->gate_lock);
 	while (run->gate == 0)
