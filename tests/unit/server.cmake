@@ -10,3 +10,12 @@ target_link_libraries(test_conf PRIVATE r53d_server PkgConfig::CMOCKA)
 target_compile_definitions(test_conf PRIVATE
 	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
 add_test(NAME unit_conf COMMAND test_conf)
+
+# Routing policies: record-set JSON, injected health, the fixture MMDB (geo.cmake).
+add_executable(test_policy ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_policy.c)
+add_dependencies(test_policy geo_fixtures)
+target_link_libraries(test_policy PRIVATE r53d_server PkgConfig::CMOCKA PkgConfig::LDNS)
+target_compile_definitions(test_policy PRIVATE
+	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data"
+	GEO_FIXTURE_DIR="${GEO_FIXTURE_DIR}")
+add_test(NAME unit_policy COMMAND test_policy)
