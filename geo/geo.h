@@ -309,8 +309,9 @@ typedef struct geo_ecs {
  * \retval GEO_EECS_BITS     ADDRESS bits set beyond SOURCE PREFIX-LENGTH
  * Any thread; no allocation.
  *
- * Caller notes: a query carrying more than one ECS option is also FORMERR (RFC 7871 §6
- * allows one per message); that check belongs to the OPT parser.
+ * Caller note: for a query carrying two ECS options RFC 7871 names no rule for choosing
+ * one; treating it as malformed (FORMERR) is the suggested choice, and that check belongs
+ * to the OPT parser, which sees every option.
  */
 int geo_ecs_parse(const uint8_t *data, size_t len, geo_ecs_t *out);
 

@@ -9,7 +9,9 @@ set(GEO_FIXTURE_DIR ${CMAKE_CURRENT_BINARY_DIR}/fixtures/geo)
 set(GEO_FIXTURE_MMDB
 	${GEO_FIXTURE_DIR}/geolite2-city.mmdb
 	${GEO_FIXTURE_DIR}/dbip-city.mmdb
-	${GEO_FIXTURE_DIR}/dbip-city-ipv4.mmdb)
+	${GEO_FIXTURE_DIR}/dbip-city-ipv4.mmdb
+	${GEO_FIXTURE_DIR}/opaque-geolite2.mmdb
+	${GEO_FIXTURE_DIR}/other.mmdb)
 
 add_custom_command(
 	OUTPUT ${GEO_FIXTURE_MMDB}

@@ -461,6 +461,29 @@ static void test_db_errors(void **state)
 	assert_int_equal(geo_db_new(notmmdb, 1, &db, err, sizeof(err)), GEO_EIO);
 	assert_non_null(strstr(err, "city.txt: "));
 	assert_int_equal(geo_db_new(five, 5, &db, err, sizeof(err)), GEO_EINVAL);
+	assert_string_equal(err, "geo database: between 1 and 4 files");
+
+	/* Records of an unknown kind are refused; records without location keys leave the
+	 * schema to the database type. */
+	const char *other[] = { GEO_FIXTURE_DIR "/other.mmdb" };
+	assert_int_equal(geo_db_new(other, 1, &db, err, sizeof(err)), GEO_EINVAL);
+	assert_null(db);
+	assert_string_equal(err, GEO_FIXTURE_DIR "/other.mmdb: unknown record layout "
+				 "(database_type \"r53d-other\"): expected GeoIP2/GeoLite2 City or "
+				 "the DB-IP Lite (ip-location-db) schema");
+	db = open1(GEO_FIXTURE_DIR "/opaque-geolite2.mmdb");
+	geo_db_info_t info;
+	geo_loc_t l;
+	assert_int_equal(geo_db_info(db, 0, &info), GEO_OK);
+	assert_int_equal(info.schema, GEO_SCHEMA_GEOIP2);
+	assert_int_equal(lookup(db, "192.0.2.1", &l), GEO_OK);
+	assert_true(l.found);
+	assert_int_equal(l.db_prefix, 24);
+	assert_string_equal(l.country, "");
+	assert_string_equal(l.continent, "");
+	assert_false(l.has_coords);
+	assert_int_equal(lookup(db, "198.51.100.1", &l), GEO_ENOTFOUND);
+	geo_db_free(db);
 	assert_int_equal(geo_db_new(five, 0, &db, err, sizeof(err)), GEO_EINVAL);
 
 	/* geo.database from JSON: string or array, relative to the configuration's directory. */
