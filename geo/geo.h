@@ -452,6 +452,12 @@ int geo_coord_parse(const char *text, bool latitude, double *out);
  * client subnet lies inside it (geo_cidr_contains). Two rules with the same client are an
  * error.
  *
+ * Notes for the latency policy (zones/), which this module does not apply itself:
+ * POL-L3, a cn-north-1 record always answers clients whose country is CN; POL-L5, private
+ * zones locate the client at the VPC's Region (geo_loc_from_region); OC-17, equal
+ * latencies go to the lower Region name (geo_rank_cmp); GEO_ENOTFOUND for a Region (an
+ * unmapped client without a matching CIDR rule) ranks after every known latency.
+ *
  * Written by: the control thread. Read by: any thread. Synchronised by: immutability.
  */
 typedef struct geo_latency geo_latency_t;
