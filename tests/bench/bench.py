@@ -826,7 +826,7 @@ def main():
     ap.add_argument("--names", type=int, default=100000, help="zone size for throughput")
     ap.add_argument("--scale", default="100000,1000000",
                     help="zone sizes for load time/RSS, comma separated, or 'none'")
-    ap.add_argument("--scale-repeats", type=int, default=1)
+    ap.add_argument("--scale-repeats", type=int, default=3, help="loads per server and size (median)")
     ap.add_argument("--only", choices=("all", "throughput", "scale"), default="all")
     ap.add_argument("--servers", default="r53d,nsd,echo")
     ap.add_argument("--scenario", default="static",
