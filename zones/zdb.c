@@ -113,7 +113,7 @@ const zdb_opts_t *zdb_options(const zdb_t *db)
 
 const char *zdb_policy_name(int policy)
 {
-	static const char *const names[] = { "zone file", "simple", "weighted", "latency",
+	static const char *const names[] = { "plain", "simple", "weighted", "latency",
 					     "failover", "geolocation", "geoproximity",
 					     "multivalue", "ip-based" };
 	return policy >= 0 && policy <= POL_CIDR ? names[policy] : "?";

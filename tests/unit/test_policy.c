@@ -22,6 +22,7 @@
 #include "err.h"
 #include "geo.h"
 #include "hc_state.h"
+#include "testdns.h"
 #include "zdb.h"
 
 static const char *const hc_ids[] = { "hc-a", "hc-b", "hc-p", "hc-s", "hc-va", "hc-us",
@@ -472,6 +473,36 @@ static void test_change_batch(void **state)
 	zdb_free(b2);
 }
 
+static void test_testdnsanswer(void **state)
+{
+	(void)state;
+	all_healthy();
+	set_health("hc-va", false);
+	testdns_params_t p = { .hostedzoneid = "Z1POLICY", .recordname = "geo.policy.test",
+			       .recordtype = "A", .edns0clientsubnetip = "192.0.2.77",
+			       .edns0clientsubnetmask = "24" };
+	json_t *j = NULL;
+	assert_int_equal(testdns_answer(db, &p, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "ResponseCode")), "NOERROR");
+	json_t *data = json_object_get(j, "RecordData");
+	assert_int_equal(json_array_size(data), 1);
+	assert_string_equal(json_string_value(json_array_get(data, 0)), "192.0.2.51");
+	json_t *ex = json_object_get(j, "Explanation");
+	assert_string_equal(json_string_value(json_object_get(ex, "Policy")), "geolocation");
+	assert_string_equal(json_string_value(json_object_get(ex, "SetIdentifier")), "us");
+	const char *steps = json_string_value(json_object_get(ex, "Steps"));
+	assert_non_null(strstr(steps, "country=US"));
+	assert_non_null(strstr(steps, "va unhealthy"));
+	json_decref(j);
+	p.hostedzoneid = "ZNOPE";
+	assert_int_equal(testdns_answer(db, &p, &j), 404);
+	json_decref(j);
+	p.hostedzoneid = "/hostedzone/Z1POLICY";
+	p.recordname = "www.example.org";
+	assert_int_equal(testdns_answer(db, &p, &j), 404);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_latency_and_proximity), cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_alias_tree), cmocka_unit_test(test_ecs_scope),
 		cmocka_unit_test(test_validation), cmocka_unit_test(test_change_batch),
+		cmocka_unit_test(test_testdnsanswer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
