@@ -29,7 +29,7 @@ class Result(unittest.TestResult):
         self._t0 = {}
 
     def _line(self, test, word, extra=""):
-        t = time.monotonic() - self._t0.get(id(test), time.monotonic())
+        t = max(0.0, time.monotonic() - self._t0.get(id(test), time.monotonic()))
         print("%-7s %s (%.2fs)%s" % (word, test.id(), t, extra), flush=True)
 
     def startTest(self, test):

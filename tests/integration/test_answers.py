@@ -663,5 +663,16 @@ class ChaosTest(Base):
         self.assertEqual(m.answer, [], "only TXT is answered")
 
 
+
+class ChaosVersionOnlyTest(Base):
+    SERVER_ARGS = {"chaos": {"version": "v9"}}
+
+    def test_only_version_answered(self):
+        r = self.srv.dig("version.bind", "TXT", qclass="CH")
+        self.assertEqual([x[4] for x in r.answer], ['"v9"'], r)
+        r = self.srv.dig("id.server", "TXT", qclass="CH")
+        self.assertEqual(r.status, "REFUSED", r)
+
+
 if __name__ == "__main__":
     unittest.main()
