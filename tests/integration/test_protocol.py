@@ -183,6 +183,26 @@ class ProtocolTest(ServerCase):
                 self.assertEqual(m.rcode_name, "NOERROR", m)
                 self.assertEqual(len(m.answer), 3)
 
+    def test_ecs_echo(self):
+        """RFC 7871 7.2.1: if the reply carries ECS, FAMILY, SOURCE PREFIX-LENGTH and ADDRESS
+        are those of the query; SCOPE is at most 128/32 (0 for answers that do not vary)."""
+        q_ecs = struct.pack("!HBB", 1, 24, 0) + bytes([198, 51, 100])
+        m = self.send(make_query(QNAME, "A", edns=1232,
+                                 options=struct.pack("!HH", 8, len(q_ecs)) + q_ecs))
+        self.assertEqual(m.rcode_name, "NOERROR", m)
+        rdata = m.opt.rdata
+        opts = {}
+        i = 0
+        while i + 4 <= len(rdata):
+            code, ln = struct.unpack("!HH", rdata[i:i + 4])
+            opts[code] = rdata[i + 4:i + 4 + ln]
+            i += 4 + ln
+        if 8 in opts:
+            e = opts[8]
+            self.assertEqual(e[:3], q_ecs[:3], "family and source prefix echoed")
+            self.assertEqual(e[4:], q_ecs[4:], "address echoed")
+            self.assertLessEqual(e[3], 32)
+
     def test_bad_ecs_option(self):
         # RFC 7871 7.1.2 says FORMERR for an invalid ECS option; answering is tolerated.
         for ecs in (struct.pack("!HHHBB", 8, 4, 1, 33, 0),            # prefix > 32
