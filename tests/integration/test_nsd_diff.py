@@ -180,6 +180,16 @@ def gen_zone(seed):
                 z.add(n, "PTR", ttl, mixed(rng.choice(names)))
             elif t == "CAA":
                 z.add(n, "CAA", ttl, '0 issue "ca%d.example"' % rng.randint(0, 9))
+    # large RRsets around the 512 / 1232 byte limits, to compare TC decisions
+    for i in range(rng.randint(1, 3)):
+        n = "big%d.%s" % (i, origin)
+        if rng.random() < 0.5:
+            for k in range(rng.randint(20, 90)):
+                z.add(n, "A", 300, "10.%d.%d.%d" % (i, k // 250, k % 250))
+        else:
+            for k in range(rng.randint(2, 7)):
+                z.add(n, "TXT", 300, '"%02d%s"' % (k, "t" * rng.randint(100, 250)))
+        names.append(n)
     # a CNAME chain and a loop in some zones
     if seed % 2:
         z.add("c1." + origin, "CNAME", 300, "c2." + origin)
@@ -279,7 +289,7 @@ class Differ:
         self.truth_cache = {}
         self.allowed_count = {k: 0 for k in ALLOWED}
         self.compared = 0
-        self.notes = {"r53d additional smaller than NSD's": 0}
+        self.notes = {"r53d additional smaller than NSD's": 0, "both set TC": 0}
         self.examples = []
 
     def zone_of(self, name):
@@ -374,6 +384,7 @@ class Differ:
         if r.qr is not True or r.id != n.id:
             probs.append("QR/id wrong")
         if r.tc or n.tc:
+            self.notes["both set TC"] += r.tc and n.tc
             return probs + self.finish(used)
 
         # --- answer
