@@ -220,10 +220,13 @@ def all_names(zone_names, origin):
 def gen_queries(rng, origin, names, delegs, n):
     names = list(names)
     wild = [x for x in names if x.startswith("*.")]
+    big = [x for x in names if x.startswith("big")]
     out = []
     for _ in range(n):
         r = rng.random()
-        if r < 0.45:
+        if r < 0.06 and big:
+            q = rng.choice(big)
+        elif r < 0.45:
             q = rng.choice(names)
         elif r < 0.6:
             q = rng.choice(LABELS + ["zz", "q1"]) + "." + rng.choice(names)
