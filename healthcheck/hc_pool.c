@@ -185,6 +185,18 @@ static void gate_set(hc_run_t *run, int v)
 	pthread_mutex_unlock(&run->gate_lock);
 }
 
+/**
+ * Run each (stopped) loop once so that deferred callbacks, such as evdns reporting the
+ * cancellation of a resolution, run and free their memory. Our events are all deleted by
+ * then, so nothing else fires. Control thread, with the pool threads joined.
+ */
+static void run_drain(hc_run_t *run)
+{
+	for (unsigned t = 0; t < run->n_threads; t++)
+		if (run->threads[t].base != NULL && !run->threads[t].started)
+			event_base_loop(run->threads[t].base, EVLOOP_NONBLOCK);
+}
+
 /** Join the run's threads (gate must be open or aborted) and reset its checkers. */
 static void run_join(hc_run_t *run)
 {
@@ -205,6 +217,7 @@ static void run_join(hc_run_t *run)
 			event_del(ck->timer);
 		ck->state = HC_CS_IDLE;
 	}
+	run_drain(run);
 	run->gate = 0;
 }
 
@@ -238,6 +251,7 @@ static void run_free(hc_run_t *run)
 		free(ck->io);
 		free(ck->http.body);
 	}
+	run_drain(run);
 	for (unsigned t = 0; t < run->n_threads; t++) {
 		hc_thread_t *thr = &run->threads[t];
 		if (thr->wake_ev != NULL)
