@@ -633,6 +633,18 @@ def print_throughput(rows, names, invalid):
             fmt(1e6 / c if c else None, ".0f"), fmt(s["busy_pct"], ".0f"),
             fmt(s["resp_size"], ".0f"),
             fmt(c / nsd if nsd else None, ".3f"), fmt(c / echo if echo else None, ".2f"), bad))
+    for base in ("nsd", "echo"):
+        b = next((r for r in rows if r["label"] == base), None)
+        if not b:
+            continue
+        pr = []
+        for r in rows:
+            if r is b:
+                continue
+            ps = [x["cpu_us_per_q"] / y["cpu_us_per_q"] for x, y in zip(r["runs"], b["runs"])]
+            r["s"]["paired_" + base] = med(ps)
+            pr.append("%s %.3f (%s)" % (r["label"], med(ps), " ".join("%.2f" % p for p in ps)))
+        print("paired ÷%s (median of the per-repeat ratios): %s" % (base, "; ".join(pr)))
     print("rcodes (%): " + "; ".join("%s %s" % (r["label"], " ".join(
         "%s=%s" % kv for kv in r["s"]["rcodes_pct"].items())) for r in rows))
     print("dnsperf client CPU (% of its core): " + ", ".join(
@@ -847,7 +859,8 @@ def main():
     ap.add_argument("--nsd", default=shutil.which("nsd") or "/usr/sbin/nsd")
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
-    ap.add_argument("--check-per-class", type=int, default=8)
+    ap.add_argument("--check-per-class", type=int, default=20,
+                    help="answer-check queries per class of the mix")
     ap.add_argument("--load-limit", type=int, default=600, help="seconds to wait for a load")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds after load before RSS")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
