@@ -50,6 +50,8 @@ static void lookup(const zdb_t *db, const uint8_t *name, size_t len, const uint8
 		lk->zone = NULL;
 		return;
 	}
+	if (exact && qtype == LDNS_RR_TYPE_DS && n->ds_parent != NULL)
+		n = n->ds_parent; /* DS at a hosted child's apex: the parent answers */
 	lk->zone = n->zone;
 	if (n->cut != NULL && !(exact && n->cut == n && qtype == LDNS_RR_TYPE_DS)) {
 		lk->kind = LK_REFERRAL;
@@ -408,7 +410,9 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 	}
 
 	/* Positive answer: NS in authority (Route 53, NEG-9), then addresses. */
-	bool apex_ns = node == zone->apex && q->qtype == LDNS_RR_TYPE_NS && optr != 0;
+	/* not for the apex NS itself, nor for DS (answered at a delegation, by the parent) */
+	bool apex_ns = (node == zone->apex && q->qtype == LDNS_RR_TYPE_NS && optr != 0) ||
+		       q->qtype == LDNS_RR_TYPE_DS;
 	if (db->opts.authority_ns && !apex_ns && zone->ns != NULL) {
 		if (!put_rrset(w, 0, zone->apex->name, zone->ns, rng, &res->ns))
 			return; /* optional: leave it and the additional section out */

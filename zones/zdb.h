@@ -29,6 +29,7 @@ typedef struct zdb_src {
 	const json_t *record_sets; /**< list-resource-record-sets output, a change batch, or an
 				        array of those applied in order; NULL: none */
 	const char *record_sets_file; /**< where record_sets came from (messages), or NULL */
+	const char *where;     /**< "CONFIG: hosted_zones[N]" for messages, or NULL */
 } zdb_src_t;
 
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */

@@ -115,6 +115,8 @@ typedef struct zdb_node {
 	const struct zdb_node *cut; /**< closest delegation at or above (not the apex), or NULL */
 	const struct zdb_node *wild; /**< the node "*.<this name>", or NULL */
 	const struct zdb_zone *zone; /**< the zone the node belongs to */
+	const struct zdb_node *ds_parent; /**< at the apex of a hosted child zone: the parent
+					       zone's delegation node, which answers DS (HZ-35) */
 } zdb_node_t;
 
 /** One compiled hosted zone. */

@@ -609,6 +609,11 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	}
 	if (src->zone_file != NULL) {
 		ret = zl_load(src->zone_file, src->name, &list, b->err, b->errlen);
+		if (ret == ERR_IO && src->where != NULL) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", b->err);
+			snprintf(b->err, b->errlen, "%s.zone_file: %s", src->where, msg);
+		}
 		if (ret != ERR_OK)
 			goto out;
 	}
@@ -912,8 +917,15 @@ static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
 			continue;
 		for (uint64_t i = 0; i <= tabs[z].mask; i++) {
 			const zdb_node_t *n = tabs[z].slot[i];
-			if (n == NULL || shadowed(&ap, n))
+			if (n == NULL)
 				continue;
+			if (shadowed(&ap, n)) {
+				/* the parent's cut at a hosted child's apex still answers DS */
+				zdb_node_t *child = btab_find(&ap, n->name, n->namelen, n->hash);
+				if (child != NULL && n->is_cut)
+					child->ds_parent = n;
+				continue;
+			}
 			uint64_t k = n->hash & view->mask;
 			while (slot[k] != NULL)
 				k = (k + 1) & view->mask;
