@@ -412,7 +412,7 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 	/* Positive answer: NS in authority (Route 53, NEG-9), then addresses. */
 	/* not for the apex NS itself, nor for DS (answered at a delegation, by the parent) */
 	bool apex_ns = (node == zone->apex && q->qtype == LDNS_RR_TYPE_NS && optr != 0) ||
-		       q->qtype == LDNS_RR_TYPE_DS;
+		       (node->is_cut && q->qtype == LDNS_RR_TYPE_DS && optr != 0);
 	if (db->opts.authority_ns && !apex_ns && zone->ns != NULL) {
 		if (!put_rrset(w, 0, zone->apex->name, zone->ns, rng, &res->ns))
 			return; /* optional: leave it and the additional section out */
