@@ -14,7 +14,9 @@
 #include "zanswer.h"
 
 #include <ldns/ldns.h>
+#include <arpa/inet.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OPT_RR_LEN 11
 #define RCODE_BADVERS 16
@@ -32,6 +34,52 @@ void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed)
 	}
 	if (ctx->rng[0] == 0 && ctx->rng[1] == 0)
 		ctx->rng[0] = 1;
+	ctx->qlog_fd = -1;
+}
+
+/*
+ * One query-log line: client, ECS, name, type, rcode, policy, chosen SetIdentifier.
+ * Only called when the log is on; one write(2) per line, so lines never interleave.
+ */
+static void qlog(const answer_ctx_t *ctx, const query_t *q, const struct sockaddr *src,
+		 const geo_ecs_t *ecs, const zresult_t *res, unsigned rcode)
+{
+	char line[768], client[INET6_ADDRSTRLEN + 8] = "-", subnet[INET6_ADDRSTRLEN + 8] = "-";
+	char name[1100] = "-";
+	if (src != NULL && src->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)src)->sin_addr, client, sizeof(client));
+	else if (src != NULL && src->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)src)->sin6_addr, client, sizeof(client));
+	if (ecs != NULL) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(ecs->family == 1 ? AF_INET : AF_INET6, ecs->addr, a, sizeof(a));
+		snprintf(subnet, sizeof(subnet), "%s/%u", a, ecs->source_prefix);
+	}
+	if (q->has_question) {
+		size_t n = 0;
+		const uint8_t *p = q->zq.qname;
+		while (*p != 0 && n + 260 < sizeof(name)) {
+			for (uint8_t i = 1; i <= *p; i++) {
+				uint8_t c = p[i];
+				if (c > 32 && c < 127 && c != '.' && c != '\\')
+					name[n++] = (char)c;
+				else
+					n += (size_t)snprintf(name + n, sizeof(name) - n, "\\%03u", c);
+			}
+			name[n++] = '.';
+			p += *p + 1;
+		}
+		if (n == 0)
+			name[n++] = '.';
+		name[n] = '\0';
+	}
+	int len = snprintf(line, sizeof(line), "query client=%s ecs=%s name=%s type=%u rcode=%u policy=%s set=%s\n",
+			   client, subnet, name, q->has_question ? q->zq.qtype : 0, rcode,
+			   zdb_policy_name(res->policy), res->chosen ? res->chosen : "-");
+	if (len > 0) {
+		ssize_t w = write(ctx->qlog_fd, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+		(void)w;
+	}
 }
 
 /* CHAOS TXT for version.bind / id.server and friends; false: refuse. */
@@ -106,6 +154,7 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 	}
 	wire_set16(h + 10, ar);
 	ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]++;
+	ctx->stats.policy[res->policy < 9 ? res->policy : 0]++;
 	if (res->tc)
 		ctx->stats.truncated++;
 	return w->len;
@@ -185,5 +234,8 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		break;
 	}
 	}
-	return finish(ctx, opts, &q, &w, &res, rcode, with_opt, ecsp);
+	size_t n = finish(ctx, opts, &q, &w, &res, rcode, with_opt, ecsp);
+	if (ctx->qlog_fd >= 0)
+		qlog(ctx, &q, src, ecsp, &res, rcode);
+	return n;
 }

@@ -26,12 +26,15 @@ typedef struct answer_stats {
 	uint64_t rcode[ANSWER_RCODES];  /**< responses by rcode (16 = BADVERS) */
 	uint64_t truncated;             /**< responses with TC set */
 	uint64_t tcp;                   /**< queries over TCP */
+	uint64_t policy[9];             /**< answers by routing policy (enum zdb_policy) */
 } answer_stats_t;
 
 /** Per-worker answer state: rng and counters. Owned by one worker thread. */
 typedef struct answer_ctx {
 	uint64_t rng[2];       /**< xorshift128+ state; never both zero */
 	answer_stats_t stats;  /**< counters */
+	int qlog_fd;           /**< query log: one line per query to this fd; -1 off (the
+				    default: then the query path does not even format it) */
 } answer_ctx_t;
 
 /** Seed a context (distinct seeds per worker). */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "err.h"
@@ -503,6 +504,31 @@ static void test_testdnsanswer(void **state)
 	json_decref(j);
 }
 
+static void test_query_log(void **state)
+{
+	(void)state;
+	all_healthy();
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	ctx.qlog_fd = fds[1];
+	ldns_pkt *r = ask("GEO.policy.test.", LDNS_RR_TYPE_A, "192.0.2.0/24");
+	ldns_pkt_free(r);
+	uint64_t before = ctx.stats.policy[POL_GEOLOCATION];
+	r = ask("w.policy.test.", LDNS_RR_TYPE_A, NULL);
+	ldns_pkt_free(r);
+	ctx.qlog_fd = -1;
+	close(fds[1]);
+	char buf[2048] = "";
+	ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "ecs=192.0.2.0/24 name=geo.policy.test. type=1 rcode=0 policy=geolocation set=va\n"));
+	assert_non_null(strstr(buf, "name=w.policy.test. type=1 rcode=0 policy=weighted set="));
+	assert_int_equal(ctx.stats.policy[POL_GEOLOCATION], before);
+	assert_true(ctx.stats.policy[POL_WEIGHTED] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,7 +537,7 @@ int main(void)
 		cmocka_unit_test(test_latency_and_proximity), cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_alias_tree), cmocka_unit_test(test_ecs_scope),
 		cmocka_unit_test(test_validation), cmocka_unit_test(test_change_batch),
-		cmocka_unit_test(test_testdnsanswer),
+		cmocka_unit_test(test_testdnsanswer), cmocka_unit_test(test_query_log),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
