@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
+#include "hc.h"
 #include "log.h"
 #include "stats.h"
 #include "zdb.h"
@@ -74,7 +75,6 @@ void admin_reply_json(struct evhttp_request *req, int code, json_t *body)
 		return;
 	}
 	size_t len = strlen(text);
-	text[len] = '\0';
 	/* json_dumps has no final newline; curl users like one. */
 	char *withnl = realloc(text, len + 2);
 	if (withnl != NULL) {
@@ -202,7 +202,8 @@ static void handle_metrics(struct evhttp_request *req, const char *rest, void *a
 	stats_totals_t t;
 	daemon_stats(d, &t);
 	struct evbuffer *buf = evbuffer_new();
-	if (buf == NULL || stats_format_prometheus(&t, buf) != ERR_OK) {
+	if (buf == NULL || stats_format_prometheus(&t, buf) != ERR_OK ||
+	    hc_metrics_write(daemon_health(d), buf) != HC_OK) {
 		if (buf != NULL)
 			evbuffer_free(buf);
 		admin_reply_error(req, 500, "out of memory");
@@ -241,6 +242,81 @@ static void handle_reload(struct evhttp_request *req, const char *rest, void *ar
 		admin_reply_error(req, 500, "out of memory");
 }
 
+/* ---- health checks ------------------------------------------------------------------------ */
+
+/* POST /healthchecks/ID/force with body healthy, unhealthy or auto. */
+static void health_force(struct evhttp_request *req, hc_system_t *hc, const char *id_enc)
+{
+	char body[64];
+	char *id = NULL;
+	hc_force_mode_t mode;
+
+	if (!admin_method_ok(req, EVHTTP_REQ_POST | EVHTTP_REQ_PUT))
+		return;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len >= sizeof(body)) {
+		admin_reply_error(req, 400, "body must be healthy, unhealthy or auto");
+		return;
+	}
+	evbuffer_copyout(in, body, len);
+	body[len] = '\0';
+	if (hc_force_parse(body, &mode) != HC_OK) {
+		admin_reply_error(req, 400, "body must be healthy, unhealthy or auto");
+		return;
+	}
+	id = evhttp_uridecode(id_enc, 0, NULL);
+	if (id == NULL) {
+		admin_reply_error(req, 500, "out of memory");
+		return;
+	}
+	int ret = hc_force(hc, id, mode);
+	if (ret == HC_OK) {
+		static const char *const names[] = { "auto", "healthy", "unhealthy" };
+		log_msg(LOG_NOTICE, "admin: health check %s forced %s", id, names[mode]);
+		admin_reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "status", "ok", "Id", id,
+						     "force", names[mode]));
+	} else if (ret == HC_ENOENT) {
+		admin_reply_error(req, 404, "no health check with this Id");
+	} else {
+		admin_reply_error(req, 400, "cannot force this health check");
+	}
+	free(id);
+}
+
+/* GET /healthchecks, POST /healthchecks/ID/force. */
+static void handle_health(struct evhttp_request *req, const char *rest, void *arg)
+{
+	hc_system_t *hc = daemon_health(arg);
+	if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+		if (!admin_method_ok(req, EVHTTP_REQ_GET))
+			return;
+		json_t *j = NULL;
+		if (hc_status_json(hc, &j) != HC_OK) {
+			admin_reply_error(req, 500, "out of memory");
+			return;
+		}
+		admin_reply_json(req, 200, j);
+		return;
+	}
+	/* rest is "/ID/force" */
+	const char *id = rest + 1;
+	const char *slash = strchr(id, '/');
+	if (slash == NULL || slash == id || strcmp(slash, "/force") != 0) {
+		admin_reply_error(req, 404, "no such endpoint");
+		return;
+	}
+	char idbuf[256];
+	size_t n = (size_t)(slash - id);
+	if (n >= sizeof(idbuf)) {
+		admin_reply_error(req, 404, "no health check with this Id");
+		return;
+	}
+	memcpy(idbuf, id, n);
+	idbuf[n] = '\0';
+	health_force(req, hc, idbuf);
+}
+
 int admin_register_core(admin_t *a, daemon_t *d)
 {
 	int ret = admin_register(a, "/zones", handle_zones, d);
@@ -248,6 +324,8 @@ int admin_register_core(admin_t *a, daemon_t *d)
 		ret = admin_register(a, "/metrics", handle_metrics, d);
 	if (ret == ERR_OK)
 		ret = admin_register(a, "/reload", handle_reload, d);
+	if (ret == ERR_OK)
+		ret = admin_register(a, "/healthchecks", handle_health, d);
 	return ret;
 }
 

@@ -3,14 +3,15 @@
  * admin.h -- the admin HTTP endpoint (libevent evhttp) on the control thread.
  *
  * The server listens only where the configuration's admin.listen says. Requests are routed
- * by path prefix to handlers registered with admin_register(); the core handlers are
- * GET /zones, GET /metrics and POST /reload (admin_register_core). Other modules add
- * theirs the same way; the health-check module, for example:
+ * by path prefix to handlers registered with admin_register(); admin_register_core adds
+ * GET /zones, GET /metrics, POST /reload, GET /healthchecks and
+ * POST /healthchecks/ID/force (body healthy, unhealthy or auto). A new endpoint is one
+ * more registration:
  *
- *     admin_register(a, "/healthchecks", hc_admin_handle, pool);
+ *     admin_register(a, "/views", views_handle, ctx);
  *
- * receives GET /healthchecks with rest "" and POST /healthchecks/ID/force with rest
- * "/ID/force", and answers with admin_reply / admin_reply_json.
+ * receives GET /views with rest "" and GET /views/ID with rest "/ID", and answers with
+ * admin_reply / admin_reply_json (now, or later for a long operation, as /reload does).
  *
  * Threads: everything here runs on the control thread, which owns the event_base given to
  * admin_new. Handlers run on it too and must not block.
@@ -59,7 +60,8 @@ void admin_free(admin_t *a);
  */
 int admin_register(admin_t *a, const char *prefix, admin_fn fn, void *arg);
 
-/** Register GET /zones, GET /metrics and POST /reload for daemon d. Control thread. */
+/** Register the core endpoints (zones, metrics, reload, health checks) for daemon d.
+ *  Control thread. */
 int admin_register_core(admin_t *a, daemon_t *d);
 
 /** Send a reply with a body of len bytes and the given Content-Type. */

@@ -66,6 +66,7 @@ struct daemon {
 	conf_listen_t *listen;        /* bound addresses (ports resolved), fixed at start */
 	size_t n_listen;              /* how many */
 	admin_t *admin;               /* admin endpoint, or NULL */
+	hc_system_t *hc;              /* health checks (probes run on its own threads) */
 
 	/* Reloads. The loader_* fields are written by the loader thread while loading is true
 	 * and read by the control thread after joining it. */
@@ -73,8 +74,8 @@ struct daemon {
 	bool loading;                 /* a loader thread runs */
 	pthread_t loader;             /* it */
 	struct timespec load_start;   /* when it started */
-	conf_t *loader_conf;          /* its configuration, on success */
-	zdb_t *loader_db;             /* its database, on success */
+	daemon_loaded_t loaded;       /* its result, on success */
+	snap_defer_t *hc_retired;     /* health tables the loader's hc reload replaced */
 	int loader_ret;               /* its result */
 	char loader_err[DAEMON_ERRLEN]; /* its error message */
 	reload_waiter_t *waiting;     /* callers of the running reload */
@@ -86,17 +87,111 @@ struct daemon {
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
-int daemon_load(const char *config_path, conf_t **conf, zdb_t **db, char *err, size_t errlen)
+void daemon_loaded_free(daemon_loaded_t *l)
+{
+	zdb_free(l->db);
+	geo_db_free(l->geo);
+	geo_latency_free(l->latency);
+	conf_free(l->conf);
+	memset(l, 0, sizeof(*l));
+}
+
+/* zdb_build's HealthCheckId -> slot lookup. */
+static int find_slot(void *ctx, const char *id, uint32_t *slot)
+{
+	return hc_slot_find(ctx, id, slot) == HC_OK ? ERR_OK : ERR_NOTFOUND;
+}
+
+/* geo.database and geo.latency (inline object or a file relative to the configuration). */
+static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "database", "latency", NULL };
+	char where[4200];
+	const char *key;
+	json_t *v;
+
+	if (c->geo == NULL)
+		return ERR_OK;
+	json_object_foreach(c->geo, key, v) {
+		bool known = false;
+		for (const char *const *k = keys; *k != NULL && !known; k++)
+			known = strcmp(*k, key) == 0;
+		if (!known) {
+			snprintf(err, errlen, "%s: geo.%s: unknown key", c->path, key);
+			return ERR_INVAL;
+		}
+	}
+	json_t *db = json_object_get(c->geo, "database");
+	if (db != NULL) {
+		snprintf(where, sizeof(where), "%s: geo.database", c->path);
+		int ret = geo_db_new_json(db, c->dir, where, &out->geo, err, errlen);
+		if (ret != GEO_OK)
+			return ret;
+	}
+	json_t *lat = json_object_get(c->geo, "latency");
+	if (lat == NULL)
+		return ERR_OK;
+	json_t *doc = NULL;
+	if (json_is_string(lat)) {
+		const char *p = json_string_value(lat);
+		char path[4096];
+		if (p[0] == '/' || c->dir == NULL)
+			snprintf(path, sizeof(path), "%s", p);
+		else
+			snprintf(path, sizeof(path), "%s/%s", c->dir, p);
+		json_error_t je;
+		doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+		if (doc == NULL) {
+			snprintf(err, errlen, "%s: geo.latency: cannot load %s: line %d column %d: %s",
+				 c->path, path, je.line, je.column, je.text);
+			return ERR_PARSE;
+		}
+		snprintf(where, sizeof(where), "%s: geo.latency", path);
+		lat = doc;
+	} else {
+		snprintf(where, sizeof(where), "%s: geo.latency", c->path);
+	}
+	int ret = geo_latency_new(lat, where, &out->latency, err, errlen);
+	json_decref(doc);
+	return ret;
+}
+
+/* The file health_checks came from, for messages. */
+static const char *checks_file(const conf_t *c)
+{
+	return c->health_checks_file ? c->health_checks_file : c->path;
+}
+
+int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
+		daemon_loaded_t *out, char *err, size_t errlen)
 {
 	zdb_src_t *src = NULL;
-	conf_t *c = NULL;
+	daemon_loaded_t l = { 0 };
+	bool hc_reloaded = false;
 	int ret;
 
-	*conf = NULL;
-	*db = NULL;
-	ret = conf_load(config_path, &c, err, errlen);
+	memset(out, 0, sizeof(*out));
+	ret = conf_load(config_path, &l.conf, err, errlen);
 	if (ret != ERR_OK)
 		goto out;
+	const conf_t *c = l.conf;
+
+	ret = load_geo(c, &l, err, errlen);
+	if (ret != ERR_OK)
+		goto out;
+
+	/* Health checks first: record sets name them and need their slots. */
+	if (*hc == NULL) {
+		ret = hc_system_new(c->health, c->path, c->health_checks, checks_file(c), hc, err,
+				    errlen);
+	} else {
+		ret = hc_system_reload(*hc, c->health, c->path, c->health_checks, checks_file(c),
+				       err, errlen);
+		hc_reloaded = ret == HC_OK;
+	}
+	if (ret != HC_OK)
+		goto out;
+
 	src = calloc(c->n_zones ? c->n_zones : 1, sizeof(*src));
 	if (src == NULL) {
 		snprintf(err, errlen, "%s: out of memory", config_path);
@@ -110,6 +205,8 @@ int daemon_load(const char *config_path, conf_t **conf, zdb_t **db, char *err, s
 			.name = z->name,
 			.private_zone = z->private_zone,
 			.zone_file = z->zone_file,
+			.record_sets = z->record_sets,
+			.record_sets_file = z->record_sets_file,
 		};
 	}
 	zdb_opts_t opts = {
@@ -119,33 +216,57 @@ int daemon_load(const char *config_path, conf_t **conf, zdb_t **db, char *err, s
 		.edns_udp_size = c->edns_udp_size,
 		.chaos_version = c->chaos_version,
 		.chaos_id = c->chaos_id,
+		.health = hc_table(*hc),
+		.hc_find = find_slot,
+		.hc_ctx = *hc,
+		.geo = l.geo,
+		.latency = l.latency,
+		.cidr_collections = c->cidr_collections,
 	};
-	ret = zdb_build(src, c->n_zones, &opts, db, err, errlen);
+	ret = zdb_build(src, c->n_zones, &opts, &l.db, err, errlen);
 	if (ret != ERR_OK)
 		goto out;
-	*conf = c;
-	c = NULL;
+	*out = l;
+	memset(&l, 0, sizeof(l));
+	hc_reloaded = false;
 out:
+	if (hc_reloaded && old != NULL) {
+		/* Put the checks being served back; state carries over by Id (hc.h). */
+		char e2[512];
+		if (hc_system_reload(*hc, old->health, old->path, old->health_checks,
+				     checks_file(old), e2, sizeof(e2)) != HC_OK)
+			log_msg(LOG_ERR, "reload: cannot restore the health checks: %s", e2);
+	}
 	free(src);
-	conf_free(c);
+	daemon_loaded_free(&l);
 	return ret;
+}
+
+/* --check: the health-check module's warnings and errors only (it narrates "added"). */
+static void hc_log_quiet(int level, const char *msg)
+{
+	if (level <= LOG_WARNING)
+		log_msg(level, "%s", msg);
 }
 
 int daemon_check(const char *config_path, FILE *out, FILE *errout)
 {
 	char err[DAEMON_ERRLEN] = "";
-	conf_t *conf = NULL;
-	zdb_t *db = NULL;
+	hc_system_t *hc = NULL;
+	daemon_loaded_t l;
 
-	int ret = daemon_load(config_path, &conf, &db, err, sizeof(err));
+	hc_set_logger(hc_log_quiet);
+	int ret = daemon_load(config_path, &hc, NULL, &l, err, sizeof(err));
 	if (ret != ERR_OK) {
 		fprintf(errout, "r53d: %s\n", err[0] ? err : err_str(ret));
+		hc_system_free(hc);
 		return DAEMON_EXIT_CONFIG;
 	}
-	size_t n = zdb_zone_count(db), names = 0, rrsets = 0, records = 0;
+	size_t n = zdb_zone_count(l.db), names = 0, rrsets = 0, records = 0;
+	size_t by_policy[9] = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		zdb_zone_info_t zi;
-		zdb_zone_info(db, i, &zi);
+		zdb_zone_info(l.db, i, &zi);
 		fprintf(out,
 			"zone %s  id %s  %s  %zu names, %zu RRsets, %zu records, SOA serial %" PRIu32
 			"\n",
@@ -154,12 +275,30 @@ int daemon_check(const char *config_path, FILE *out, FILE *errout)
 		names += zi.n_names;
 		rrsets += zi.n_rrsets;
 		records += zi.n_records;
+		for (size_t p = 0; p < 9; p++)
+			by_policy[p] += zi.by_policy[p];
 	}
 	fprintf(out, "total: %zu zone%s, %zu names, %zu RRsets, %zu records\n", n,
 		n == 1 ? "" : "s", names, rrsets, records);
+	bool any = false;
+	for (int p = POL_SIMPLE; p <= POL_CIDR; p++) {
+		if (by_policy[p] == 0)
+			continue;
+		fprintf(out, "%s %s %zu", any ? "," : "record sets by policy:", zdb_policy_name(p),
+			by_policy[p]);
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+	fprintf(out, "health checks: %zu\n", hc_check_count(hc));
+	if (l.geo != NULL)
+		fprintf(out, "geo: %zu database file%s\n", geo_db_file_count(l.geo),
+			geo_db_file_count(l.geo) == 1 ? "" : "s");
+	if (l.latency != NULL)
+		fprintf(out, "geo.latency: %zu rules\n", geo_latency_rule_count(l.latency));
 	fprintf(out, "%s: configuration OK\n", config_path);
-	zdb_free(db);
-	conf_free(conf);
+	daemon_loaded_free(&l);
+	hc_system_free(hc);
 	return DAEMON_EXIT_OK;
 }
 
@@ -177,7 +316,7 @@ static void *loader_main(void *arg)
 	daemon_t *d = arg;
 	pthread_setname_np(pthread_self(), "r53d-loader");
 	d->loader_err[0] = '\0';
-	d->loader_ret = daemon_load(d->config_path, &d->loader_conf, &d->loader_db, d->loader_err,
+	d->loader_ret = daemon_load(d->config_path, &d->hc, d->conf, &d->loaded, d->loader_err,
 				    sizeof(d->loader_err));
 	uint64_t one = 1;
 	ssize_t n = write(d->loaded_fd, &one, sizeof(one));
@@ -203,8 +342,6 @@ static void reload_start(daemon_t *d)
 	d->waiting = d->queued;
 	d->queued = NULL;
 	d->again = false;
-	d->loader_conf = NULL;
-	d->loader_db = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
 
 	sigset_t all, old;
@@ -287,23 +424,30 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	pthread_join(d->loader, NULL);
 	d->loading = false;
 
+	/* Health tables replaced during the load may still be read through the snapshot being
+	 * served: they go when it goes. */
+	snap_defer(snap_current(d->snaps), d->hc_retired);
+	d->hc_retired = NULL;
+
 	int ret = d->loader_ret;
 	if (ret == ERR_OK) {
-		note_restart_needed(d, d->loader_conf);
-		snap_t *s = snap_new(d->loader_db, d->generation + 1);
-		d->loader_db = NULL;
+		daemon_loaded_t *l = &d->loaded;
+		note_restart_needed(d, l->conf);
+		snap_t *s = snap_new(l->db, l->geo, l->latency, d->generation + 1);
+		l->db = NULL;
+		l->geo = NULL;
+		l->latency = NULL;
 		if (s == NULL) {
-			conf_free(d->loader_conf);
-			d->loader_conf = NULL;
+			daemon_loaded_free(l);
 			ret = ERR_NOMEM;
 			snprintf(d->loader_err, sizeof(d->loader_err), "out of memory");
 		} else {
 			snap_publish(d->snaps, s);
 			d->generation++;
-			keep_fixed_settings(d->loader_conf, d->conf);
+			keep_fixed_settings(l->conf, d->conf);
 			conf_free(d->conf);
-			d->conf = d->loader_conf;
-			d->loader_conf = NULL;
+			d->conf = l->conf;
+			l->conf = NULL;
 			static const struct timeval tv = { 0, DAEMON_RECLAIM_MS * 1000 };
 			event_add(d->ev_reclaim, &tv);
 		}
@@ -360,6 +504,11 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 
 /* ---- queries from the admin endpoint ------------------------------------------------------ */
 
+hc_system_t *daemon_health(const daemon_t *d)
+{
+	return d->hc;
+}
+
 const zdb_t *daemon_zdb(const daemon_t *d)
 {
 	return snap_current(d->snaps)->db;
@@ -403,6 +552,37 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up and shutdown ---------------------------------------------------------------- */
 
+/* The health-check module's log sink. */
+static void hc_log(int level, const char *msg)
+{
+	log_msg(level, "%s", msg);
+}
+
+static void free_hc_table(void *p)
+{
+	hc_table_free(p);
+}
+
+/*
+ * The health-check module replaced its table (a reload needed more slots). Called by the
+ * thread running hc_system_reload: always the loader (start-up builds, never replaces), so
+ * the list is the loader's until the control thread joins it.
+ */
+static void on_hc_retire(void *ctx, hc_table_t *old)
+{
+	daemon_t *d = ctx;
+	snap_defer_t *x = malloc(sizeof(*x));
+	if (x == NULL) {
+		/* Never free what a reader may hold: keeping it is the safe failure. */
+		log_msg(LOG_ERR, "health: out of memory; a replaced status table is kept");
+		return;
+	}
+	x->fn = free_hc_table;
+	x->p = old;
+	x->next = d->hc_retired;
+	d->hc_retired = x;
+}
+
 static uint64_t random_seed(unsigned i)
 {
 	uint64_t s = 0;
@@ -433,9 +613,13 @@ static void daemon_free(daemon_t *d)
 	if (d->loading) {
 		pthread_join(d->loader, NULL);
 		d->loading = false;
-		zdb_free(d->loader_db);
-		conf_free(d->loader_conf);
+		daemon_loaded_free(&d->loaded);
 	}
+	/* No reader is left: tables retired by an unfinished reload can go now. */
+	snap_defer_run(d->hc_retired);
+	d->hc_retired = NULL;
+	if (d->hc != NULL)
+		hc_system_stop(d->hc);
 	/* Held admin requests must be answered before the HTTP server goes away. */
 	notify(d->waiting, ERR_LIMIT, "shutting down");
 	notify(d->queued, ERR_LIMIT, "shutting down");
@@ -445,6 +629,7 @@ static void daemon_free(daemon_t *d)
 		worker_free(d->workers[i]);
 	free(d->workers);
 	snap_domain_free(d->snaps);
+	hc_system_free(d->hc);
 	free_event(&d->ev_term);
 	free_event(&d->ev_int);
 	free_event(&d->ev_hup);
@@ -478,12 +663,16 @@ static void log_listening(const daemon_t *d)
 static int daemon_start(daemon_t *d)
 {
 	char err[DAEMON_ERRLEN] = "";
-	zdb_t *db = NULL;
+	daemon_loaded_t l = { 0 };
 	int ret;
 
-	ret = daemon_load(d->config_path, &d->conf, &db, err, sizeof(err));
+	hc_set_logger(hc_log);
+	ret = daemon_load(d->config_path, &d->hc, NULL, &l, err, sizeof(err));
 	if (ret != ERR_OK)
 		goto fail;
+	hc_set_retire(d->hc, on_hc_retire, d);
+	d->conf = l.conf;
+	l.conf = NULL;
 	const conf_t *c = d->conf;
 
 	/* Sockets: check every address is free, resolve port 0, then bind per worker. */
@@ -501,8 +690,8 @@ static int daemon_start(daemon_t *d)
 	ret = snap_domain_new(c->workers, &d->snaps);
 	if (ret != ERR_OK)
 		goto nomem;
-	snap_t *s = snap_new(db, 1);
-	db = NULL;
+	snap_t *s = snap_new(l.db, l.geo, l.latency, 1);
+	memset(&l, 0, sizeof(l));
 	if (s == NULL)
 		goto nomem;
 	snap_publish(d->snaps, s);
@@ -555,6 +744,9 @@ static int daemon_start(daemon_t *d)
 		log_msg(LOG_NOTICE, "admin HTTP on %s", c->admin_listen);
 	}
 
+	ret = hc_system_start(d->hc, err, sizeof(err));
+	if (ret != HC_OK)
+		goto fail;
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		ret = worker_start(d->workers[i]);
 		if (ret != ERR_OK) {
@@ -568,7 +760,7 @@ nomem:
 	snprintf(err, sizeof(err), "start-up: out of memory");
 	ret = ERR_NOMEM;
 fail:
-	zdb_free(db);
+	daemon_loaded_free(&l);
 	log_msg(LOG_ERR, "%s", err[0] ? err : err_str(ret));
 	return ret;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "hc.h"
 #include "stats.h"
 #include "zdb.h"
 
@@ -47,16 +48,34 @@ int daemon_run(const char *config_path);
  */
 int daemon_check(const char *config_path, FILE *out, FILE *errout);
 
+/** What one load produces: a configuration and everything its snapshot is made of. */
+typedef struct daemon_loaded {
+	conf_t *conf;           /**< the configuration */
+	zdb_t *db;              /**< the compiled zones */
+	geo_db_t *geo;          /**< geo.database, opened, or NULL */
+	geo_latency_t *latency; /**< geo.latency, compiled, or NULL */
+} daemon_loaded_t;
+
+/** Free whatever l holds and clear it. Any thread. */
+void daemon_loaded_free(daemon_loaded_t *l);
+
 /**
- * Load a configuration and build its snapshot database: conf_load, then zdb_build with the
- * zones and options converted from it. Used at start-up, by --check and by the loader thread.
- * \param conf  set to the new configuration; caller frees with conf_free.
- * \param db    set to the new database; caller frees with zdb_free.
- * \param err   receives the error ("FILE: JSON-PATH: reason", "FILE:LINE: reason").
- * \retval ERR_OK or the ERR_* of conf_load / zdb_build.
- * Any thread; touches no daemon state.
+ * Load a configuration and build everything a snapshot needs: conf_load, the health
+ * checks, geo.database and geo.latency, then zdb_build with the zones and options converted
+ * from them. Used at start-up, by --check and by the reload loader thread.
+ * \param hc   the health-check system. *hc == NULL: build a new one from this configuration
+ *             (not started; on success the caller owns it and frees it with hc_system_free).
+ *             *hc != NULL: reload it with this configuration first (so that new
+ *             HealthCheckIds have slots); if a later step fails, it is reloaded back to
+ *             old's health settings, and nothing else has changed.
+ * \param old  the configuration being served (for that revert), or NULL; borrowed.
+ * \param out  filled on success; caller frees with daemon_loaded_free.
+ * \param err  receives the error ("FILE: JSON-PATH: reason", "FILE:LINE: reason").
+ * \retval ERR_OK or the ERR_* of the failing step.
+ * Start-up: the main thread. Reload: the loader thread, the only caller of hc reload then.
  */
-int daemon_load(const char *config_path, conf_t **conf, zdb_t **db, char *err, size_t errlen);
+int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
+		daemon_loaded_t *out, char *err, size_t errlen);
 
 /**
  * Called once when a requested reload has finished.
@@ -83,3 +102,7 @@ uint64_t daemon_generation(const daemon_t *d);
 
 /** Fill t (cleared first) with the current totals. */
 void daemon_stats(const daemon_t *d, stats_totals_t *t);
+
+/** The health-check system (for the admin /healthchecks handlers); never NULL while
+ *  serving. Its functions serialise internally (hc.h). */
+hc_system_t *daemon_health(const daemon_t *d);

@@ -35,11 +35,24 @@ struct snap_domain {
 	snap_slot_t *slots;       /* n_readers cache-line-aligned slots */
 };
 
+void snap_defer_run(snap_defer_t *list)
+{
+	while (list != NULL) {
+		snap_defer_t *x = list;
+		list = x->next;
+		x->fn(x->p);
+		free(x);
+	}
+}
+
 static void snap_free(snap_t *s)
 {
 	if (s == NULL)
 		return;
 	zdb_free((zdb_t *)s->db);
+	geo_db_free((geo_db_t *)s->geo);
+	geo_latency_free((geo_latency_t *)s->latency);
+	snap_defer_run(s->defer);
 	free(s);
 }
 
@@ -87,16 +100,30 @@ void snap_domain_free(snap_domain_t *d)
 	free(d);
 }
 
-snap_t *snap_new(zdb_t *db, uint64_t generation)
+snap_t *snap_new(zdb_t *db, geo_db_t *geo, geo_latency_t *latency, uint64_t generation)
 {
 	snap_t *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		zdb_free(db);
+		geo_db_free(geo);
+		geo_latency_free(latency);
 		return NULL;
 	}
 	s->db = db;
+	s->geo = geo;
+	s->latency = latency;
 	s->generation = generation;
 	return s;
+}
+
+void snap_defer(snap_t *s, snap_defer_t *list)
+{
+	while (list != NULL) {
+		snap_defer_t *x = list;
+		list = x->next;
+		x->next = s->defer;
+		s->defer = x;
+	}
 }
 
 void snap_publish(snap_domain_t *d, snap_t *s)
@@ -143,7 +170,7 @@ size_t snap_reclaim(snap_domain_t *d)
 	return waiting;
 }
 
-const snap_t *snap_current(const snap_domain_t *d)
+snap_t *snap_current(const snap_domain_t *d)
 {
 	/* The control thread is the only writer of cur, so a relaxed load sees its own store. */
 	return atomic_load_explicit(&((snap_domain_t *)d)->cur, memory_order_relaxed);

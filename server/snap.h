@@ -28,11 +28,24 @@
 
 #include "zdb.h"
 
-/** One published snapshot: everything per-reload that the workers read. Immutable. */
+/** Something else to free together with a snapshot (e.g. a retired health table). */
+typedef struct snap_defer {
+	void (*fn)(void *p);     /**< the free function */
+	void *p;                 /**< its argument */
+	struct snap_defer *next; /**< next item */
+} snap_defer_t;
+
+/**
+ * One published snapshot: everything per-reload that the workers read. Immutable once
+ * published, except the fields marked "control thread only", which readers never touch.
+ */
 typedef struct snap {
 	const zdb_t *db;     /**< the compiled zones; owned, freed with the snapshot */
+	const geo_db_t *geo; /**< the MaxMind database the zones were built with, or NULL; owned */
+	const geo_latency_t *latency; /**< the latency table, or NULL; owned */
 	uint64_t generation; /**< 1 for the start-up snapshot, +1 per successful reload */
 	uint64_t retire_epoch; /**< control thread only: epoch every reader must reach */
+	snap_defer_t *defer; /**< control thread only: freed with the snapshot */
 	struct snap *next;   /**< control thread only: next retired snapshot */
 } snap_t;
 
@@ -54,11 +67,24 @@ int snap_domain_new(unsigned n_readers, snap_domain_t **out);
 void snap_domain_free(snap_domain_t *d);
 
 /**
- * Make a new snapshot from a database. Takes ownership of db (freed with the snapshot).
- * \retval a snapshot to pass to snap_publish, or NULL when out of memory (db is then freed).
+ * Make a new snapshot. Takes ownership of db, geo and latency (geo and latency may be NULL;
+ * all are freed with the snapshot, after its grace period).
+ * \retval a snapshot to pass to snap_publish, or NULL when out of memory (everything given
+ *         is then freed).
  * Control thread.
  */
-snap_t *snap_new(zdb_t *db, uint64_t generation);
+snap_t *snap_new(zdb_t *db, geo_db_t *geo, geo_latency_t *latency, uint64_t generation);
+
+/**
+ * Free items together with snapshot s (when s itself is freed, after its grace period):
+ * for what s's readers may still reach but s does not own, such as a health table that
+ * the health-check module has replaced. Takes ownership of the list (NULL: nothing).
+ * Control thread.
+ */
+void snap_defer(snap_t *s, snap_defer_t *list);
+
+/** Free a list of deferred items now (no reader may reach them). Any thread. */
+void snap_defer_run(snap_defer_t *list);
 
 /**
  * Publish s (takes ownership) with one release store; the previous snapshot, if any, is
@@ -79,7 +105,7 @@ size_t snap_reclaim(snap_domain_t *d);
  * The current snapshot, for the control thread (the publisher) only: it stays valid until
  * the control thread itself publishes again. Never NULL after the first snap_publish.
  */
-const snap_t *snap_current(const snap_domain_t *d);
+snap_t *snap_current(const snap_domain_t *d);
 
 /**
  * Reader: load the current snapshot (acquire). The pointer is valid until this reader's
