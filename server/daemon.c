@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -67,6 +68,7 @@ struct daemon {
 	size_t n_listen;              /* how many */
 	admin_t *admin;               /* admin endpoint, or NULL */
 	hc_system_t *hc;              /* health checks (probes run on its own threads) */
+	int qlog_fd;                  /* query log the workers write to; -1 off; 2 for "-" */
 
 	/* Reloads. The loader_* fields are written by the loader thread while loading is true
 	 * and read by the control thread after joining it. */
@@ -410,6 +412,57 @@ static void keep_fixed_settings(conf_t *n, conf_t *o)
 	o->admin_listen = a;
 }
 
+/* Open the query log named by the configuration; "-" is stderr. */
+static int qlog_open(const char *path, int *fd, char *err, size_t errlen)
+{
+	if (strcmp(path, "-") == 0) {
+		*fd = STDERR_FILENO;
+		return ERR_OK;
+	}
+	int f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (f < 0) {
+		snprintf(err, errlen, "query_log %s: %s", path, strerror(errno));
+		return ERR_IO;
+	}
+	*fd = f;
+	return ERR_OK;
+}
+
+/*
+ * Apply query_log on reload. The file is reopened (after log rotation, or under a new
+ * name) and dup2()ed onto the descriptor the workers already write to, which swaps the
+ * file under them atomically. Switching the log on or off, or to or from stderr, changes
+ * what the workers were started with: that needs a restart, and n keeps the running value.
+ */
+static void qlog_reload(daemon_t *d, conf_t *n)
+{
+	char err[512];
+	const char *o = d->conf->query_log, *p = n->query_log;
+	bool same_kind = (o == NULL) == (p == NULL) &&
+			 (o == NULL || (strcmp(o, "-") == 0) == (strcmp(p, "-") == 0));
+	if (same_kind && (p == NULL || strcmp(p, "-") == 0))
+		return;
+	int f = -1;
+	bool applied = false;
+	if (!same_kind)
+		log_msg(LOG_WARNING, "reload: query_log turned on, off or to/from stderr; restart "
+				     "r53d to apply it");
+	else if (qlog_open(p, &f, err, sizeof(err)) != ERR_OK)
+		log_msg(LOG_ERR, "reload: %s; the query log stays %s", err, o);
+	else if (dup2(f, d->qlog_fd) < 0)
+		log_msg(LOG_ERR, "reload: query_log %s: dup2: %s; the query log stays %s", p,
+			strerror(errno), o);
+	else
+		applied = true;
+	if (f >= 0)
+		close(f);
+	if (!applied) {
+		char *keep = d->conf->query_log;
+		d->conf->query_log = n->query_log;
+		n->query_log = keep;
+	}
+}
+
 static void on_loaded(evutil_socket_t fd, short what, void *arg)
 {
 	daemon_t *d = arg;
@@ -433,6 +486,7 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	if (ret == ERR_OK) {
 		daemon_loaded_t *l = &d->loaded;
 		note_restart_needed(d, l->conf);
+		qlog_reload(d, l->conf);
 		snap_t *s = snap_new(l->db, l->geo, l->latency, d->generation + 1);
 		l->db = NULL;
 		l->geo = NULL;
@@ -637,6 +691,8 @@ static void daemon_free(daemon_t *d)
 	free_event(&d->ev_reclaim);
 	if (d->loaded_fd >= 0)
 		close(d->loaded_fd);
+	if (d->qlog_fd > STDERR_FILENO)
+		close(d->qlog_fd);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	free(d->listen);
@@ -687,6 +743,12 @@ static int daemon_start(daemon_t *d)
 			goto fail;
 	}
 
+	if (c->query_log != NULL) {
+		ret = qlog_open(c->query_log, &d->qlog_fd, err, sizeof(err));
+		if (ret != ERR_OK)
+			goto fail;
+	}
+
 	ret = snap_domain_new(c->workers, &d->snaps);
 	if (ret != ERR_OK)
 		goto nomem;
@@ -728,6 +790,7 @@ static int daemon_start(daemon_t *d)
 			.tcp_max_conns = c->tcp_max_conns,
 			.tcp_max_queries = c->tcp_max_queries,
 			.seed = random_seed(i),
+			.qlog_fd = d->qlog_fd,
 		};
 		ret = worker_new(&wc, &d->workers[i], err, sizeof(err));
 		if (ret != ERR_OK)
@@ -774,6 +837,7 @@ int daemon_run(const char *config_path)
 		return DAEMON_EXIT_CONFIG;
 	}
 	d->loaded_fd = -1;
+	d->qlog_fd = -1;
 	d->config_path = strdup(config_path);
 	if (d->config_path == NULL)
 		goto out;

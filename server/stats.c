@@ -32,6 +32,8 @@ void stats_sum_workers(stats_totals_t *t, worker_t *const *workers, size_t n)
 		t->answer.tcp += LOAD(a->tcp);
 		for (unsigned r = 0; r < ANSWER_RCODES; r++)
 			t->answer.rcode[r] += LOAD(a->rcode[r]);
+		for (unsigned p = 0; p < sizeof(a->policy) / sizeof(a->policy[0]); p++)
+			t->answer.policy[p] += LOAD(a->policy[p]);
 		t->net.udp_recv_errors += LOAD(s->udp_recv_errors);
 		t->net.udp_send_errors += LOAD(s->udp_send_errors);
 		t->net.udp_oversize += LOAD(s->udp_oversize);
@@ -75,6 +77,12 @@ int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
 			ret |= evbuffer_add_printf(out, "r53d_responses_total{rcode=\"RCODE%u\"} %"
 						   PRIu64 "\n", r, a->rcode[r]) < 0;
 	}
+	ret |= evbuffer_add_printf(out, "# HELP r53d_answers_by_policy_total Answers by the routing "
+				   "policy of the record set chosen (plain: zone-file data).\n"
+				   "# TYPE r53d_answers_by_policy_total counter\n") < 0;
+	for (int p = POL_NONE; p <= POL_CIDR; p++)
+		ret |= evbuffer_add_printf(out, "r53d_answers_by_policy_total{policy=\"%s\"} %" PRIu64
+					   "\n", zdb_policy_name(p), a->policy[p]) < 0;
 	ret |= metric(out, "r53d_dropped_total", "counter",
 		      "DNS messages not answered (responses, too short, malformed beyond reply).",
 		      a->dropped);

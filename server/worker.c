@@ -159,6 +159,7 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->tcp_max_conns = cfg->tcp_max_conns ? cfg->tcp_max_conns : 1;
 	w->tcp_max_queries = cfg->tcp_max_queries;
 	answer_ctx_init(&w->actx, cfg->seed);
+	w->actx.qlog_fd = cfg->qlog_fd;
 
 	/* The base is used by one thread only: no locks inside libevent. */
 	ecfg = event_config_new();

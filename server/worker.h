@@ -59,6 +59,7 @@ typedef struct worker_cfg {
 	unsigned tcp_max_conns;       /**< TCP connections per worker before eviction */
 	unsigned tcp_max_queries;     /**< queries per TCP connection, 0 = unlimited */
 	uint64_t seed;                /**< answer_ctx_t seed, distinct per worker */
+	int qlog_fd;                  /**< query log descriptor (shared, O_APPEND), -1: off */
 } worker_cfg_t;
 
 typedef struct worker worker_t;
