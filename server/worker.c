@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #define WORKER_TICK_MS 100
+/* Recurring socket errors are logged at most once per this many ticks (10 s). */
+#define WORKER_REPORT_TICKS 100
 
 const char *worker_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -130,6 +133,20 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/* Log socket errors counted since the last report, at most once per 10 s. */
+static void report_errors(worker_t *w)
+{
+	const worker_stats_t *s = &w->stats;
+	uint64_t sum = s->udp_recv_errors + s->udp_send_errors + s->tcp_accept_errors;
+	if (sum == w->reported_errors)
+		return;
+	w->reported_errors = sum;
+	log_msg(LOG_WARNING,
+		"worker %u: socket errors so far: udp receive %" PRIu64 ", udp send %" PRIu64
+		", tcp accept %" PRIu64 " (see /metrics)",
+		w->id, s->udp_recv_errors, s->udp_send_errors, s->tcp_accept_errors);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	worker_t *w = arg;
@@ -137,6 +154,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	snap_leave(w->snaps, w->id);
 	tcp_resume(w);
+	if (++w->ticks % WORKER_REPORT_TICKS == 0)
+		report_errors(w);
 }
 
 int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen)

@@ -177,6 +177,8 @@ struct worker {
 	unsigned tcp_max_conns;        /**< cap on open connections */
 	unsigned tcp_max_queries;      /**< per connection, 0 = unlimited */
 	const struct timeval *tcp_idle_tv; /**< common-timeout handle for tcp_idle_ms */
+	unsigned ticks;                /**< 100 ms ticks since start (error report pacing) */
+	uint64_t reported_errors;      /**< error counters' sum at the last report */
 };
 
 /**
