@@ -420,6 +420,15 @@ def build_r53d(a):
     return binary if os.access(binary, os.X_OK) else None
 
 
+def git_describe():
+    """The commit r53d was built from (the working tree may hold uncommitted changes)."""
+    try:
+        return subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 def build_echo(a):
     src = os.path.join(HERE, "echo.c")
     binary = os.path.join(a.out, "echo")
@@ -556,7 +565,7 @@ def check_answers(a, servers, ref, meta):
 
 def load_scenario(a, name):
     """A policy scenario: {"label", "config" (extra r53d keys), "queries", "dnsperf_args"}."""
-    d = os.path.join(HERE, "scenarios", name)
+    d = os.path.join(a.scenario_dir, name)
     sp = os.path.join(d, "scenario.json")
     if not os.path.exists(sp):
         die("scenario %r is not provided yet (%s): add %s (see scenarios/README.md)"
@@ -844,6 +853,8 @@ def main():
     ap.add_argument("--scenario", default="static",
                     help="comma list: static (built in), %s" % ", ".join(
                         k for k in KNOWN_SCENARIOS if k != "static"))
+    ap.add_argument("--scenario-dir", default=os.path.join(HERE, "scenarios"),
+                    help="where scenario directories are (default tests/bench/scenarios)")
     ap.add_argument("--dnsperf", default=DEFAULT_DNSPERF,
                     help="dnsperf load options (default %r)" % DEFAULT_DNSPERF)
     ap.add_argument("--rate", type=int, default=0, help="fixed offered load (dnsperf -Q)")
@@ -872,8 +883,12 @@ def main():
     a.scenario = [s for s in a.scenario.split(",") if s]
     a.scale = [] if a.scale == "none" else [int(x) for x in a.scale.split(",")]
     for n in a.scenario:
-        if n not in KNOWN_SCENARIOS and not os.path.isdir(os.path.join(HERE, "scenarios", n)):
-            die("unknown scenario %r" % n)
+        if n == "static":
+            continue
+        if not os.path.exists(os.path.join(a.scenario_dir, n, "scenario.json")):
+            die("scenario %r is not provided yet (%s): add %s (see scenarios/README.md)" % (
+                n, KNOWN_SCENARIOS.get(n, "unknown name"),
+                os.path.join(a.scenario_dir, n, "scenario.json")))
     for tool in ("dnsperf", "dig", "taskset"):
         if not shutil.which(tool):
             die("%s not found: run contrib/deps.sh --bench" % tool)
@@ -896,6 +911,7 @@ def main():
         r53d_bin = build_r53d(a) if "r53d" in a.servers else None
         report = {"date": stamp, "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
                                              "load_before": open("/proc/loadavg").read().split()[:3]},
+                  "r53d_source": git_describe(),
                   "args": {k: v for k, v in vars(a).items() if k not in ("echo",)}}
         status = 0
         if a.only in ("all", "throughput"):
@@ -909,10 +925,17 @@ def main():
                 st = next((r for r in rows if r["label"] == "r53d"), None)
                 if sc and st:
                     print("\nPolicy scenarios, CPU per query as a ratio to static (issue 4: <= 1.25)")
-                    for r in sc:
+                    print("%-24s %9s %9s %6s %6s %9s %9s" % ("scenario", "qps", "CPU µs/q",
+                                                               "busy%", "resp B", "÷static",
+                                                               "paired"))
+                    for r in [st] + sc:
                         ratio = r["s"]["cpu_us_per_q"] / st["s"]["cpu_us_per_q"]
-                        print("%-24s %8.2f µs/q  %.3f x static%s" % (
-                            r["label"], r["s"]["cpu_us_per_q"], ratio,
+                        paired = med([x["cpu_us_per_q"] / y["cpu_us_per_q"]
+                                      for x, y in zip(r["runs"], st["runs"])])
+                        r["s"]["ratio_static"], r["s"]["paired_static"] = ratio, paired
+                        print("%-24s %9.0f %9.2f %6.0f %6.0f %9.3f %9.3f%s" % (
+                            r["label"], r["s"]["qps"], r["s"]["cpu_us_per_q"], r["s"]["busy_pct"],
+                            r["s"]["resp_size"] or 0, ratio, paired,
                             "" if ratio <= 1.25 else "  ! over 1.25"))
             if invalid:
                 status = 1
@@ -924,8 +947,9 @@ def main():
         jp = os.path.join(a.rundir, "results.json")
         with open(jp, "w") as f:
             json.dump(report, f, indent=1, default=str)
-        print("\nload average before/after: %s / %s; raw results: %s" % (
-            " ".join(report["machine"]["load_before"]), " ".join(report["machine"]["load_after"]), jp))
+        print("\nr53d source %s; load average before/after: %s / %s; raw results: %s" % (
+            report["r53d_source"], " ".join(report["machine"]["load_before"]),
+            " ".join(report["machine"]["load_after"]), jp))
         return status
     except KeyboardInterrupt:
         log("bench: interrupted")
