@@ -738,6 +738,16 @@ static int daemon_start(daemon_t *d)
 	memcpy(d->listen, c->listen, c->n_listen * sizeof(*d->listen));
 	d->n_listen = c->n_listen;
 	for (size_t i = 0; i < d->n_listen; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const conf_listen_t *a = &d->listen[i], *b = &d->listen[j];
+			if (a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0 &&
+			    worker_addr_port(&a->addr) != 0) {
+				snprintf(err, sizeof(err), "%s: listen[%zu]: %s is listen[%zu] again",
+					 c->path, i, a->text, j);
+				ret = ERR_INVAL;
+				goto fail;
+			}
+		}
 		ret = worker_probe_listen(&d->listen[i], err, sizeof(err));
 		if (ret != ERR_OK)
 			goto fail;

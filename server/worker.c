@@ -44,7 +44,7 @@ const char *worker_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-static uint16_t addr_port(const struct sockaddr_storage *ss)
+uint16_t worker_addr_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
@@ -82,7 +82,7 @@ static int probe_one(const struct sockaddr_storage *addr, socklen_t len, int typ
 int worker_probe_listen(conf_listen_t *l, char *err, size_t errlen)
 {
 	char as[64];
-	bool any_port = addr_port(&l->addr) == 0;
+	bool any_port = worker_addr_port(&l->addr) == 0;
 
 	/* Port 0: take the port the kernel gives the UDP probe, and hope TCP has it free too;
 	 * a few tries make a collision vanishingly rare. */

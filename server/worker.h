@@ -103,6 +103,9 @@ const worker_stats_t *worker_net_stats(const worker_t *w);
  */
 int worker_probe_listen(conf_listen_t *l, char *err, size_t errlen);
 
+/** The port of an AF_INET or AF_INET6 address, in host order. */
+uint16_t worker_addr_port(const struct sockaddr_storage *ss);
+
 /** Format an address as "1.2.3.4:53" or "[::1]:53" into buf (64 bytes are enough). */
 const char *worker_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 
