@@ -852,8 +852,10 @@ int daemon_run(const char *config_path)
 	if (d->config_path == NULL)
 		goto out;
 
-	/* Writes to a closed admin connection must fail with EPIPE, not kill the process. */
+	/* Writes to a closed admin connection must fail with EPIPE, not kill the process; a
+	 * SIGHUP that arrives while the zones load (before its handler exists) is not fatal. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	log_msg(LOG_NOTICE, "r53d %s starting with %s", R53D_VERSION, config_path);
 	if (daemon_start(d) != ERR_OK)
 		goto out;
