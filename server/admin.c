@@ -16,6 +16,7 @@
 #include "hc.h"
 #include "log.h"
 #include "stats.h"
+#include "testdns.h"
 #include "zdb.h"
 
 #include <errno.h>
@@ -317,6 +318,39 @@ static void handle_health(struct evhttp_request *req, const char *rest, void *ar
 	health_force(req, hc, idbuf);
 }
 
+/* ---- TestDNSAnswer ---------------------------------------------------------------------- */
+
+/* GET /testdnsanswer?hostedzoneid=..&recordname=..&recordtype=..[&resolverip=..]
+ * [&edns0clientsubnetip=..&edns0clientsubnetmask=..], also under Route 53's own path
+ * /2013-04-01/testdnsanswer. Runs on the control thread against the served snapshot. */
+static void handle_testdns(struct evhttp_request *req, const char *rest, void *arg)
+{
+	daemon_t *d = arg;
+	struct evkeyvalq q;
+	if (!no_rest(req, rest) || !admin_method_ok(req, EVHTTP_REQ_GET))
+		return;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+	/* evhttp_parse_query_str initialises q, also for an empty string. */
+	if (evhttp_parse_query_str(qs ? qs : "", &q) != 0) {
+		evhttp_clear_headers(&q);
+		admin_reply_error(req, 400, "malformed query string");
+		return;
+	}
+	testdns_params_t p = {
+		.hostedzoneid = evhttp_find_header(&q, "hostedzoneid"),
+		.recordname = evhttp_find_header(&q, "recordname"),
+		.recordtype = evhttp_find_header(&q, "recordtype"),
+		.resolverip = evhttp_find_header(&q, "resolverip"),
+		.edns0clientsubnetip = evhttp_find_header(&q, "edns0clientsubnetip"),
+		.edns0clientsubnetmask = evhttp_find_header(&q, "edns0clientsubnetmask"),
+	};
+	json_t *out = NULL;
+	int code = testdns_answer(daemon_zdb(d), &p, &out);
+	evhttp_clear_headers(&q);
+	admin_reply_json(req, code, out);
+}
+
 int admin_register_core(admin_t *a, daemon_t *d)
 {
 	int ret = admin_register(a, "/zones", handle_zones, d);
@@ -326,6 +360,10 @@ int admin_register_core(admin_t *a, daemon_t *d)
 		ret = admin_register(a, "/reload", handle_reload, d);
 	if (ret == ERR_OK)
 		ret = admin_register(a, "/healthchecks", handle_health, d);
+	if (ret == ERR_OK)
+		ret = admin_register(a, "/testdnsanswer", handle_testdns, d);
+	if (ret == ERR_OK)
+		ret = admin_register(a, "/2013-04-01/testdnsanswer", handle_testdns, d);
 	return ret;
 }
 

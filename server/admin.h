@@ -4,8 +4,9 @@
  *
  * The server listens only where the configuration's admin.listen says. Requests are routed
  * by path prefix to handlers registered with admin_register(); admin_register_core adds
- * GET /zones, GET /metrics, POST /reload, GET /healthchecks and
- * POST /healthchecks/ID/force (body healthy, unhealthy or auto). A new endpoint is one
+ * GET /zones, GET /metrics, POST /reload, GET /healthchecks,
+ * POST /healthchecks/ID/force (body healthy, unhealthy or auto) and GET /testdnsanswer
+ * (also as /2013-04-01/testdnsanswer, Route 53's path). A new endpoint is one
  * more registration:
  *
  *     admin_register(a, "/views", views_handle, ctx);
