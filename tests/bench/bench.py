@@ -415,6 +415,10 @@ def build_r53d(a):
             except subprocess.TimeoutExpired:
                 rc = -1
             if rc != 0:
+                if os.access(binary, os.X_OK):
+                    log("bench: r53d build FAILED (see %s); using the previous binary %s"
+                        % (blog, binary))
+                    return binary
                 log("bench: r53d build failed (see %s); continuing without r53d" % blog)
                 return None
     return binary if os.access(binary, os.X_OK) else None
