@@ -112,7 +112,9 @@ int hc_system_start(hc_system_t *sys, char *err, size_t errlen);
 
 /**
  * Replace the configuration, all or nothing. On failure nothing changes. Status, checker
- * views, observations and admin overrides carry over by Id; slots are stable by Id.
+ * views, observations and admin overrides carry over by Id (entries of the new
+ * `health.force` are applied on top); slots are stable by Id. When a check's number of
+ * checkers changes, all its views restart at its previous aggregate status.
  * In-flight probes of the old configuration are abandoned; each checker starts again
  * at a new random phase. Same parameters and codes as hc_system_new().
  * Control thread.

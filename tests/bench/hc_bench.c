@@ -4,7 +4,12 @@
  *
  * 10,000 health checks x 8 checkers at RequestInterval 10 s = 8,000 probes/s against
  * local endpoints: a forked child process serves a few ports on 127.0.0.1 with one
- * epoll loop (TCP: accept and close; HTTP: read the request, answer 200, close).
+ * epoll loop (TCP: accept and close; HTTP: read the request, answer 200, then close when
+ * the checker has closed). The server lets the checker close first on purpose: with
+ * ~8,000 connections/s between a few loopback addresses, TIME_WAIT on the server side
+ * makes the kernel reject SYNs that reuse a recent 4-tuple (1 s SYN retransmits), which
+ * measures the loopback, not the pool. Checker-side TIME_WAIT is handled by port
+ * selection (IP_BIND_ADDRESS_NO_PORT, tcp_tw_reuse).
  * Checker j binds source 127.0.0.(2+j). TCP and HTTP mixes are run one after the other
  * and reported apart: probes/s, pass ratio, pool CPU (utime+stime of the pool threads
  * from /proc/self/task/TID/stat, in cores), endpoint-server CPU, probe start lateness
@@ -31,7 +36,7 @@
 
 #include "hc.h"
 
-#define N_PORTS 4
+#define N_PORTS 16
 
 /* ---- endpoint server (child process) ---- */
 
@@ -76,15 +81,15 @@ static void serve(int *lfd, int n, int http)
 			}
 			static const char end[] = "\r\n\r\n";
 			bool done = false;
-			for (ssize_t i = 0; i < r && !done; i++) {
+			for (ssize_t i = 0; i < r && !done && seen[fd] < 4; i++) {
 				seen[fd] = buf[i] == end[seen[fd]] ? seen[fd] + 1 : (buf[i] == '\r' ? 1 : 0);
 				done = seen[fd] == 4;
 			}
-			if (done) {
+			if (done && seen[fd] == 4) {
 				if (write(fd, resp, sizeof(resp) - 1) < 0) {
 					/* the checker went away */
 				}
-				close(fd);
+				seen[fd] = 5; /* answered: wait for the checker's FIN */
 			}
 		}
 	}
@@ -214,6 +219,29 @@ static int run_mix(const char *mix, int checks, int checkers, int interval, int 
 	       st.probes ? 100.0 * (double)st.probes_ok / (double)st.probes : 0.0, (c1 - c0) / el,
 	       (s1 - s0) / el, st.lateness_p50_ms, st.lateness_p99_ms, st.lateness_max_ms, st.late,
 	       st.duration_p50_ms, st.duration_p99_ms);
+	/* the most common failure texts, to tell endpoint trouble from pool trouble */
+	json_t *status = NULL;
+	if (st.probes_ok < st.probes && hc_status_json(sys, &status) == HC_OK) {
+		json_t *counts = json_object();
+		json_t *lst = json_object_get(status, "HealthChecks");
+		for (size_t i = 0; i < json_array_size(lst); i++) {
+			json_t *obs = json_object_get(json_array_get(lst, i), "HealthCheckObservations");
+			for (size_t j = 0; j < json_array_size(obs); j++) {
+				const char *t = json_string_value(json_object_get(
+					json_object_get(json_array_get(obs, j), "StatusReport"), "Status"));
+				if (t == NULL || strncmp(t, "Failure", 7) != 0)
+					continue;
+				json_t *c = json_object_get(counts, t);
+				json_object_set_new(counts, t, json_integer(c ? json_integer_value(c) + 1 : 1));
+			}
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(counts, k, v)
+			printf("     last observation %6" JSON_INTEGER_FORMAT "x: %s\n", json_integer_value(v), k);
+		json_decref(counts);
+		json_decref(status);
+	}
 	fflush(stdout);
 	hc_system_free(sys);
 	kill(child, SIGKILL);
