@@ -209,6 +209,7 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 			.zone_file = z->zone_file,
 			.record_sets = z->record_sets,
 			.record_sets_file = z->record_sets_file,
+			.where = z->where,
 		};
 	}
 	zdb_opts_t opts = {
