@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
-libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev
+libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev zlib1g-dev
 python3 dnsutils knot-dnsutils ldnsutils
 clang libclang-rt-14-dev
 libmaxmind-db-writer-perl mmdb-bin
