@@ -19,3 +19,16 @@ target_compile_definitions(test_policy PRIVATE
 	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data"
 	GEO_FIXTURE_DIR="${GEO_FIXTURE_DIR}")
 add_test(NAME unit_policy COMMAND test_policy)
+
+# The UDP path allocates nothing: a counting allocator around a real worker. Sanitizers
+# replace the allocator, so this test exists only in plain builds.
+if(NOT R53D_ASAN AND NOT R53D_TSAN)
+	add_executable(test_hotpath ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_hotpath.c)
+	add_dependencies(test_hotpath geo_fixtures)
+	target_link_libraries(test_hotpath PRIVATE r53d_server PkgConfig::CMOCKA)
+	target_compile_definitions(test_hotpath PRIVATE
+		R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data"
+		GEO_FIXTURE_DIR="${GEO_FIXTURE_DIR}")
+	add_test(NAME unit_hotpath COMMAND test_hotpath)
+	set_tests_properties(unit_hotpath PROPERTIES TIMEOUT 120)
+endif()

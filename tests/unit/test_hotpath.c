@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_hotpath.c -- the UDP query path does not allocate.
+ *
+ * This executable defines malloc, calloc, realloc, aligned_alloc and posix_memalign
+ * itself; the dynamic linker then resolves every allocation in the process to them
+ * (libevent's and glibc's included) and they count before passing on to glibc. A real
+ * worker thread serves a real UDP socket; after a warm-up, thousands of queries
+ * (static answers, NXDOMAIN, weighted, geolocation with ECS, alias trees, ANY, TC,
+ * malformed) go through recvmmsg -> answer_build -> sendmmsg, and the count must not
+ * move. Not built with sanitizers, which bring their own allocator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "err.h"
+#include "geo.h"
+#include "hc_state.h"
+#include "snap.h"
+#include "worker.h"
+#include "zdb.h"
+
+/* ---- counting allocator ------------------------------------------------------------ */
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+
+static atomic_ulong allocs;
+
+void *malloc(size_t n)
+{
+	atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+	atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
+	return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+	atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
+	return __libc_realloc(p, n);
+}
+
+void *aligned_alloc(size_t a, size_t n)
+{
+	atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
+	return __libc_memalign(a, n);
+}
+
+int posix_memalign(void **p, size_t a, size_t n)
+{
+	atomic_fetch_add_explicit(&allocs, 1, memory_order_relaxed);
+	*p = __libc_memalign(a, n);
+	return *p ? 0 : ENOMEM;
+}
+
+/* ---- fixture ----------------------------------------------------------------------- */
+
+static snap_domain_t *domain;
+static worker_t *worker;
+static hc_table_t *hc;
+static int client = -1;
+static uint16_t port;
+
+static int hc_find(void *c, const char *id, uint32_t *slot)
+{
+	(void)c;
+	*slot = (uint32_t)(id[strlen(id) - 1] % 16); /* any id: a stable slot */
+	return ERR_OK;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[512] = "";
+	hc = calloc(1, sizeof(*hc) + 16 * sizeof(hc->words[0]));
+	hc->n = 16;
+	atomic_store(&hc->words[2], HC_WORD_UNHEALTHY); /* some member is unhealthy */
+	geo_db_t *geo = NULL;
+	const char *paths[] = { GEO_FIXTURE_DIR "/geolite2-city.mmdb" };
+	if (geo_db_new(paths, 1, &geo, err, sizeof(err)) != GEO_OK)
+		return -1;
+	json_t *rs = json_load_file(R53D_TEST_DATA "/policy.json", 0, NULL);
+	json_t *colls = json_loads("[{\"CidrCollection\": {\"Id\": \"c-1\", \"Name\": \"o\"},"
+				   " \"cidr_blocks\": {\"CidrBlocks\": [{\"CidrBlock\": \"203.0.113.0/24\","
+				   " \"LocationName\": \"office\"}]}}]", 0, NULL);
+	zdb_src_t src[2] = {
+		{ .id = "Z1", .name = "example.com.", .zone_file = R53D_TEST_DATA "/example.com.zone" },
+		{ .id = "/hostedzone/Z1POLICY", .name = "policy.test.",
+		  .zone_file = R53D_TEST_DATA "/policy.zone", .record_sets = rs },
+	};
+	zdb_opts_t o = { .cname_chasing = true, .authority_ns = true, .edns_udp_size = 1232,
+			 .health = hc, .hc_find = hc_find, .geo = geo, .cidr_collections = colls };
+	zdb_t *db = NULL;
+	int ret = zdb_build(src, 2, &o, &db, err, sizeof(err));
+	json_decref(rs);
+	json_decref(colls);
+	if (ret != ERR_OK) {
+		fprintf(stderr, "zdb_build: %s\n", err);
+		return -1;
+	}
+	if (snap_domain_new(1, &domain) != ERR_OK)
+		return -1;
+	snap_publish(domain, snap_new(db, geo, NULL, 1));
+
+	conf_listen_t l;
+	memset(&l, 0, sizeof(l));
+	if (conf_parse_addr("127.0.0.1:0", 0, &l.addr, &l.addrlen) != ERR_OK ||
+	    worker_probe_listen(&l, err, sizeof(err)) != ERR_OK) {
+		fprintf(stderr, "listen: %s\n", err);
+		return -1;
+	}
+	snprintf(l.text, sizeof(l.text), "127.0.0.1");
+	port = worker_addr_port(&l.addr);
+	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &l, .n_listen = 1,
+			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1 };
+	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
+		fprintf(stderr, "worker: %s\n", err);
+		return -1;
+	}
+	client = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return connect(client, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	close(client);
+	worker_stop(worker);
+	worker_join(worker);
+	worker_free(worker);
+	snap_domain_free(domain);
+	free(hc);
+	return 0;
+}
+
+/* Queries, made once: name, type, optional ECS (IPv4 /24). */
+static uint8_t qbuf[16][300];
+static size_t qlen[16];
+static size_t nq;
+
+static void add_query(const char *name, uint16_t type, const char *ecs)
+{
+	uint8_t *q = qbuf[nq];
+	size_t n = 12;
+	memset(q, 0, 12);
+	q[0] = (uint8_t)nq;
+	q[5] = 1;
+	const char *p = name;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = (size_t)(dot - p);
+		q[n++] = (uint8_t)l;
+		memcpy(q + n, p, l);
+		n += l;
+		p = dot + 1;
+	}
+	q[n++] = 0;
+	q[n++] = (uint8_t)(type >> 8);
+	q[n++] = (uint8_t)type;
+	q[n++] = 0;
+	q[n++] = 1;
+	if (ecs != NULL) {
+		uint8_t a[4];
+		inet_pton(AF_INET, ecs, a);
+		uint8_t opt[] = { 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0,
+				  a[0], a[1], a[2] };
+		q[11] = 1;
+		memcpy(q + n, opt, sizeof(opt));
+		n += sizeof(opt);
+	}
+	qlen[nq++] = n;
+}
+
+static void test_no_allocation_per_query(void **state)
+{
+	(void)state;
+	add_query("www.example.com.", 1, NULL);
+	add_query("nothere.example.com.", 1, NULL);
+	add_query("chain.example.com.", 1, "192.0.2.0");
+	add_query("foo.wild.example.com.", 16, NULL);
+	add_query("host.sub.example.com.", 1, NULL);
+	add_query("big.example.com.", 16, NULL); /* TC */
+	add_query("example.com.", 255, NULL);
+	add_query("w.policy.test.", 1, NULL);
+	add_query("geo.policy.test.", 1, "192.0.2.0");
+	add_query("lat.policy.test.", 1, "203.0.113.0");
+	add_query("app.policy.test.", 1, NULL);
+	add_query("mv.policy.test.", 1, NULL);
+	add_query("ip.policy.test.", 1, "203.0.113.0");
+	add_query("www.example.org.", 1, NULL); /* REFUSED */
+	qbuf[nq][0] = 0xff; /* a malformed one: QDCOUNT 2 */
+	memcpy(qbuf[nq], qbuf[0], qlen[0]);
+	qbuf[nq][5] = 2;
+	qlen[nq] = qlen[0];
+	nq++;
+
+	uint8_t resp[4096];
+	size_t answered = 0, sent = 0;
+	unsigned long before = 0;
+	for (int round = 0; round < 2; round++) {
+		int n = round == 0 ? 300 : 20000; /* round 0 warms up */
+		if (round == 1)
+			before = atomic_load(&allocs);
+		for (int i = 0; i < n; i++) {
+			size_t k = (size_t)i % nq;
+			assert_int_equal(send(client, qbuf[k], qlen[k], 0), (ssize_t)qlen[k]);
+			struct pollfd pfd = { .fd = client, .events = POLLIN };
+			assert_int_equal(poll(&pfd, 1, 2000), 1);
+			ssize_t r = recv(client, resp, sizeof(resp), 0);
+			assert_true(r >= 12);
+			assert_int_equal(resp[0], qbuf[k][0]);
+			if (round == 1) {
+				sent++;
+				answered++;
+			}
+		}
+	}
+	unsigned long after = atomic_load(&allocs);
+	printf("hot path: %zu queries answered, %lu allocations\n", answered, after - before);
+	assert_int_equal(answered, sent);
+	assert_int_equal(after - before, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_allocation_per_query),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
