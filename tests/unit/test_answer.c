@@ -437,7 +437,8 @@ static size_t with_opt(uint8_t *q, uint8_t owner, uint16_t size, uint8_t version
 		q[n++] = 0;
 		q[n++] = (uint8_t)(optlen >> 8);
 		q[n++] = (uint8_t)optlen;
-		memcpy(q + n, opt, optlen);
+		if (optlen > 0)
+			memcpy(q + n, opt, optlen);
 		n += optlen;
 	}
 	return n;
