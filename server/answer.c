@@ -74,7 +74,7 @@ static void qlog(const answer_ctx_t *ctx, const query_t *q, const struct sockadd
 		name[n] = '\0';
 	}
 	int len = snprintf(line, sizeof(line), "query client=%s ecs=%s name=%s type=%u rcode=%u policy=%s set=%s\n",
-			   client, subnet, name, q->has_question ? q->zq.qtype : 0, rcode,
+			   client, subnet, name, q->has_question ? (unsigned)q->zq.qtype : 0u, rcode,
 			   zdb_policy_name(res->policy), res->chosen ? res->chosen : "-");
 	if (len > 0) {
 		ssize_t w = write(ctx->qlog_fd, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
@@ -107,7 +107,7 @@ static bool chaos(const zdb_opts_t *opts, const query_t *q, wire_t *w, zresult_t
 	if (tl > 255)
 		tl = 255;
 	rd[0] = (uint8_t)tl;
-	memcpy(rd + 1, text, tl);
+	memcpy(rd + 1, text, tl); /* NOLINT(bugprone-not-null-terminated-result): TXT data */
 	if (wire_put_rr(w, WIRE_HDR, NULL, LDNS_RR_TYPE_TXT, CLASS_CH, 0, 0, rd,
 			(uint16_t)(tl + 1)))
 		res->an = 1;

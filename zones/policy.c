@@ -215,7 +215,7 @@ static size_t candidates(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 	case POL_CIDR:
 		return cand_cidr(c, g, idx);
 	case POL_FAILOVER:
-		for (uint8_t role = ZDB_PRIMARY; role <= ZDB_SECONDARY; role++)
+		for (int role = ZDB_PRIMARY; role <= ZDB_SECONDARY; role++)
 			for (uint16_t i = 0; i < g->n; i++)
 				if (g->m[i].failover == role)
 					idx[n++] = i;

@@ -521,7 +521,7 @@ static int apply_doc(rerr_t *e, const json_t *doc, const char *file, const char 
 		snprintf(s.where, sizeof(s.where), "%s: %sChanges[%zu].ResourceRecordSet", file, prefix, i);
 		json_t *act = json_object_get(c, "Action");
 		const char *a = json_string_value(act);
-		if (a == NULL || (strcmp(a, "CREATE") && strcmp(a, "UPSERT") && strcmp(a, "DELETE"))) {
+		if (a == NULL || (strcmp(a, "CREATE") != 0 && strcmp(a, "UPSERT") != 0 && strcmp(a, "DELETE") != 0)) {
 			snprintf(where, sizeof(where), "%s: %sChanges[%zu].Action", file, prefix, i);
 			return fail(e, where, "must be CREATE, UPSERT or DELETE");
 		}

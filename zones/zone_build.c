@@ -756,7 +756,8 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		zone->n_names++;
 		zone->n_rrsets += s;
 		for (size_t k = 0; k < s; k++) {
-			zone->n_records += sets_[k].dynamic ? sets_[k].group->n : sets_[k].count;
+			zone->n_records += (sets_[k].dynamic && sets_[k].group != NULL) ? sets_[k].group->n
+									  : sets_[k].count;
 			if (sets_[k].type == LDNS_RR_TYPE_NS && node != apex_node)
 				node->is_cut = true;
 		}
@@ -915,7 +916,7 @@ static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
 	for (size_t z = 0; z < b->db->n_zones; z++) {
 		if (b->db->zones[z].private_zone != private_view)
 			continue;
-		for (uint64_t i = 0; i <= tabs[z].mask; i++) {
+		for (uint64_t i = 0; tabs[z].slot != NULL && i <= tabs[z].mask; i++) {
 			const zdb_node_t *n = tabs[z].slot[i];
 			if (n == NULL)
 				continue;
