@@ -11,6 +11,8 @@ foreach(t hc_conf hc_agg hc_probe hc_tsan)
 	add_test(NAME ${t} COMMAND test_${t})
 	set_tests_properties(${t} PROPERTIES TIMEOUT 120 LABELS healthcheck)
 endforeach()
+# checkers writing while readers read: also run by the ThreadSanitizer pass of run-all.sh
+set_tests_properties(hc_tsan hc_agg PROPERTIES LABELS "healthcheck;tsan")
 
 # the health-check benchmark (not run by CTest): tests/bench/hc_bench.c
 add_executable(hc_bench ${CMAKE_CURRENT_LIST_DIR}/../bench/hc_bench.c)
