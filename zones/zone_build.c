@@ -109,8 +109,8 @@ static zdb_node_t *get_node(zdb_t *db, btab_t *t, const zdb_zone_t *zone, const 
 	n->name = copy;
 	n->namelen = (uint8_t)len;
 	n->hash = h;
-	n->labels = name_labels(name);
-	n->is_wild = name[0] == 1 && name[1] == '*';
+	n->labels = name_labels(copy); /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+	n->is_wild = copy[0] == 1 && copy[1] == '*'; /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): copied above */
 	n->zone = zone;
 	btab_put(t, n);
 	return n;

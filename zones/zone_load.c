@@ -162,6 +162,12 @@ static const char *status_reason(ldns_status st)
 
 static int load_file(zl_ctx_t *c, const char *path, ldns_rdf **origin, int depth);
 
+/* Entries hold only spaces and tabs as blanks (read_entry turned the rest into spaces). */
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
 static int do_include(zl_ctx_t *c, const char *cur, int line, char *entry, ldns_rdf *origin,
 		      int depth)
 {
@@ -211,10 +217,10 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 		    ldns_rdf **origin, int depth)
 {
 	if (entry[0] == '$') {
-		if (strncasecmp(entry, "$INCLUDE", 8) == 0 && isspace((unsigned char)entry[8]))
+		if (strncasecmp(entry, "$INCLUDE", 8) == 0 && is_blank(entry[8]))
 			return do_include(c, file, line, entry, *origin, depth);
 		char *a1, *a2;
-		if (strncasecmp(entry, "$ORIGIN", 7) == 0 && isspace((unsigned char)entry[7])) {
+		if (strncasecmp(entry, "$ORIGIN", 7) == 0 && is_blank(entry[7])) {
 			if (directive_args(entry, &a1, &a2) != 1) {
 				snprintf(c->err, c->errlen, "%s:%d: $ORIGIN needs one name", file,
 					 line);
@@ -236,7 +242,7 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 			*origin = o;
 			return ERR_OK;
 		}
-		if (strncasecmp(entry, "$TTL", 4) == 0 && isspace((unsigned char)entry[4])) {
+		if (strncasecmp(entry, "$TTL", 4) == 0 && is_blank(entry[4])) {
 			const char *endp = NULL;
 			if (directive_args(entry, &a1, &a2) != 1) {
 				snprintf(c->err, c->errlen, "%s:%d: $TTL needs one value", file, line);
