@@ -210,6 +210,7 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 			.record_sets = z->record_sets,
 			.record_sets_file = z->record_sets_file,
 			.where = z->where,
+			.vpcs = z->vpcs,
 		};
 	}
 	zdb_opts_t opts = {
@@ -225,6 +226,7 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 		.geo = l.geo,
 		.latency = l.latency,
 		.cidr_collections = c->cidr_collections,
+		.vpcs = c->vpcs,
 	};
 	ret = zdb_build(src, c->n_zones, &opts, &l.db, err, errlen);
 	if (ret != ERR_OK)

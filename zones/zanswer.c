@@ -35,10 +35,9 @@ typedef struct targets {
 	size_t n;
 } targets_t;
 
-static void lookup(const zdb_t *db, const uint8_t *name, size_t len, const uint8_t *off,
-		   uint8_t nlabels, uint16_t qtype, lookup_t *lk)
+static void lookup_in(const zdb_table_t *view, const uint8_t *name, size_t len,
+		      const uint8_t *off, uint8_t nlabels, uint16_t qtype, lookup_t *lk)
 {
-	const zdb_table_t *view = &db->public_view;
 	const zdb_node_t *n = zdb_table_find(view, name, len, zdb_hash(name, len));
 	bool exact = n != NULL;
 	for (uint8_t i = 1; n == NULL && i <= nlabels; i++)
@@ -66,6 +65,36 @@ static void lookup(const zdb_t *db, const uint8_t *name, size_t len, const uint8
 		lk->kind = LK_NX;
 		lk->node = n;
 	}
+}
+
+/*
+ * A query from a VPC sees the most specific of its private zones that encloses the name,
+ * and only when there is none the public zones (spec PZ-5).
+ */
+static void lookup(const zdb_t *db, const zdb_vpc_t *vpc, const uint8_t *name, size_t len,
+		   const uint8_t *off, uint8_t nlabels, uint16_t qtype, lookup_t *lk)
+{
+	if (vpc != NULL) {
+		lookup_in(&vpc->view, name, len, off, nlabels, qtype, lk);
+		if (lk->kind != LK_NONE)
+			return;
+	}
+	lookup_in(&db->public_view, name, len, off, nlabels, qtype, lk);
+}
+
+/* The VPC a client address belongs to (first match), or NULL: the public view. */
+static const zdb_vpc_t *find_vpc(const zdb_t *db, const struct sockaddr *src)
+{
+	int af;
+	uint8_t addr[16];
+	if (db->n_vpcs == 0 || src == NULL || geo_addr_from_sockaddr(src, &af, addr) != GEO_OK)
+		return NULL;
+	unsigned bits = geo_af_bits(af);
+	for (size_t i = 0; i < db->n_vpcs; i++)
+		for (size_t k = 0; k < db->vpcs[i].n_nets; k++)
+			if (geo_cidr_contains(&db->vpcs[i].nets[k], af, addr, bits))
+				return &db->vpcs[i];
+	return NULL;
 }
 
 static const zdb_rrset_t *find_rrset(const zdb_node_t *n, uint16_t type)
@@ -121,6 +150,7 @@ typedef struct qstate {
 	zresult_t *res;
 	const zdb_zone_t *zone;
 	struct pol_explain *why;
+	int vpc_region;
 	bool init;
 	pol_ctx_t pc;
 } qstate_t;
@@ -148,7 +178,7 @@ static int put_answer(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owne
 		s->pc.ecs = s->q->ecs;
 		s->pc.src = s->q->src;
 		s->pc.private_zone = s->zone->private_zone;
-		s->pc.vpc_region = -1;
+		s->pc.vpc_region = s->zone->private_zone ? s->vpc_region : -1;
 		s->pc.why = s->why;
 	}
 	pol_out_t out = { .n = 0 };
@@ -320,7 +350,8 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 	targets_t t = { .n = 0 };
 
 	memset(res, 0, sizeof(*res));
-	lookup(db, q->qname, q->qnamelen, q->label_off, q->nlabels, q->qtype, &lk);
+	const zdb_vpc_t *vpc = find_vpc(db, q->src);
+	lookup(db, vpc, q->qname, q->qnamelen, q->label_off, q->nlabels, q->qtype, &lk);
 	if (lk.kind == LK_NONE) {
 		res->rcode = LDNS_RCODE_REFUSED;
 		return;
@@ -340,7 +371,8 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 		return;
 	}
 
-	qstate_t st = { .db = db, .q = q, .rng = rng, .res = res, .zone = zone, .why = why };
+	qstate_t st = { .db = db, .q = q, .rng = rng, .res = res, .zone = zone, .why = why,
+			.vpc_region = vpc != NULL ? vpc->region : -1 };
 	const zdb_node_t *node = lk.node;
 	uint16_t optr = WIRE_HDR; /* the qname in the question */
 	const uint8_t *owner = NULL;
@@ -373,7 +405,7 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 				size_t tlen = name_prepare(first->rdata[0], first->rdlen[0], tname, toff,
 							   &tlabels);
 				if (tlen > 0) {
-					lookup(db, tname, tlen, toff, tlabels, q->qtype, &lk);
+					lookup(db, vpc, tname, tlen, toff, tlabels, q->qtype, &lk);
 					if (lk.kind == LK_NX && lk.zone == zone) {
 						res->rcode = LDNS_RCODE_NXDOMAIN; /* RFC 6604 */
 						negative(w, qend, zone, res);

@@ -79,6 +79,9 @@ void zdb_free(zdb_t *db)
 	}
 	free(db->zones);
 	free(db->public_view.slot);
+	for (size_t i = 0; i < db->n_vpcs; i++)
+		free(db->vpcs[i].view.slot);
+	free(db->vpcs);
 	zdb_arena_chunk_t *c = db->arena;
 	while (c != NULL) {
 		zdb_arena_chunk_t *next = c->next;

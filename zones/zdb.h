@@ -30,6 +30,7 @@ typedef struct zdb_src {
 				        array of those applied in order; NULL: none */
 	const char *record_sets_file; /**< where record_sets came from (messages), or NULL */
 	const char *where;     /**< "CONFIG: hosted_zones[N]" for messages, or NULL */
+	const json_t *vpcs;    /**< private zone: its VPCs ([{"VPCRegion", "VPCId"}]), or NULL */
 } zdb_src_t;
 
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
@@ -51,6 +52,8 @@ typedef struct zdb_opts {
 	const geo_latency_t *latency;  /**< geo.latency table, or NULL; borrowed like health */
 	const json_t *cidr_collections; /**< conf cidr_collections (each with cidr_blocks
 					     loaded), or NULL; read during the build only */
+	const json_t *vpcs;            /**< conf vpcs ([{"VPCId", "VPCRegion", "sources"}]),
+					    or NULL; read during the build only */
 } zdb_opts_t;
 
 /**

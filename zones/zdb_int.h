@@ -146,6 +146,15 @@ typedef struct zdb_arena_chunk {
 	max_align_t data[];           /**< storage */
 } zdb_arena_chunk_t;
 
+/** A VPC: queries from its sources see its private zones (spec 2.2, OC-9). */
+typedef struct zdb_vpc {
+	char *id;               /**< VPCId */
+	int region;             /**< VPCRegion index (client location in private zones) */
+	geo_cidr_t *nets;       /**< source CIDRs identifying its queries */
+	size_t n_nets;          /**< number of nets */
+	zdb_table_t view;       /**< nodes of its private zones, most specific zone wins */
+} zdb_vpc_t;
+
 /** The snapshot. */
 struct zdb {
 	zdb_arena_chunk_t *arena; /**< all memory of the snapshot */
@@ -153,6 +162,8 @@ struct zdb {
 	size_t n_zones;           /**< number of zones */
 	zdb_table_t public_view;  /**< nodes of public zones, most specific zone wins */
 	zdb_opts_t opts;          /**< answer options (strings in arena) */
+	zdb_vpc_t *vpcs;          /**< VPCs, first match of a source wins (malloc'd) */
+	size_t n_vpcs;            /**< number of VPCs */
 	zdb_cidr_coll_t *colls;   /**< CIDR collections */
 	size_t n_colls;           /**< number of collections */
 };

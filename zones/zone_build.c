@@ -758,8 +758,15 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		for (size_t k = 0; k < s; k++) {
 			zone->n_records += (sets_[k].dynamic && sets_[k].group != NULL) ? sets_[k].group->n
 									  : sets_[k].count;
-			if (sets_[k].type == LDNS_RR_TYPE_NS && node != apex_node)
+			if (sets_[k].type == LDNS_RR_TYPE_NS && node != apex_node) {
 				node->is_cut = true;
+				if (zone->private_zone) {
+					const brec_t *r0 = &recs[i];
+					zl_rr_t w = { .file = r0->set ? r0->set->where : "?", .line = -1 };
+					ret = berr(b, r0->src ? r0->src : &w, "private zones cannot delegate subdomains with NS records (HZ-33)");
+					goto out;
+				}
+			}
 		}
 		/* ancestors up to the apex */
 		const uint8_t *p = recs[i].owner;
@@ -876,11 +883,16 @@ static bool shadowed(const btab_t *apexes, const zdb_node_t *n)
 	return false;
 }
 
-static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
+/*
+ * Fill view with the nodes of the zones for which member[z] is true, the most specific
+ * zone owning each name (a hosted child's names are not looked up in its parent).
+ */
+static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *view,
+		      const char *what)
 {
 	size_t total = 0, nz = 0;
 	for (size_t z = 0; z < b->db->n_zones; z++) {
-		if (b->db->zones[z].private_zone == private_view) {
+		if (member[z]) {
 			total += tabs[z].n;
 			nz++;
 		}
@@ -897,24 +909,22 @@ static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
 	}
 	for (size_t z = 0; z < b->db->n_zones; z++) {
 		const zdb_zone_t *zone = &b->db->zones[z];
-		if (zone->private_zone != private_view)
+		if (!member[z])
 			continue;
 		zdb_node_t *apex = (zdb_node_t *)zone->apex;
 		if (btab_find(&ap, apex->name, apex->namelen, apex->hash) != NULL) {
-			snprintf(b->err, b->errlen,
-				 "zone %s: another %s hosted zone has the same name", zone->name,
-				 private_view ? "private" : "public");
+			snprintf(b->err, b->errlen, "zone %s: another hosted zone of %s has the same name (HZ-5)",
+				 zone->name, what);
 			free(ap.slot);
 			free(slot);
 			return ERR_EXISTS;
 		}
 		btab_put(&ap, apex);
 	}
-	zdb_table_t *view = &b->db->public_view;
 	view->slot = slot;
 	view->mask = size - 1;
 	for (size_t z = 0; z < b->db->n_zones; z++) {
-		if (b->db->zones[z].private_zone != private_view)
+		if (!member[z])
 			continue;
 		for (uint64_t i = 0; tabs[z].slot != NULL && i <= tabs[z].mask; i++) {
 			const zdb_node_t *n = tabs[z].slot[i];
@@ -937,6 +947,90 @@ static int build_view(bctx_t *b, btab_t *tabs, bool private_view)
 	return ERR_OK;
 }
 
+static char *arena_str(zdb_t *db, const char *s)
+{
+	char *c = zdb_alloc(db, strlen(s) + 1);
+	if (c != NULL)
+		strcpy(c, s);
+	return c;
+}
+
+/* vpcs[]: {"VPCId", "VPCRegion", "sources": [CIDR, ...]} (DESIGN.md, spec OC-9). */
+static int build_vpcs(bctx_t *b, const json_t *vpcs)
+{
+	zdb_t *db = b->db;
+	size_t n = json_array_size(vpcs);
+	if (n == 0)
+		return ERR_OK;
+	db->vpcs = calloc(n, sizeof(*db->vpcs));
+	if (db->vpcs == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(vpcs, i);
+		const char *id = json_string_value(json_object_get(v, "VPCId"));
+		const char *region = json_string_value(json_object_get(v, "VPCRegion"));
+		const json_t *src = json_object_get(v, "sources");
+		zdb_vpc_t *vp = &db->vpcs[i];
+		db->n_vpcs = i + 1;
+		if (id == NULL || region == NULL || !json_is_array(src)) {
+			snprintf(b->err, b->errlen, "vpcs[%zu]: needs VPCId, VPCRegion and sources (a list of CIDR blocks)", i);
+			return ERR_INVAL;
+		}
+		vp->region = geo_region_find(region);
+		if (vp->region < 0) {
+			snprintf(b->err, b->errlen, "vpcs[%zu].VPCRegion: \"%s\" is not in the region table", i, region);
+			return ERR_INVAL;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(db->vpcs[k].id, id) == 0) {
+				snprintf(b->err, b->errlen, "vpcs[%zu].VPCId: %s is defined twice", i, id);
+				return ERR_EXISTS;
+			}
+		}
+		vp->id = arena_str(db, id);
+		vp->nets = zdb_alloc(db, (json_array_size(src) + 1) * sizeof(*vp->nets));
+		if (vp->id == NULL || vp->nets == NULL)
+			return ERR_NOMEM;
+		for (size_t k = 0; k < json_array_size(src); k++) {
+			const char *t = json_string_value(json_array_get(src, k));
+			char gerr[128];
+			if (t == NULL || geo_cidr_parse(t, &vp->nets[k], gerr, sizeof(gerr)) != GEO_OK) {
+				snprintf(b->err, b->errlen, "vpcs[%zu].sources[%zu]: not a CIDR block", i, k);
+				return ERR_INVAL;
+			}
+			vp->n_nets++;
+		}
+	}
+	return ERR_OK;
+}
+
+/* Which VPCs a private zone is associated with (HostedZone VPCs: [{VPCRegion, VPCId}]). */
+static int zone_vpcs(bctx_t *b, const zdb_src_t *src, size_t z, bool *assoc)
+{
+	const zdb_zone_t *zone = &b->db->zones[z];
+	size_t n = json_array_size(src->vpcs);
+	if (!zone->private_zone)
+		return ERR_OK;
+	if (n == 0) {
+		snprintf(b->err, b->errlen, "%s: private zone %s is associated with no VPC (VPCs)",
+			 src->where ? src->where : "hosted_zones", zone->name);
+		return ERR_INVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_string_value(json_object_get(json_array_get(src->vpcs, i), "VPCId"));
+		size_t k = 0;
+		while (id != NULL && k < b->db->n_vpcs && strcmp(b->db->vpcs[k].id, id) != 0)
+			k++;
+		if (id == NULL || k == b->db->n_vpcs) {
+			snprintf(b->err, b->errlen, "%s: VPCs[%zu]: VPC %s is not in the configuration's vpcs",
+				 src->where ? src->where : "hosted_zones", i, id ? id : "(no VPCId)");
+			return ERR_NOTFOUND;
+		}
+		assoc[k * b->db->n_zones + z] = true;
+	}
+	return ERR_OK;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -948,14 +1042,6 @@ static int cmp_block(const void *a, const void *b)
 	if (x->net.prefix != y->net.prefix)
 		return x->net.prefix > y->net.prefix ? -1 : 1;
 	return x->loc - y->loc;
-}
-
-static char *arena_str(zdb_t *db, const char *s)
-{
-	char *c = zdb_alloc(db, strlen(s) + 1);
-	if (c != NULL)
-		strcpy(c, s);
-	return c;
 }
 
 /* cidr_collections: [{CidrCollection: {Id, Name}, cidr_blocks: {CidrBlocks: [...]}, where}] */
@@ -1069,6 +1155,8 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 		db->opts.chaos_id = s;
 	}
 	ret = build_colls(&b, opts->cidr_collections);
+	if (ret == ERR_OK)
+		ret = build_vpcs(&b, opts->vpcs);
 	if (ret != ERR_OK)
 		goto out;
 	for (size_t i = 0; i < n_src; i++) {
@@ -1077,7 +1165,28 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 		if (ret != ERR_OK)
 			goto out;
 	}
-	ret = build_view(&b, tabs, false);
+	{
+		/* the public view, then one view per VPC with its private zones */
+		size_t nz = n_src ? n_src : 1;
+		bool *member = calloc(nz * (db->n_vpcs + 1), sizeof(*member));
+		if (member == NULL) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
+		bool *assoc = member + nz;
+		for (size_t z = 0; z < n_src && ret == ERR_OK; z++) {
+			member[z] = !db->zones[z].private_zone;
+			ret = zone_vpcs(&b, &src[z], z, assoc);
+		}
+		if (ret == ERR_OK)
+			ret = build_view(&b, tabs, member, &db->public_view, "the public view");
+		for (size_t v = 0; v < db->n_vpcs && ret == ERR_OK; v++) {
+			char what[128];
+			snprintf(what, sizeof(what), "VPC %s", db->vpcs[v].id);
+			ret = build_view(&b, tabs, assoc + v * nz, &db->vpcs[v].view, what);
+		}
+		free(member);
+	}
 out:
 	if (ret == ERR_NOMEM && err != NULL && errlen > 0)
 		snprintf(err, errlen, "out of memory while building zones");

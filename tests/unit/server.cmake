@@ -32,3 +32,9 @@ if(NOT R53D_ASAN AND NOT R53D_TSAN)
 	add_test(NAME unit_hotpath COMMAND test_hotpath)
 	set_tests_properties(unit_hotpath PROPERTIES TIMEOUT 120)
 endif()
+
+# Private hosted zones and split view.
+add_executable(test_views ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_views.c)
+target_link_libraries(test_views PRIVATE r53d_server PkgConfig::CMOCKA PkgConfig::LDNS)
+target_compile_definitions(test_views PRIVATE R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
+add_test(NAME unit_views COMMAND test_views)
