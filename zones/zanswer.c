@@ -371,8 +371,15 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 		return;
 	}
 
-	qstate_t st = { .db = db, .q = q, .rng = rng, .res = res, .zone = zone, .why = why,
-			.vpc_region = vpc != NULL ? vpc->region : -1 };
+	qstate_t st; /* pc stays uninitialised until a policy group needs it */
+	st.db = db;
+	st.q = q;
+	st.rng = rng;
+	st.res = res;
+	st.zone = zone;
+	st.why = why;
+	st.vpc_region = vpc != NULL ? vpc->region : -1;
+	st.init = false;
 	const zdb_node_t *node = lk.node;
 	uint16_t optr = WIRE_HDR; /* the qname in the question */
 	const uint8_t *owner = NULL;
