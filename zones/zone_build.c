@@ -25,7 +25,8 @@
 typedef struct brec {
 	const zl_rr_t *src;   /* loaded record (zone file, or a value of a simple record set) */
 	const r53_set_t *set; /* the record set it came from, or NULL (zone file) */
-	uint8_t owner[ZDB_MAXNAME]; /* lower-cased owner */
+	const uint8_t *owner; /* lower-cased owner: the ldns owner lower-cased in place, or the
+				 set's name (small records keep a million-name load in cache) */
 	uint8_t ownerlen;     /* its length */
 	uint16_t type;        /* RR type */
 } brec_t;
@@ -652,7 +653,7 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			recs[nr].set = st;
 			recs[nr].type = st->type;
 			recs[nr].ownerlen = st->namelen;
-			memcpy(recs[nr++].owner, st->name, st->namelen);
+			recs[nr++].owner = st->name;
 		}
 	}
 	size_t bound = 1;
@@ -663,7 +664,8 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		if (br->src != NULL) {
 			ldns_rdf *o = ldns_rr_owner(r->rr);
 			br->ownerlen = (uint8_t)ldns_rdf_size(o);
-			name_lower(br->owner, ldns_rdf_data(o), br->ownerlen);
+			name_lower(ldns_rdf_data(o), ldns_rdf_data(o), br->ownerlen);
+			br->owner = ldns_rdf_data(o);
 			br->type = (uint16_t)ldns_rr_get_type(r->rr);
 			if (ldns_rr_get_class(r->rr) != LDNS_RR_CLASS_IN) {
 				ret = berr(b, r, "%s", "class must be IN");
