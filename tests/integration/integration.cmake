@@ -10,7 +10,9 @@ if(R53D_ASAN OR R53D_UBSAN OR R53D_TSAN)
 	set(R53D_INTEG_SLOW 4)
 endif()
 
-# name -> timeout (s); every test prints "N passed, N failed[, N skipped]" last.
+# name:timeout (s)[:extra label,...]; every test prints "N passed, N failed[, N skipped]"
+# last. test_health is also labelled tsan: tests/run-all.sh runs `ctest -L tsan` in a
+# -DR53D_TSAN=ON build, i.e. checkers flipping states while DNS workers answer, under TSan.
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -18,16 +20,24 @@ set(R53D_INTEG_TESTS
 	test_config:90
 	test_nsd_diff:150
 	test_storm:150
+	test_health:300:tsan
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})
 	list(GET parts 0 mod)
 	list(GET parts 1 secs)
+	set(labels integration)
+	list(LENGTH parts nparts)
+	if(nparts GREATER 2)
+		list(GET parts 2 extra)
+		string(REPLACE "," ";" extra "${extra}")
+		list(APPEND labels ${extra})
+	endif()
 	string(REPLACE "test_" "integ_" tname ${mod})
 	add_test(NAME ${tname}
 		COMMAND ${Python3_EXECUTABLE} ${R53D_INTEG_RUN} --r53d $<TARGET_FILE:r53d>
 			--slow ${R53D_INTEG_SLOW} ${mod})
-	set_tests_properties(${tname} PROPERTIES TIMEOUT ${secs} LABELS integration
+	set_tests_properties(${tname} PROPERTIES TIMEOUT ${secs} LABELS "${labels}"
 		# a test module that cannot run reports skips; a skip-only run is not a pass
 		SKIP_REGULAR_EXPRESSION "(^|\n)0 passed, 0 failed, [1-9][0-9]* skipped")
 endforeach()
