@@ -240,8 +240,11 @@ void hc_probe_connect(hc_checker_t *ck)
 		connected(ck, fd);
 		return;
 	}
-	if (errno != EINPROGRESS) {
-		int e = errno;
+	int e = errno;
+	/* the kernel has chosen the source address by now: observations of failed probes
+	 * name the checker too, as GetHealthCheckStatus does */
+	local_addr(ck, fd);
+	if (e != EINPROGRESS) {
 		close(fd);
 		connect_failed(ck, e);
 		return;
