@@ -20,6 +20,7 @@ set(R53D_INTEG_TESTS
 	test_config:90
 	test_nsd_diff:150
 	test_storm:150
+	test_policies:120
 	test_health:300:tsan
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
@@ -41,3 +42,9 @@ foreach(entry IN LISTS R53D_INTEG_TESTS)
 		# a test module that cannot run reports skips; a skip-only run is not a pass
 		SKIP_REGULAR_EXPRESSION "(^|\n)0 passed, 0 failed, [1-9][0-9]* skipped")
 endforeach()
+
+# test_policies locates clients with the fixture MMDB that tests/unit/geo.cmake (included
+# before this file) generates; building r53d builds it too.
+add_dependencies(r53d geo_fixtures)
+set_tests_properties(integ_policies PROPERTIES
+	ENVIRONMENT "R53D_GEO_MMDB=${GEO_FIXTURE_DIR}/geolite2-city.mmdb")
