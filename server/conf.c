@@ -382,6 +382,25 @@ static int load_zone(conf_t *c, cerr_t *e, size_t idx, json_t *v)
 		ret = load_aws_value(c, e, p, rs, &z->record_sets, &z->record_sets_file);
 		if (ret != ERR_OK)
 			goto out;
+		/* An array of documents applied in order: each may be a file too. The file's
+		 * name rides along in the document for messages ("r53d:file"). */
+		size_t k;
+		json_t *item;
+		json_array_foreach(z->record_sets, k, item) {
+			if (!json_is_string(item))
+				continue;
+			char pk[200];
+			json_t *doc = NULL;
+			char *file = NULL;
+			snprintf(pk, sizeof(pk), "%s.record_sets[%zu]", where, k);
+			ret = load_aws_value(c, e, pk, item, &doc, &file);
+			if (ret != ERR_OK)
+				goto out;
+			if (json_is_object(doc))
+				json_object_set_new(doc, "r53d:file", json_string(file));
+			free(file);
+			json_array_set_new(z->record_sets, k, doc);
+		}
 	}
 	if (zf == NULL && rs == NULL)
 		ret = fail(e, where, "needs zone_file or record_sets");

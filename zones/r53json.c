@@ -572,8 +572,9 @@ int r53_load(const json_t *doc, const char *file, const char *zone, const uint8_
 		json_t *d;
 		json_array_foreach(doc, i, d) {
 			char prefix[32];
+			const char *f = json_string_value(json_object_get(d, "r53d:file"));
 			snprintf(prefix, sizeof(prefix), "[%zu].", i);
-			int ret = apply_doc(&e, d, file, prefix, zone, apex, alen, out);
+			int ret = apply_doc(&e, d, f ? f : file, f ? "" : prefix, zone, apex, alen, out);
 			if (ret != ERR_OK)
 				return ret;
 		}
