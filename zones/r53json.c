@@ -155,9 +155,6 @@ static int parse_values(rerr_t *e, r53_set_t *s, json_t *rrs, const char *type)
 	if ((s->type == LDNS_RR_TYPE_CNAME || s->type == LDNS_RR_TYPE_SOA) &&
 	    json_array_size(rrs) != 1)
 		return fail(e, s->where, "a %s record set holds exactly one value", type);
-	s->rr = calloc(json_array_size(rrs), sizeof(*s->rr));
-	if (s->rr == NULL)
-		return ERR_NOMEM;
 	size_t i;
 	json_t *r;
 	json_array_foreach(rrs, i, r) {
@@ -185,7 +182,11 @@ static int parse_values(rerr_t *e, r53_set_t *s, json_t *rrs, const char *type)
 		}
 		ldns_rdf_deep_free(ldns_rr_owner(rr));
 		ldns_rr_set_owner(rr, owner);
-		s->rr[s->n_rr++] = rr;
+		int ret = zl_push_rr(&s->vals, rr, s->where, -1);
+		if (ret == ERR_PARSE)
+			return fail(e, s->where, "ResourceRecords[%zu].Value does not convert to wire format", i);
+		if (ret != ERR_OK)
+			return ret;
 	}
 	return ERR_OK;
 }
@@ -439,9 +440,7 @@ static int parse_set(rerr_t *e, json_t *o, r53_set_t *s, const char *zone, const
 
 static void set_free(r53_set_t *s)
 {
-	for (size_t i = 0; i < s->n_rr; i++)
-		ldns_rr_free(s->rr[i]);
-	free(s->rr);
+	zl_list_deinit(&s->vals);
 	free(s->set_id);
 	free(s->hc_id);
 	free(s->alias_zone);

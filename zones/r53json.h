@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zone_load.h"
+
 /** One ResourceRecordSet, checked and converted. */
 typedef struct r53_set {
 	char where[192];        /**< "FILE: ResourceRecordSets[3]" for messages */
@@ -26,8 +28,7 @@ typedef struct r53_set {
 	uint8_t policy;         /**< enum zdb_policy (POL_SIMPLE when no marker) */
 	char *set_id;           /**< SetIdentifier, or NULL */
 	uint32_t ttl;           /**< TTL (non-alias) */
-	ldns_rr **rr;           /**< values as records owned by name */
-	size_t n_rr;            /**< number of values */
+	zl_list_t vals;         /**< values as wire records owned by name */
 	char *hc_id;            /**< HealthCheckId, or NULL */
 	bool alias;             /**< AliasTarget present */
 	bool eth;               /**< EvaluateTargetHealth */

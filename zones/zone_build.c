@@ -220,54 +220,41 @@ static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 }
 
 /* Compile records (all of one owner and type) into rs: wire rdata, duplicates dropped. */
-static int build_values(bctx_t *b, ldns_rr *const *rr, const zl_rr_t *const *where, size_t n,
-			zdb_rrset_t *rs)
+static int build_values(bctx_t *b, const zl_rr_t *const *rr, size_t n, zdb_rrset_t *rs)
 {
 	if (n > 65535)
-		return berr(b, where[0], "more than 65535 records in one RRset");
+		return berr(b, rr[0], "more than 65535 records in one RRset");
 	const uint8_t **rd = zdb_alloc(b->db, n * sizeof(*rd));
 	uint16_t *rl = zdb_alloc(b->db, n * sizeof(*rl));
-	ldns_buffer *buf = ldns_buffer_new(512);
-	if (rd == NULL || rl == NULL || buf == NULL) {
-		ldns_buffer_free(buf);
+	if (rd == NULL || rl == NULL)
 		return ERR_NOMEM;
-	}
-	rs->type = (uint16_t)ldns_rr_get_type(rr[0]);
-	rs->ttl = ldns_rr_ttl(rr[0]);
+	rs->type = rr[0]->type;
+	rs->ttl = rr[0]->ttl;
 	rs->rdkind = rdkind_of(rs->type);
 	size_t out = 0;
 	for (size_t k = 0; k < n; k++) {
-		ldns_buffer_clear(buf);
-		if (ldns_rr_rdata2buffer_wire(buf, rr[k]) != LDNS_STATUS_OK ||
-		    ldns_buffer_position(buf) > 65535) {
-			ldns_buffer_free(buf);
-			return berr(b, where[k], "cannot convert rdata to wire format");
-		}
-		size_t len = ldns_buffer_position(buf);
+		size_t len = rr[k]->rdlen;
 		/* RFC 2181 5: an RRset holds no duplicate records */
 		bool dup = false;
 		for (size_t d = 0; d < out && !dup; d++)
-			dup = rl[d] == len && memcmp(rd[d], ldns_buffer_begin(buf), len) == 0;
+			dup = rl[d] == len && memcmp(rd[d], rr[k]->rdata, len) == 0;
 		if (dup)
 			continue;
 		uint8_t *copy = zdb_alloc(b->db, len ? len : 1);
-		if (copy == NULL) {
-			ldns_buffer_free(buf);
+		if (copy == NULL)
 			return ERR_NOMEM;
-		}
-		memcpy(copy, ldns_buffer_begin(buf), len);
+		memcpy(copy, rr[k]->rdata, len);
 		rd[out] = copy;
 		rl[out] = (uint16_t)len;
 		out++;
 	}
-	ldns_buffer_free(buf);
 	rs->count = (uint16_t)out;
 	rs->rdata = rd;
 	rs->rdlen = rl;
 	if (rs->type == LDNS_RR_TYPE_SOA && out > 1)
-		return berr(b, where[0], "more than one SOA record");
+		return berr(b, rr[0], "more than one SOA record");
 	if (rs->type == LDNS_RR_TYPE_CNAME && out > 1)
-		return berr(b, where[0], "more than one CNAME record at one name");
+		return berr(b, rr[0], "more than one CNAME record at one name");
 	return ERR_OK;
 }
 
@@ -361,14 +348,13 @@ static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rr
 			memcpy(tn, s->tname, s->tnamelen);
 			x->target_name = tn;
 		} else {
-			const zl_rr_t **where = calloc(s->n_rr, sizeof(*where));
-			zl_rr_t w = { .file = s->where, .line = -1 };
-			if (where == NULL)
+			const zl_rr_t **vals = calloc(s->vals.n ? s->vals.n : 1, sizeof(*vals));
+			if (vals == NULL)
 				return ERR_NOMEM;
-			for (size_t k = 0; k < s->n_rr; k++)
-				where[k] = &w;
-			int ret = build_values(b, s->rr, where, s->n_rr, &x->values);
-			free(where);
+			for (size_t k = 0; k < s->vals.n; k++)
+				vals[k] = &s->vals.rr[k];
+			int ret = build_values(b, vals, s->vals.n, &x->values);
+			free(vals);
 			if (ret != ERR_OK)
 				return ret;
 		}
@@ -442,18 +428,13 @@ static int build_rrset(bctx_t *b, const brec_t *recs, size_t i, size_t j, zdb_rr
 		free(sets);
 		return ret;
 	}
-	ldns_rr **rr = calloc(n, sizeof(*rr));
-	const zl_rr_t **where = calloc(n, sizeof(*where));
-	int ret = ERR_NOMEM;
-	if (rr != NULL && where != NULL) {
-		for (size_t k = 0; k < n; k++) {
-			rr[k] = recs[i + k].src->rr;
-			where[k] = recs[i + k].src;
-		}
-		ret = build_values(b, rr, where, n, rs);
-	}
+	const zl_rr_t **rr = calloc(n, sizeof(*rr));
+	if (rr == NULL)
+		return ERR_NOMEM;
+	for (size_t k = 0; k < n; k++)
+		rr[k] = recs[i + k].src;
+	int ret = build_values(b, rr, n, rs);
 	free(rr);
-	free(where);
 	return ret;
 }
 
@@ -581,7 +562,6 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 {
 	zl_list_t list;
 	r53_list_t sets = { 0 };
-	zl_rr_t *jv = NULL;
 	brec_t *recs = NULL;
 	btab_t t = { 0 };
 	int ret;
@@ -626,28 +606,25 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	}
 	/* One build record per zone-file record, per value of a simple JSON set (plain data),
 	 * and per other JSON set (a policy or alias group member). */
-	size_t nrec = list.n, njv = 0;
+	size_t nrec = list.n;
 	for (size_t i = 0; i < sets.n; i++) {
 		bool plain = sets.v[i].policy == POL_SIMPLE && !sets.v[i].alias;
-		nrec += plain ? sets.v[i].n_rr : 1;
-		njv += plain ? sets.v[i].n_rr : 0;
+		nrec += plain ? sets.v[i].vals.n : 1;
 	}
 	recs = calloc(nrec ? nrec : 1, sizeof(*recs));
-	jv = calloc(njv ? njv : 1, sizeof(*jv));
-	if (recs == NULL || jv == NULL) {
+	if (recs == NULL) {
 		ret = ERR_NOMEM;
 		goto out;
 	}
-	size_t nr = 0, nj = 0;
+	size_t nr = 0;
 	for (size_t i = 0; i < list.n; i++)
 		recs[nr++].src = &list.rr[i];
 	for (size_t i = 0; i < sets.n; i++) {
 		const r53_set_t *st = &sets.v[i];
 		if (st->policy == POL_SIMPLE && !st->alias) {
-			for (size_t k = 0; k < st->n_rr; k++) {
-				jv[nj] = (zl_rr_t){ .rr = st->rr[k], .file = st->where, .line = -1 };
+			for (size_t k = 0; k < st->vals.n; k++) {
 				recs[nr].set = st;
-				recs[nr++].src = &jv[nj++];
+				recs[nr++].src = &st->vals.rr[k];
 			}
 		} else {
 			recs[nr].set = st;
@@ -662,12 +639,10 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		zl_rr_t where = { .file = br->set ? br->set->where : "?", .line = -1 };
 		const zl_rr_t *r = br->src ? br->src : &where;
 		if (br->src != NULL) {
-			ldns_rdf *o = ldns_rr_owner(r->rr);
-			br->ownerlen = (uint8_t)ldns_rdf_size(o);
-			name_lower(ldns_rdf_data(o), ldns_rdf_data(o), br->ownerlen);
-			br->owner = ldns_rdf_data(o);
-			br->type = (uint16_t)ldns_rr_get_type(r->rr);
-			if (ldns_rr_get_class(r->rr) != LDNS_RR_CLASS_IN) {
+			br->ownerlen = r->ownerlen;
+			br->owner = r->owner;
+			br->type = r->type;
+			if (r->rclass != LDNS_RR_CLASS_IN) {
 				ret = berr(b, r, "%s", "class must be IN");
 				goto out;
 			}
@@ -864,7 +839,6 @@ out:
 	else
 		free(t.slot);
 	free(recs);
-	free(jv);
 	r53_list_deinit(&sets);
 	zl_list_deinit(&list);
 	return ret;

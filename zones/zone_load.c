@@ -41,18 +41,72 @@ static int push_file(zl_list_t *l, const char *path, const char **saved)
 	return ERR_OK;
 }
 
-static int push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line)
+/* Blob storage: owners and rdata of the records, in 1 MiB chunks freed with the list. */
+typedef struct zl_chunk {
+	struct zl_chunk *next;
+	size_t used, size;
+	uint8_t data[];
+} zl_chunk_t;
+
+static uint8_t *blob_put(zl_list_t *l, const uint8_t *p, size_t n)
 {
+	zl_chunk_t *c = l->blob;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > (1u << 20) ? n : (1u << 20);
+		c = malloc(sizeof(*c) + size);
+		if (c == NULL)
+			return NULL;
+		c->used = 0;
+		c->size = size;
+		c->next = l->blob;
+		l->blob = c;
+	}
+	uint8_t *dst = c->data + c->used;
+	if (n > 0)
+		memcpy(dst, p, n);
+	c->used += n;
+	return dst;
+}
+
+int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line)
+{
+	int ret = ERR_NOMEM;
+	ldns_buffer *buf = NULL;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
 		zl_rr_t *n = realloc(l->rr, cap * sizeof(*n));
 		if (n == NULL)
-			return ERR_NOMEM;
+			goto out;
 		l->rr = n;
 		l->cap = cap;
 	}
-	l->rr[l->n++] = (zl_rr_t){ .rr = rr, .file = file, .line = line };
-	return ERR_OK;
+	buf = ldns_buffer_new(256);
+	if (buf == NULL)
+		goto out;
+	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(buf) > 65535) {
+		ret = ERR_PARSE;
+		goto out;
+	}
+	ldns_rdf *o = ldns_rr_owner(rr);
+	size_t olen = ldns_rdf_size(o);
+	uint8_t *owner = blob_put(l, ldns_rdf_data(o), olen);
+	uint8_t *rdata = blob_put(l, ldns_buffer_begin(buf), ldns_buffer_position(buf));
+	if (owner == NULL || rdata == NULL)
+		goto out;
+	for (size_t i = 0; i < olen; i++)
+		owner[i] = (uint8_t)tolower(owner[i]);
+	l->rr[l->n++] = (zl_rr_t){
+		.owner = owner, .ownerlen = (uint8_t)olen, .rdata = rdata,
+		.rdlen = (uint16_t)ldns_buffer_position(buf), .ttl = ldns_rr_ttl(rr),
+		.type = (uint16_t)ldns_rr_get_type(rr), .rclass = (uint16_t)ldns_rr_get_class(rr),
+		.file = file, .line = line,
+	};
+	ret = ERR_OK;
+out:
+	ldns_buffer_free(buf);
+	ldns_rr_free(rr);
+	return ret;
 }
 
 /*
@@ -280,11 +334,10 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 		ldns_rdf_deep_free(c->prev);
 		c->prev = ldns_rdf_clone(ldns_rr_owner(rr));
 	}
-	if (push_rr(c->out, rr, saved, line) != ERR_OK) {
-		ldns_rr_free(rr);
-		return ERR_NOMEM;
-	}
-	return ERR_OK;
+	int ret = zl_push_rr(c->out, rr, saved, line);
+	if (ret == ERR_PARSE)
+		snprintf(c->err, c->errlen, "%s:%d: cannot convert rdata to wire format", file, line);
+	return ret;
 }
 
 static int load_file(zl_ctx_t *c, const char *path, ldns_rdf **origin, int depth)
@@ -332,9 +385,12 @@ int zl_load(const char *path, const char *origin, zl_list_t *out, char *err, siz
 
 void zl_list_deinit(zl_list_t *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		ldns_rr_free(l->rr[i].rr);
 	free(l->rr);
+	while (l->blob != NULL) {
+		zl_chunk_t *next = l->blob->next;
+		free(l->blob);
+		l->blob = next;
+	}
 	for (size_t i = 0; i < l->n_files; i++)
 		free(l->files[i]);
 	free(l->files);

@@ -11,20 +11,41 @@
 #include <ldns/ldns.h>
 #include <stddef.h>
 
-/** One loaded record and where it came from. */
+/**
+ * One loaded record, already in wire form, and where it came from. ldns parses each
+ * record's text; the record is converted at once and the ldns object freed, so a
+ * million-name zone never holds a million ldns objects.
+ */
 typedef struct zl_rr {
-	ldns_rr *rr;      /**< the record (owned by the list) */
-	const char *file; /**< file it came from (owned by the list) */
-	int line;         /**< line where the record starts */
+	const uint8_t *owner; /**< owner, lower-cased wire (in the list's blob) */
+	const uint8_t *rdata; /**< rdata, uncompressed wire (in the list's blob) */
+	uint32_t ttl;         /**< TTL */
+	uint16_t type;        /**< RR type */
+	uint16_t rclass;      /**< class */
+	uint16_t rdlen;       /**< bytes of rdata */
+	uint8_t ownerlen;     /**< bytes of owner */
+	const char *file;     /**< file it came from (owned by the list), or a JSON path */
+	int line;             /**< line where the record starts; -1 for JSON record sets */
 } zl_rr_t;
 
-/** Records of one zone file and its includes. */
+struct zl_chunk;
+
+/** Records of one zone file and its includes (or of one JSON record set). */
 typedef struct zl_list {
 	zl_rr_t *rr;      /**< records in file order */
 	size_t n, cap;    /**< count and capacity */
 	char **files;     /**< file names referenced by rr[].file */
 	size_t n_files;   /**< number of file names */
+	struct zl_chunk *blob; /**< storage of owners and rdata */
 } zl_list_t;
+
+/**
+ * Convert an ldns record into the list (owner lower-cased, rdata to wire) and free it.
+ * \param rr    taken over (freed on success and failure).
+ * \param file  borrowed; must outlive the list.
+ * etval ERR_OK, ERR_NOMEM, ERR_PARSE (rdata does not convert).
+ */
+int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line);
 
 /**
  * Read a zone file.
