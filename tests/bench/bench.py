@@ -38,9 +38,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 ADDR = "127.0.0.1"
 ZONE_ID = "/hostedzone/ZBENCH"
 # Scenarios of issue 4. Each is provided as tests/bench/scenarios/NAME/scenario.json
-# (see scenarios/README.md); "static" is built in.
+# (see scenarios/README.md); without scenarios/static/, "static" is the r53d row.
 KNOWN_SCENARIOS = {
-    "static": "plain records from the generated zone file (the reference)",
+    "static": "a simple A record set of the same zone, same query shape (the reference; "
+              "without scenarios/static/, the generated zone's query mix)",
     "weighted": "a weighted record set",
     "geo-ecs": "a geolocation record set, queries carrying EDNS Client Subnet",
     "latency": "a latency record set",
@@ -576,18 +577,37 @@ def load_scenario(a, name):
             % (name, KNOWN_SCENARIOS.get(name, "unknown"), sp))
     with open(sp) as f:
         s = json.load(f)
+    dirs = [d]  # where relative file names are looked for, in order
+    seen = set()
+    while "extends" in s:  # a shared base: its keys under ours (config merged one level)
+        bp = os.path.normpath(os.path.join(dirs[-1], s.pop("extends")))
+        if bp in seen:
+            die("scenario %r: 'extends' loops at %s" % (name, bp))
+        seen.add(bp)
+        with open(bp) as f:
+            b = json.load(f)
+        cfg = dict(b.get("config", {}))
+        cfg.update(s.get("config", {}))
+        b.update(s)
+        b["config"] = cfg
+        s = b
+        dirs.append(os.path.dirname(bp))
     if "generate" in s:  # a script that writes config pieces and queries into a directory
-        out = os.path.join(a.out, "scenario-" + name)
+        out = os.path.join(a.rundir, "scenario-" + name)
         os.makedirs(out, exist_ok=True)
-        subprocess.run([sys.executable, os.path.join(d, s["generate"]), out], check=True,
-                       timeout=600)
-        base = out
-    else:
-        base = d
+        gen = next((os.path.join(x, s["generate"]) for x in dirs
+                    if os.path.exists(os.path.join(x, s["generate"]))), None)
+        if gen is None:
+            die("scenario %r: generate script %s not found" % (name, s["generate"]))
+        subprocess.run([sys.executable, gen, out], check=True, timeout=600)
+        dirs.insert(0, out)
 
-    def absify(v):  # relative file names in the scenario resolve against its directory
-        if isinstance(v, str) and not v.startswith("/") and os.path.exists(os.path.join(base, v)):
-            return os.path.join(base, v)
+    def absify(v):  # relative file names resolve against the generated dir, the scenario's,
+        if isinstance(v, str) and v and not v.startswith("/"):  # then its bases'
+            for x in dirs:
+                if os.path.exists(os.path.join(x, v)):
+                    return os.path.join(x, v)
+            return v
         if isinstance(v, dict):
             return {k: absify(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -595,7 +615,180 @@ def load_scenario(a, name):
         return v
     return {"name": name, "config": absify(s.get("config", {})),
             "queries": absify(s["queries"]), "dnsperf_args": s.get("dnsperf_args", []),
-            "probe": s.get("probe")}
+            "probe": s.get("probe"), "expect": s.get("expect"),
+            "description": s.get("description", "")}
+
+
+def subst(v, table):
+    """Replace placeholder strings ("@bench_zone_file") anywhere in a JSON value."""
+    if isinstance(v, str):
+        return table.get(v, v)
+    if isinstance(v, dict):
+        return {k: subst(x, table) for k, x in v.items()}
+    if isinstance(v, list):
+        return [subst(x, table) for x in v]
+    return v
+
+
+def static_scenario(a):
+    return os.path.exists(os.path.join(a.scenario_dir, "static", "scenario.json"))
+
+
+# ---------------------------------------------------------------------------- scenario checks
+
+def edns_options(args):
+    """The EDNS options dnsperf adds for these arguments: (edns on?, DO bit, [(code, bytes)])."""
+    on, do, opts = False, False, []
+    i = 0
+    while i < len(args):
+        x = args[i]
+        if x == "-e":
+            on = True
+        elif x == "-D":
+            on = do = True
+        elif x.startswith("-E"):
+            v = x[2:] or args[i + 1]
+            i += 0 if x[2:] else 1
+            code, hexv = v.split(":", 1)
+            opts.append((int(code), bytes.fromhex(hexv)))
+            on = True
+        i += 1
+    return on, do, opts
+
+
+def read_name(pkt, off):
+    """(lower-case dotted name, offset after it), following compression pointers."""
+    labels, end, hops = [], None, 0
+    while True:
+        n = pkt[off]
+        if n >= 0xC0:
+            if end is None:
+                end = off + 2
+            off = ((n & 0x3F) << 8) | pkt[off + 1]
+            hops += 1
+            if hops > 64:
+                raise ValueError("compression loop")
+            continue
+        off += 1
+        if n == 0:
+            break
+        labels.append(pkt[off:off + n].decode("ascii", "replace").lower())
+        off += n
+    return ".".join(labels) + ".", end if end is not None else off
+
+
+def ask_raw(port, qname, qtype, edns, timeout=1.0):
+    """One UDP query shaped as dnsperf sends it (EDNS and options from edns_options());
+    returns {rcode, flags, answers: [(owner, type, ttl, rdata)], options: [(code, bytes)]}."""
+    on, do, opts = edns
+    qid = random.randrange(65536)
+    pkt = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1 if on else 0) + wire_name(qname) + \
+        struct.pack(">HH", qtype, 1)
+    if on:
+        rd = b"".join(struct.pack(">HH", c, len(v)) + v for c, v in opts)
+        pkt += b"\0" + struct.pack(">HHIH", 41, 4096, 0x8000 if do else 0, len(rd)) + rd
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((ADDR, port))
+        for _ in range(3):
+            s.send(pkt)
+            try:
+                r = s.recv(65535)
+            except socket.timeout:
+                continue
+            if len(r) >= 12 and r[:2] == pkt[:2]:
+                break
+        else:
+            return None
+    finally:
+        s.close()
+    _, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", r[:12])
+    off = 12
+    for _ in range(qd):
+        off = read_name(r, off)[1] + 4
+    out = {"rcode": flags & 0xF, "flags": flags, "answers": [], "options": None}
+    for sec, cnt in (("an", an), ("ns", ns), ("ar", ar)):
+        for _ in range(cnt):
+            owner, off = read_name(r, off)
+            rtype, rclass, ttl, rdlen = struct.unpack(">HHIH", r[off:off + 10])
+            rdata = r[off + 10:off + 10 + rdlen]
+            off += 10 + rdlen
+            if sec == "an":
+                out["answers"].append((owner, rtype, ttl,
+                                       socket.inet_ntoa(rdata) if rtype == 1 and rdlen == 4
+                                       else rdata.hex()))
+            elif rtype == 41:
+                out["rcode"] |= (ttl >> 24) << 4
+                opts_r, o = [], 0
+                while o + 4 <= len(rdata):
+                    c, ln = struct.unpack(">HH", rdata[o:o + 4])
+                    opts_r.append((c, rdata[o + 4:o + 4 + ln]))
+                    o += 4 + ln
+                out["options"] = opts_r
+    return out
+
+
+def check_scenario(a, srv, n=300):
+    """Ask the scenario's query as dnsperf sends it, n times: every answer must be NOERROR,
+    AA, exactly one A record owned by the query name, one of the expected addresses, with
+    the expected TTL, the ECS option echoed with the expected scope; every expected address
+    must be seen, and the shares (if given) within 5 standard deviations. Returns [problems]."""
+    sc = srv.scenario
+    exp = sc.get("expect")
+    with open(sc["queries"]) as f:
+        qs = [l.split() for l in f if l.strip() and not l.startswith(";")]
+    if not exp:
+        return ["no 'expect' in scenario.json: its answers are not checked"]
+    edns = edns_options(sc["dnsperf_args"] + (["-e"] if a.edns else []))
+    ecs_sent = next((v for c, v in edns[2] if c == 8), None)
+    probs, seen = [], {}
+    for k in range(n):
+        qname, qtype = qs[k % len(qs)][0], qs[k % len(qs)][1]
+        qt = {"A": 1, "AAAA": 28}.get(qtype.upper())
+        r = ask_raw(srv.port, qname, qt, edns)
+        if r is None:
+            probs.append("%s %s: no answer" % (qname, qtype))
+            continue
+        why = []
+        if r["rcode"] != 0:
+            why.append("rcode %d" % r["rcode"])
+        if not r["flags"] & 0x0400:
+            why.append("no AA")
+        ans = [x for x in r["answers"] if x[1] == qt]
+        if len(ans) != 1 or len(r["answers"]) != 1:
+            why.append("%d answer records %s" % (len(r["answers"]), r["answers"]))
+        for owner, _, ttl, rdata in ans:
+            if owner != qname.lower().rstrip(".") + ".":
+                why.append("owner %s" % owner)
+            if rdata not in exp["answers"]:
+                why.append("address %s not in %s" % (rdata, exp["answers"]))
+            if "ttl" in exp and ttl != exp["ttl"]:
+                why.append("TTL %d, expected %d" % (ttl, exp["ttl"]))
+            seen[rdata] = seen.get(rdata, 0) + 1
+        if ecs_sent is not None and "ecs_scope" in exp:
+            echo = next((v for c, v in (r["options"] or []) if c == 8), None)
+            if echo is None:
+                why.append("no ECS option in the reply")
+            elif echo[:3] != ecs_sent[:3] or echo[4:] != ecs_sent[4:] or \
+                    echo[3] != exp["ecs_scope"]:
+                why.append("ECS reply %s, expected scope %d" % (echo.hex(), exp["ecs_scope"]))
+        if why:
+            probs.append("%s %s: %s" % (qname, qtype, "; ".join(why)))
+    for addr in exp["answers"]:
+        if addr not in seen:
+            probs.append("%s never answered in %d queries" % (addr, n))
+    tot = sum(seen.values())
+    for addr, p in exp.get("shares", {}).items():
+        want, sd = tot * p, (tot * p * (1 - p)) ** 0.5
+        if abs(seen.get(addr, 0) - want) > 5 * sd + 1:
+            probs.append("%s answered %d times in %d, expected %.0f +- %.0f" % (
+                addr, seen.get(addr, 0), tot, want, 5 * sd))
+    log("bench: answer check %-22s %d queries as dnsperf sends them, answers %s, %d wrong" % (
+        srv.label, n, " ".join("%s=%d" % kv for kv in sorted(seen.items())), len(probs)))
+    for p in probs[:10]:
+        log("   WRONG " + p)
+    return probs
 
 
 # ---------------------------------------------------------------------------- reporting
@@ -664,6 +857,35 @@ def print_throughput(rows, names, invalid):
         "%s %.0f" % (r["label"], r["s"]["client_pct"]) for r in rows))
 
 
+def print_scenarios(rows, invalid):
+    """Policy scenarios against the static reference: r53d-static (scenarios/static/) when
+    it ran, else r53d on the generated query mix."""
+    sc = [r for r in rows if r["label"].startswith("r53d-") and r["label"] != "r53d-static"]
+    st = next((r for r in rows if r["label"] == "r53d-static"), None) or \
+        next((r for r in rows if r["label"] == "r53d"), None)
+    if not sc or not st:
+        return
+    print("\nPolicy scenarios, server CPU per query as a ratio to %s (issue 4: <= 1.25), "
+          "median of %d runs" % (st["label"], len(st["runs"])))
+    print("%-22s %9s %9s %13s %6s %6s %6s %8s %8s  %s" % (
+        "scenario", "qps", "CPU µs/q", "(min-max)", "busy%", "resp B", "lost%", "÷static",
+        "paired", "(per repeat)"))
+    for r in [st] + sc:
+        s = r["s"]
+        ratio = s["cpu_us_per_q"] / st["s"]["cpu_us_per_q"]
+        ps = [x["cpu_us_per_q"] / y["cpu_us_per_q"] for x, y in zip(r["runs"], st["runs"])]
+        s["ratio_static"], s["paired_static"], s["paired_static_runs"] = ratio, med(ps), ps
+        noerr = s["rcodes_pct"].get("NOERROR", 0)
+        flag = "  ! ANSWERS WRONG" if r["label"] in invalid else ""
+        flag += "" if noerr == 100 else "  ! rcodes %s" % s["rcodes_pct"]
+        flag += "" if ratio <= 1.25 else "  ! over 1.25"
+        print("%-22s %9s %9s %13s %6s %6s %6s %8.3f %8.3f  (%s)%s" % (
+            r["label"], fmt(s["qps"], ".0f"), fmt(s["cpu_us_per_q"], ".2f"),
+            "%.2f-%.2f" % (s["cpu_min"], s["cpu_max"]), fmt(s["busy_pct"], ".0f"),
+            fmt(s["resp_size"], ".0f"), fmt(s["lost_pct"], ".2f"), ratio, med(ps),
+            " ".join("%.3f" % p for p in ps), flag))
+
+
 def print_scale(rows):
     print("\nZone scale: load time (start to first correct answer) and memory after load")
     print("%-8s %-6s %10s %10s %10s %10s %10s" % ("names", "server", "load s", "RSS MB",
@@ -691,10 +913,11 @@ def phase_throughput(a, r53d_bin):
             servers.append(nsd_server(a, "nsd", meta, port))
         elif kind == "echo":
             servers.append(echo_server(a, "echo", port))
-    scen = [load_scenario(a, n) for n in a.scenario if n != "static"]
+    scen = [load_scenario(a, n) for n in a.scenario if n != "static" or static_scenario(a)]
     if scen and not r53d_bin:
         die("policy scenarios need r53d")
     for sc in scen:
+        sc["config"] = subst(sc["config"], {"@bench_zone_file": meta["zone_file"]})
         servers.append(r53d_server(a, "r53d-" + sc["name"], r53d_bin, meta, free_port(),
                                    extra=sc["config"]))
         servers[-1].scenario = sc
@@ -717,6 +940,10 @@ def phase_throughput(a, r53d_bin):
         ready.append(srv)
     ref = next((s for s in ready if s.kind == "nsd"), None)
     checks = check_answers(a, [s for s in ready if not hasattr(s, "scenario")], ref, meta)
+    for srv in ready:
+        if hasattr(srv, "scenario"):
+            p = check_scenario(a, srv)
+            checks[srv.label] = {"checked": 300, "hard": p, "soft": []}
     invalid = {k for k, v in checks.items() if v["hard"]}
     if invalid:
         log("bench: WRONG ANSWERS from %s: their figures are marked and the run fails"
@@ -887,8 +1114,8 @@ def main():
     a.scenario = [s for s in a.scenario.split(",") if s]
     a.scale = [] if a.scale == "none" else [int(x) for x in a.scale.split(",")]
     for n in a.scenario:
-        if n == "static":
-            continue
+        if n == "static" and not static_scenario(a):
+            continue  # the built-in reference: r53d on the generated zone's query mix
         if not os.path.exists(os.path.join(a.scenario_dir, n, "scenario.json")):
             die("scenario %r is not provided yet (%s): add %s (see scenarios/README.md)" % (
                 n, KNOWN_SCENARIOS.get(n, "unknown name"),
@@ -925,22 +1152,7 @@ def main():
             if rows:
                 print_throughput([r for r in rows if not r["label"].startswith("r53d-")],
                                  a.names, invalid)
-                sc = [r for r in rows if r["label"].startswith("r53d-")]
-                st = next((r for r in rows if r["label"] == "r53d"), None)
-                if sc and st:
-                    print("\nPolicy scenarios, CPU per query as a ratio to static (issue 4: <= 1.25)")
-                    print("%-24s %9s %9s %6s %6s %9s %9s" % ("scenario", "qps", "CPU µs/q",
-                                                               "busy%", "resp B", "÷static",
-                                                               "paired"))
-                    for r in [st] + sc:
-                        ratio = r["s"]["cpu_us_per_q"] / st["s"]["cpu_us_per_q"]
-                        paired = med([x["cpu_us_per_q"] / y["cpu_us_per_q"]
-                                      for x, y in zip(r["runs"], st["runs"])])
-                        r["s"]["ratio_static"], r["s"]["paired_static"] = ratio, paired
-                        print("%-24s %9.0f %9.2f %6.0f %6.0f %9.3f %9.3f%s" % (
-                            r["label"], r["s"]["qps"], r["s"]["cpu_us_per_q"], r["s"]["busy_pct"],
-                            r["s"]["resp_size"] or 0, ratio, paired,
-                            "" if ratio <= 1.25 else "  ! over 1.25"))
+                print_scenarios(rows, invalid)
             if invalid:
                 status = 1
         if a.only in ("all", "scale") and a.scale:
