@@ -162,6 +162,8 @@ typedef struct geo_loc {
 	bool has_coords;      /**< lat and lon are meaningful */
 	double lat;           /**< latitude, degrees, -90..90 */
 	double lon;           /**< longitude, degrees, -180..180 */
+	int8_t entry_file;    /**< lazy coordinates: database file of the entry found, -1 none */
+	uint32_t entry_off;   /**< lazy coordinates: that entry's offset in the file */
 } geo_loc_t;
 
 /** Clear a location to "nothing known" (all zero). Any thread. */
@@ -274,6 +276,10 @@ int geo_db_lookup(const geo_db_t *db, int af, const uint8_t *addr, geo_loc_t *ou
 /** geo_db_lookup for a socket address (AF_INET or AF_INET6). Same return codes. Any thread. */
 int geo_db_lookup_sa(const geo_db_t *db, const struct sockaddr *sa, geo_loc_t *out);
 
+/** geo_db_lookup, reading the coordinates only when want_coords (see geo_loc_coords). */
+int geo_db_lookup_ex(const geo_db_t *db, int af, const uint8_t *addr, bool want_coords,
+		     geo_loc_t *out);
+
 /* ------------------------------------------------------------------------------------ */
 /* EDNS Client Subnet, RFC 7871 (geo_ecs.c)                                             */
 /* ------------------------------------------------------------------------------------ */
@@ -361,6 +367,20 @@ int geo_ecs_write(const geo_ecs_t *ecs, uint8_t scope, uint8_t *buf, size_t cap,
  */
 int geo_client_locate(const geo_db_t *db, const geo_ecs_t *ecs, const struct sockaddr *src,
 		      geo_loc_t *out);
+
+/**
+ * As geo_client_locate, but with want_coords false the coordinates are not read yet
+ * (geolocation and IP-based routing never need them); geo_loc_coords() reads them later.
+ */
+int geo_client_locate_ex(const geo_db_t *db, const geo_ecs_t *ecs, const struct sockaddr *src,
+			 bool want_coords, geo_loc_t *out);
+
+/**
+ * Read the coordinates of a location found by geo_client_locate_ex(..., false, ...) from
+ * the same database, once; afterwards loc->has_coords tells whether there are any.
+ * Any thread; no allocation.
+ */
+void geo_loc_coords(const geo_db_t *db, geo_loc_t *loc);
 
 /* ------------------------------------------------------------------------------------ */
 /* Coordinates, AWS Regions, distance, bias (geo_point.c)                               */

@@ -49,6 +49,7 @@ const char *geo_strerror(int code)
 void geo_loc_clear(geo_loc_t *loc)
 {
 	memset(loc, 0, sizeof(*loc));
+	loc->entry_file = -1;
 }
 
 unsigned geo_af_bits(int af)

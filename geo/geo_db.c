@@ -462,6 +462,23 @@ static void fill_coords(const db_file_t *f, MMDB_entry_s *entry, geo_loc_t *out)
 
 int geo_db_lookup(const geo_db_t *db, int af, const uint8_t *addr, geo_loc_t *out)
 {
+	return geo_db_lookup_ex(db, af, addr, true, out);
+}
+
+void geo_loc_coords(const geo_db_t *db, geo_loc_t *loc)
+{
+	if (loc->has_coords || db == NULL || loc->entry_file < 0 ||
+	    (size_t)loc->entry_file >= db->n)
+		return;
+	const db_file_t *f = &db->file[loc->entry_file];
+	MMDB_entry_s entry = { .mmdb = (MMDB_s *)&f->mmdb, .offset = loc->entry_off };
+	loc->entry_file = -1;
+	fill_coords(f, &entry, loc);
+}
+
+int geo_db_lookup_ex(const geo_db_t *db, int af, const uint8_t *addr, bool want_coords,
+		     geo_loc_t *out)
+{
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	union {
 		struct sockaddr sa;
@@ -516,7 +533,12 @@ int geo_db_lookup(const geo_db_t *db, int af, const uint8_t *addr, geo_loc_t *ou
 		out->db_prefix = (uint8_t)netmask;
 		fill_country(f, &res.entry, out);
 		fill_subdivision(f, &res.entry, out);
-		fill_coords(f, &res.entry, out);
+		if (want_coords) {
+			fill_coords(f, &res.entry, out);
+		} else {
+			out->entry_file = (int8_t)i;
+			out->entry_off = res.entry.offset;
+		}
 		return GEO_OK;
 	}
 	return GEO_ENOTFOUND;

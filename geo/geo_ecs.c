@@ -105,6 +105,12 @@ int geo_ecs_write(const geo_ecs_t *ecs, uint8_t scope, uint8_t *buf, size_t cap,
 int geo_client_locate(const geo_db_t *db, const geo_ecs_t *ecs, const struct sockaddr *src,
 		      geo_loc_t *out)
 {
+	return geo_client_locate_ex(db, ecs, src, true, out);
+}
+
+int geo_client_locate_ex(const geo_db_t *db, const geo_ecs_t *ecs, const struct sockaddr *src,
+			 bool want_coords, geo_loc_t *out)
+{
 	int af;
 	uint8_t addr[16];
 	uint8_t prefix;
@@ -121,7 +127,7 @@ int geo_client_locate(const geo_db_t *db, const geo_ecs_t *ecs, const struct soc
 		geo_loc_clear(out);
 		return GEO_ENOTFOUND;
 	}
-	int ret = geo_db_lookup(db, af, addr, out);
+	int ret = geo_db_lookup_ex(db, af, addr, want_coords, out);
 	/* An IPv4-mapped IPv6 subnet was looked up as IPv4: count its prefix in IPv4 bits. */
 	if (af == AF_INET6 && out->af == AF_INET)
 		prefix = prefix > 96 ? (uint8_t)(prefix - 96) : 0;

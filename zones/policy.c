@@ -40,18 +40,17 @@ const geo_loc_t *pol_client_loc(pol_ctx_t *c)
 			geo_loc_from_region(c->vpc_region, &c->loc);
 		} else {
 			const geo_ecs_t *ecs = c->private_zone ? NULL : c->ecs;
-			geo_client_locate(c->db->opts.geo, ecs, c->src, &c->loc);
+			geo_client_locate_ex(c->db->opts.geo, ecs, c->src, false, &c->loc);
 		}
 		if (c->why != NULL) {
 			char a[64] = "-";
 			if (c->loc.af != 0)
 				inet_ntop(c->loc.af, c->loc.addr, a, sizeof(a));
-			explain(c, "client %s/%u (%s): continent=%s country=%s subdivision=%s%s; ", a,
+			explain(c, "client %s/%u (%s): continent=%s country=%s subdivision=%s; ", a,
 				c->loc.src_prefix, c->loc.from_ecs ? "ECS" : "source address",
 				c->loc.continent[0] ? c->loc.continent : "?",
 				c->loc.country[0] ? c->loc.country : "?",
-				c->loc.subdivision[0] ? c->loc.subdivision : "-",
-				c->loc.has_coords ? "" : ", no coordinates");
+				c->loc.subdivision[0] ? c->loc.subdivision : "-");
 		}
 	}
 	c->location_used = true;
@@ -101,7 +100,9 @@ static size_t cand_latency(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 {
 	double metric[MAX_CAND];
 	const char *name[MAX_CAND];
-	const geo_loc_t *loc = pol_client_loc(c);
+	pol_client_loc(c);
+	geo_loc_coords(c->db->opts.geo, &c->loc); /* the estimate needs them */
+	const geo_loc_t *loc = &c->loc;
 	for (uint16_t i = 0; i < g->n; i++) {
 		double ms = INFINITY;
 		if (geo_latency_ms(c->db->opts.latency, loc, g->m[i].region, &ms, NULL) != GEO_OK)
@@ -121,7 +122,9 @@ static size_t cand_geoprox(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 {
 	double metric[MAX_CAND];
 	const char *name[MAX_CAND];
-	const geo_loc_t *loc = pol_client_loc(c);
+	pol_client_loc(c);
+	geo_loc_coords(c->db->opts.geo, &c->loc);
+	const geo_loc_t *loc = &c->loc;
 	for (uint16_t i = 0; i < g->n; i++) {
 		const zdb_member_t *m = &g->m[i];
 		double d = INFINITY;
@@ -330,8 +333,8 @@ int pol_select(pol_ctx_t *c, const zdb_rrset_t *rs, bool strict, pol_out_t *out)
 				h[k++] = cand[i];
 		}
 	}
-	if (k > 0)
-		return pick(c, g, h, k, out);
+	if (k > 0) /* STRICT only asks whether a healthy answer exists */
+		return strict ? POL_OK : pick(c, g, h, k, out);
 	if (strict)
 		return POL_FAIL;
 	explain(c, "no healthy candidate: last resort; ");
