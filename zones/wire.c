@@ -30,10 +30,12 @@ static uint8_t count_labels(const uint8_t *name)
 	return n;
 }
 
+/* The label at off is uncompressed (we only remember what we write plainly). */
 static void remember(wire_t *w, size_t off, uint8_t labels)
 {
 	if (off < 0x3FFF && w->n_comp < WIRE_COMP_MAX && labels > 0)
-		w->comp[w->n_comp++] = (wire_comp_t){ .off = (uint16_t)off, .labels = labels };
+		w->comp[w->n_comp++] = (wire_comp_t){ .off = (uint16_t)off, .labels = labels,
+						      .len0 = w->buf[off], .c0 = lc(w->buf[off + 1]) };
 }
 
 void wire_remember(wire_t *w, uint16_t off, const uint8_t *name)
@@ -83,8 +85,11 @@ bool wire_put_name(wire_t *w, const uint8_t *name)
 	uint8_t left = labels;
 
 	while (*p != 0) {
+		uint8_t len0 = p[0], c0 = lc(p[1]);
 		for (size_t i = 0; i < n_comp; i++) {
-			if (w->comp[i].labels != left || !pkt_name_eq(w->buf, w->comp[i].off, p))
+			const wire_comp_t *e = &w->comp[i];
+			if (e->labels != left || e->len0 != len0 || e->c0 != c0 ||
+			    !pkt_name_eq(w->buf, e->off, p))
 				continue;
 			if (w->len + 2 > w->limit)
 				goto nofit;
@@ -95,8 +100,8 @@ bool wire_put_name(wire_t *w, const uint8_t *name)
 		size_t l = (size_t)*p + 1;
 		if (w->len + l > w->limit)
 			goto nofit;
-		remember(w, w->len, left);
 		memcpy(w->buf + w->len, p, l);
+		remember(w, w->len, left);
 		w->len += l;
 		p += l;
 		left--;

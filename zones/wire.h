@@ -22,6 +22,8 @@
 typedef struct wire_comp {
 	uint16_t off;    /**< packet offset of the first label */
 	uint8_t labels;  /**< labels from there to the root */
+	uint8_t len0;    /**< length of the first label (quick reject) */
+	uint8_t c0;      /**< its first byte, lower-cased (quick reject) */
 } wire_comp_t;
 
 /** Response writer state. */
