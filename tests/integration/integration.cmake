@@ -48,3 +48,9 @@ endforeach()
 add_dependencies(r53d geo_fixtures)
 set_tests_properties(integ_policies PROPERTIES
 	ENVIRONMENT "R53D_GEO_MMDB=${GEO_FIXTURE_DIR}/geolite2-city.mmdb")
+
+# The demo configuration (contrib/example) loads.
+add_test(NAME example_config_check
+	COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/check_example.sh $<TARGET_FILE:r53d>
+		${PROJECT_SOURCE_DIR})
+set_tests_properties(example_config_check PROPERTIES TIMEOUT 60 LABELS integration)
