@@ -4,8 +4,9 @@
  *
  * lookup() classifies a name in one pass of hash lookups: exact node, wildcard
  * (RFC 4592: only "*.<closest encloser>"), name error, a referral (the highest delegation
- * at or above the name), or no zone. zdb_answer() turns that into sections: answer
- * (following in-zone CNAME chains), authority (NS on positive answers, SOA with the
+ * at or above the name), a DNAME redirection (RFC 6672), or no zone. zdb_answer() turns
+ * that into sections: answer (following in-zone CNAME chains and DNAME substitutions),
+ * authority (NS on positive answers, SOA with the
  * RFC 2308 TTL on negative ones, the child NS on referrals) and additional (addresses of
  * in-zone NS/MX/SRV targets, glue). Optional sections are dropped when they do not fit;
  * required ones set TC.
@@ -20,7 +21,7 @@
 #define MAX_CHASE 8
 #define MAX_TARGETS 16
 
-enum lk_kind { LK_NONE, LK_EXACT, LK_WILD, LK_NX, LK_REFERRAL };
+enum lk_kind { LK_NONE, LK_EXACT, LK_WILD, LK_NX, LK_REFERRAL, LK_DNAME };
 
 typedef struct lookup {
 	enum lk_kind kind;
@@ -52,9 +53,13 @@ static void lookup_in(const zdb_table_t *view, const uint8_t *name, size_t len,
 	if (exact && qtype == LDNS_RR_TYPE_DS && n->ds_parent != NULL)
 		n = n->ds_parent; /* DS at a hosted child's apex: the parent answers */
 	lk->zone = n->zone;
-	if (n->cut != NULL && !(exact && n->cut == n && qtype == LDNS_RR_TYPE_DS)) {
+	const zdb_node_t *cut = n->cut;
+	if (cut != NULL && cut->is_cut && !(exact && cut == n && qtype == LDNS_RR_TYPE_DS)) {
 		lk->kind = LK_REFERRAL;
-		lk->node = n->cut;
+		lk->node = cut;
+	} else if (cut != NULL && !cut->is_cut && !(exact && cut == n)) {
+		lk->kind = LK_DNAME; /* RFC 6672 3.2: a name below a DNAME owner */
+		lk->node = cut;
 	} else if (exact) {
 		lk->kind = LK_EXACT;
 		lk->node = n;
@@ -342,8 +347,39 @@ static size_t name_prepare(const uint8_t *src, size_t max, uint8_t *out, uint8_t
 	return i + 1;
 }
 
-static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res,
-		   struct pol_explain *why)
+enum { DN_OK, DN_NOFIT, DN_TOOLONG };
+
+/*
+ * DNAME substitution (RFC 6672 2.2, 3.2): write the DNAME RRset of d and a CNAME from the
+ * current name (cur, curlen bytes, written at optr or as cur) to that name with d's owner
+ * replaced by the DNAME target, with the DNAME's TTL. The new name goes to out (*outlen).
+ * DN_TOOLONG: the new name would exceed 255 bytes (YXDOMAIN), the DNAME alone is written.
+ */
+static int put_dname(wire_t *w, uint16_t optr, const uint8_t *cur, size_t curlen,
+		     const zdb_node_t *d, uint64_t rng[2], zresult_t *res, uint8_t *out,
+		     size_t *outlen)
+{
+	const zdb_rrset_t *rs = find_rrset(d, LDNS_RR_TYPE_DNAME);
+	if (rs == NULL || curlen <= d->namelen)
+		return DN_NOFIT; /* cannot happen: lookup found d above cur */
+	if (!put_rrset(w, 0, d->name, rs, rng, &res->an))
+		return DN_NOFIT;
+	size_t prefix = curlen - d->namelen;
+	size_t tlen = rs->rdlen[0];
+	if (prefix + tlen > ZDB_MAXNAME)
+		return DN_TOOLONG;
+	memcpy(out, cur, prefix);
+	memcpy(out + prefix, rs->rdata[0], tlen);
+	*outlen = prefix + tlen;
+	if (!wire_put_rr(w, optr, optr != 0 ? NULL : cur, LDNS_RR_TYPE_CNAME, LDNS_RR_CLASS_IN,
+			 rs->ttl, RD_NAME, out, (uint16_t)*outlen))
+		return DN_NOFIT;
+	res->an++;
+	return DN_OK;
+}
+
+static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w,
+		      zresult_t *res, struct pol_explain *why)
 {
 	const size_t qend = w->len;
 	lookup_t lk;
@@ -383,11 +419,58 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 	const zdb_node_t *node = lk.node;
 	uint16_t optr = WIRE_HDR; /* the qname in the question */
 	const uint8_t *owner = NULL;
+	const uint8_t *cur = w->buf + WIRE_HDR; /* the name being answered, as written */
+	size_t curlen = q->qnamelen;
 	const zdb_node_t *seen[MAX_CHASE + 1];
 	uint8_t tname[255], toff[128], tlabels;
+	uint8_t syn[2][ZDB_MAXNAME]; /* DNAME-synthesised names: the current one and the next */
+	int sk = 0;
+	const zdb_node_t *dnames[MAX_CHASE + 1]; /* DNAMEs applied, to stop at a loop */
+	int n_dnames = 0;
 	int r;
 
 	for (int depth = 0;; depth++) {
+		if (lk.kind == LK_DNAME) {
+			bool again = false;
+			for (int k = 0; k < n_dnames && !again; k++)
+				again = dnames[k] == lk.node;
+			if (again || n_dnames > MAX_CHASE)
+				break; /* a DNAME loop: the answer so far (NSD stops there too) */
+			dnames[n_dnames++] = lk.node;
+			size_t synlen = 0;
+			int d = put_dname(w, optr, cur, curlen, lk.node, rng, res, syn[sk], &synlen);
+			if (d == DN_NOFIT) {
+				truncate_all(w, qend, res);
+				return;
+			}
+			if (d == DN_TOOLONG) {
+				res->rcode = LDNS_RCODE_YXDOMAIN;
+				return;
+			}
+			owner = cur = syn[sk];
+			curlen = synlen;
+			sk ^= 1;
+			optr = 0;
+			size_t tlen = 0; /* a CNAME query ends at the synthesised CNAME */
+			if (db->opts.cname_chasing && depth < MAX_CHASE &&
+			    q->qtype != LDNS_RR_TYPE_CNAME)
+				tlen = name_prepare(cur, curlen, tname, toff, &tlabels);
+			if (tlen == 0)
+				break;
+			lookup(db, vpc, tname, tlen, toff, tlabels, q->qtype, &lk);
+			if (lk.zone != zone)
+				break;
+			if (lk.kind == LK_NX) {
+				res->rcode = LDNS_RCODE_NXDOMAIN;
+				negative(w, qend, zone, res);
+				return;
+			}
+			if (lk.kind == LK_DNAME)
+				continue;
+			if (lk.kind != LK_EXACT && lk.kind != LK_WILD)
+				break;
+			node = lk.node;
+		}
 		seen[depth] = node;
 		const zdb_rrset_t *first = NULL;
 		const zdb_rrset_t *cn = find_rrset(node, LDNS_RR_TYPE_CNAME);
@@ -418,6 +501,12 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 						negative(w, qend, zone, res);
 						return;
 					}
+					if (lk.kind == LK_DNAME && lk.zone == zone) {
+						owner = cur = first->rdata[0];
+						curlen = tlen;
+						optr = 0;
+						continue;
+					}
 					bool loop = false;
 					for (int k = 0; k <= depth && !loop; k++)
 						loop = seen[k] == lk.node && lk.kind == LK_EXACT;
@@ -425,7 +514,8 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 					    !loop) {
 						node = lk.node;
 						optr = 0;
-						owner = first->rdata[0];
+						owner = cur = first->rdata[0];
+						curlen = tlen;
 						continue;
 					}
 				}
@@ -458,6 +548,38 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 		add_targets_of(&t, zone->ns);
 	}
 	put_additional(w, &t, rng, res);
+}
+
+/* Offset just past n RRs that start at off in the packet (written by us: well formed). */
+static size_t skip_rrs(const uint8_t *buf, size_t off, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		while (buf[off] != 0 && (buf[off] & 0xC0) != 0xC0)
+			off += (size_t)buf[off] + 1;
+		off += buf[off] == 0 ? 1 : 2;
+		off += 10 + wire_get16(buf + off + 8);
+	}
+	return off;
+}
+
+static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res,
+		   struct pol_explain *why)
+{
+	const size_t qend = w->len;
+	answer_in(db, q, rng, w, res, why);
+	/*
+	 * QCLASS * (RFC 1035 3.2.5): a server cannot be authoritative for every class, so the
+	 * answer is not authoritative (RFC 6895 3.2) and carries only the answer section, as
+	 * NSD's does; referrals stay as they are.
+	 */
+	if (q->qclass == LDNS_RR_CLASS_ANY && res->aa) {
+		res->aa = false;
+		if (!res->tc) {
+			w->len = skip_rrs(w->buf, qend, res->an);
+			w->n_comp = 0;
+			res->ns = res->ar = 0;
+		}
+	}
 }
 
 void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res)

@@ -30,7 +30,7 @@ typedef struct zq {
 
 /** What zdb_answer decided; the caller writes these into the header. */
 typedef struct zresult {
-	uint8_t rcode;   /**< RCODE (0, 3, 5) */
+	uint8_t rcode;   /**< RCODE (0, 2, 3, 5, 6) */
 	bool aa;         /**< authoritative answer */
 	bool tc;         /**< truncated: sections were dropped */
 	uint16_t an, ns, ar; /**< section counts written */

@@ -110,9 +110,12 @@ typedef struct zdb_node {
 	uint8_t labels;        /**< labels of name, root excluded */
 	bool is_cut;           /**< NS at a non-apex name: a delegation point */
 	bool is_wild;          /**< leftmost label is '*' */
+	bool is_dname;         /**< holds a DNAME RRset (RFC 6672): names below are redirected */
 	uint16_t n_rrsets;     /**< number of RRsets (0: empty non-terminal) */
 	const zdb_rrset_t *rrsets; /**< RRsets sorted by type */
-	const struct zdb_node *cut; /**< closest delegation at or above (not the apex), or NULL */
+	const struct zdb_node *cut; /**< highest delegation (not the apex) or DNAME owner (the
+					 apex too) at or above this name, or NULL: whatever is
+					 below it is occluded */
 	const struct zdb_node *wild; /**< the node "*.<this name>", or NULL */
 	const struct zdb_zone *zone; /**< the zone the node belongs to */
 	const struct zdb_node *ds_parent; /**< at the apex of a hosted child zone: the parent

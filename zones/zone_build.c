@@ -735,6 +735,8 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		for (size_t k = 0; k < s; k++) {
 			zone->n_records += (sets_[k].dynamic && sets_[k].group != NULL) ? sets_[k].group->n
 									  : sets_[k].count;
+			if (sets_[k].type == LDNS_RR_TYPE_DNAME && !sets_[k].dynamic)
+				node->is_dname = true;
 			if (sets_[k].type == LDNS_RR_TYPE_NS && node != apex_node) {
 				node->is_cut = true;
 				if (zone->private_zone) {
@@ -745,14 +747,24 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 				}
 			}
 		}
-		/* ancestors up to the apex */
+		/* ancestors up to the apex (shorter owners come first: their DNAMEs are known) */
 		const uint8_t *p = recs[i].owner;
 		size_t len = recs[i].ownerlen;
 		while (len > alen) {
 			len -= (size_t)*p + 1;
 			p += *p + 1;
-			if (get_node(b->db, &t, zone, p, len) == NULL) {
+			zdb_node_t *anc = get_node(b->db, &t, zone, p, len);
+			if (anc == NULL) {
 				ret = ERR_NOMEM;
+				goto out;
+			}
+			if (anc->is_dname) {
+				const brec_t *r0 = &recs[i];
+				zl_rr_t w = { .file = r0->set ? r0->set->where : "?", .line = -1 };
+				char nb[1024];
+				ret = berr(b, r0->src ? r0->src : &w,
+					   "data below the DNAME at %s (RFC 6672 2.3)",
+					   r53_name_str(anc->name, nb, sizeof(nb)));
 				goto out;
 			}
 		}
@@ -797,7 +809,7 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	}
 	zone->apex = apex_node;
 
-	/* Per node: delegation above, wildcard child, additional-section targets. */
+	/* Per node: delegation or DNAME above, wildcard child, additional-section targets. */
 	for (uint64_t i = 0; i <= t.mask; i++) {
 		zdb_node_t *n = t.slot[i];
 		if (n == NULL)
@@ -805,10 +817,12 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		const uint8_t *p = n->name;
 		size_t len = n->namelen;
 		const zdb_node_t *cut = NULL;
-		while (len > alen) {
+		for (;;) {
 			zdb_node_t *a = btab_find(&t, p, len, zdb_hash(p, len));
-			if (a != NULL && a->is_cut)
+			if (a != NULL && (a->is_cut || a->is_dname))
 				cut = a; /* keep the highest one */
+			if (len <= alen)
+				break;
 			len -= (size_t)*p + 1;
 			p += *p + 1;
 		}

@@ -54,6 +54,12 @@ seeds["an1"] = query("example.com", 1, an=1)
 seeds["short"] = query("www.example.com", 1)[:20]
 seeds["loop"] = struct.pack("!HHHHHH", 1, 0, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"
 seeds["response"] = query("www.example.com", 1, flags=0x8000)
+# DNAME substitution: in zone, out of zone, into itself, too long; QCLASS *
+seeds["dname_in"] = query("a.dnin.example.com", 1)
+seeds["dname_out"] = query("x.y.dn.example.com", 28)
+seeds["dname_loop"] = query("x.dnloop.example.com", 1)
+seeds["dname_long"] = query("a" * 63 + "." + "b" * 63 + ".dnlong.example.com", 1)
+seeds["qclass_any"] = query("www.example.com", 1, qclass=255)
 for k, v in seeds.items():
     with open(os.path.join(out, k), "wb") as f:
         f.write(v)

@@ -14,19 +14,19 @@ import time
 
 TYPES = {
     "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "HINFO": 13, "MX": 15, "TXT": 16,
-    "AAAA": 28, "LOC": 29, "SRV": 33, "NAPTR": 35, "DS": 43, "SSHFP": 44, "RRSIG": 46,
+    "AAAA": 28, "LOC": 29, "SRV": 33, "NAPTR": 35, "DNAME": 39, "DS": 43, "SSHFP": 44, "RRSIG": 46,
     "NSEC": 47, "DNSKEY": 48, "TLSA": 52, "SVCB": 64, "HTTPS": 65, "OPT": 41,
     "IXFR": 251, "AXFR": 252, "ANY": 255, "CAA": 257,
 }
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 RCODES = {"NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4,
-          "REFUSED": 5, "BADVERS": 16}
+          "REFUSED": 5, "YXDOMAIN": 6, "BADVERS": 16}
 RCODE_NAMES = {v: k for k, v in RCODES.items()}
 CLASS_IN, CLASS_CH = 1, 3
 
 # RDATA of these types may hold compressed names (RFC 1035 / RFC 3597 section 4).
 _COMPRESSIBLE = {2: "n", 3: "n", 4: "n", 5: "n", 6: "nn*", 7: "n", 8: "n", 9: "n",
-                 12: "n", 14: "nn", 15: "2n"}
+                 12: "n", 14: "nn", 15: "2n", 39: "n"}
 
 
 def type_code(t):

@@ -232,14 +232,21 @@ class Nsd(Server):
 
     def start(self):
         self._spawn([NSD, "-d", "-c", self.conf_path], self.zones[0][0])
-        # NSD answers SERVFAIL until the zone is loaded; wait for an authoritative SOA.
+        # NSD answers SERVFAIL until a zone is loaded; wait for every zone's authoritative
+        # SOA, then a moment more: with many zones its first replies can be odd (TC set on
+        # small answers) while it settles.
         deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline:
-            m = self.q(self.zones[0][0], "SOA", timeout=0.5)
-            if m is not None and m.rcode == 0 and m.answer:
-                return self
+        pending = [z for z, _ in self.zones]
+        while pending and time.monotonic() < deadline:
+            m = self.q(pending[0], "SOA", timeout=0.5)
+            if m is not None and m.rcode == 0 and m.answer and m.aa:
+                pending.pop(0)
+                continue
             time.sleep(0.05)
-        raise RuntimeError("NSD did not load its zones:\n" + self.log())
+        if pending:
+            raise RuntimeError("NSD did not load zone %s:\n%s" % (pending[0], self.log()))
+        time.sleep(0.3)
+        return self
 
 
 # ---------------------------------------------------------------------------------------

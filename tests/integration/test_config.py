@@ -131,6 +131,10 @@ class ConfigErrorTest(unittest.TestCase):
         text = self.check_zone(["cname-conflict.zone"], [7, 8])
         self.assertRegex(text, r"(?i)cname")
 
+    def test_data_below_dname(self):
+        text = self.check_zone(["dname-below.zone"], [8])
+        self.assertRegex(text, r"DNAME at old\.example\.com")
+
     def test_cname_at_apex(self):
         text = self.check_zone(["apex-cname.zone"], [6])
         self.assertRegex(text, r"(?i)cname")

@@ -236,6 +236,69 @@ static void test_wildcard(void **state)
 	ldns_pkt_free(r);
 }
 
+/* DNAME (RFC 6672): substitution below the owner, a synthesised CNAME, then the target. */
+static void test_dname(void **state)
+{
+	(void)state;
+	ldns_pkt *r = ask("a.DNin.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 3, 2, 3);
+	assert_rr(ldns_pkt_answer(r), 0, "DNin.example.com.\t3600\tIN\tDNAME\tb.example.com.\n");
+	assert_rr(ldns_pkt_answer(r), 1, "a.DNin.example.com.\t3600\tIN\tCNAME\ta.b.example.com.\n");
+	assert_rr(ldns_pkt_answer(r), 2, "a.b.example.com.\t3600\tIN\tA\t192.0.2.60\n");
+	ldns_pkt_free(r);
+	/* out of the zone: the DNAME (its own TTL) and the CNAME, nothing more */
+	r = ask("x.y.dn.example.com.", LDNS_RR_TYPE_AAAA);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 2, 2, 3);
+	assert_rr(ldns_pkt_answer(r), 0, "dn.example.com.\t300\tIN\tDNAME\texample.org.\n");
+	assert_rr(ldns_pkt_answer(r), 1, "x.y.dn.example.com.\t300\tIN\tCNAME\tx.y.example.org.\n");
+	ldns_pkt_free(r);
+	/* an in-zone target that does not exist: NXDOMAIN after the chain (RFC 6604) */
+	r = ask("nx.dnin.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NXDOMAIN, true, 2, 1, 0);
+	ldns_pkt_free(r);
+	/* a CNAME query ends at the synthesised CNAME */
+	r = ask("nx.dnin.example.com.", LDNS_RR_TYPE_CNAME);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 2, 2, 3);
+	ldns_pkt_free(r);
+	/* the owner itself is ordinary data */
+	r = ask("dn.example.com.", LDNS_RR_TYPE_DNAME);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 1, 2, 3);
+	ldns_pkt_free(r);
+	r = ask("dn.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 0, 1, 0);
+	ldns_pkt_free(r);
+	/* a DNAME that redirects into itself is applied once */
+	r = ask("x.dnloop.example.com.", LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_NOERROR, true, 2, 2, 3);
+	assert_rr(ldns_pkt_answer(r), 1,
+		  "x.dnloop.example.com.\t3600\tIN\tCNAME\tx.dnloop.example.com.\n");
+	ldns_pkt_free(r);
+	/* a substitution longer than 255 bytes: YXDOMAIN with the DNAME alone (RFC 6672 2.2) */
+	r = ask("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.dnlong.example.com.",
+		LDNS_RR_TYPE_A);
+	check_counts(r, LDNS_RCODE_YXDOMAIN, true, 1, 0, 0);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(r), 0)),
+			 LDNS_RR_TYPE_DNAME);
+	ldns_pkt_free(r);
+}
+
+/* QCLASS * (RFC 6895 3.2): not authoritative, the answer section only. */
+static void test_qclass_any(void **state)
+{
+	(void)state;
+	ldns_pkt *r = askx("www.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY, 0, false);
+	check_counts(r, LDNS_RCODE_NOERROR, false, 4, 0, 0);
+	ldns_pkt_free(r);
+	r = askx("nothere.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY, 0, false);
+	check_counts(r, LDNS_RCODE_NXDOMAIN, false, 0, 0, 0);
+	ldns_pkt_free(r);
+	/* a referral stays a referral */
+	r = askx("x.sub.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY, 0, false);
+	check_counts(r, LDNS_RCODE_NOERROR, false, 0, 2, 1);
+	ldns_pkt_free(r);
+}
+
 static void test_referral(void **state)
 {
 	(void)state;
@@ -492,7 +555,8 @@ int main(void)
 		cmocka_unit_test(test_exact_a),      cmocka_unit_test(test_random_order),
 		cmocka_unit_test(test_case_preserved), cmocka_unit_test(test_nxdomain),
 		cmocka_unit_test(test_nodata),       cmocka_unit_test(test_cname),
-		cmocka_unit_test(test_wildcard),     cmocka_unit_test(test_referral),
+		cmocka_unit_test(test_wildcard),     cmocka_unit_test(test_dname),
+		cmocka_unit_test(test_qclass_any),   cmocka_unit_test(test_referral),
 		cmocka_unit_test(test_additional),   cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_any_and_types), cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),    cmocka_unit_test(test_edns),
