@@ -614,8 +614,8 @@ static int parse_check(const json_t *hc, size_t i, const char *file, const hc_co
 		v = json_object_get(cf, "InsufficientDataHealthStatus");
 		if (v != NULL) {
 			const char *s = json_string_value(v);
-			if (s == NULL || (strcmp(s, "Healthy") && strcmp(s, "Unhealthy") &&
-					  strcmp(s, "LastKnownStatus")))
+			if (s == NULL || (strcmp(s, "Healthy") != 0 && strcmp(s, "Unhealthy") != 0 &&
+					  strcmp(s, "LastKnownStatus") != 0))
 				CFAIL("%s.InsufficientDataHealthStatus: must be Healthy, Unhealthy or LastKnownStatus",
 				      p);
 			cc->passive_unhealthy = strcmp(s, "Unhealthy") == 0;

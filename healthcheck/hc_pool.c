@@ -251,6 +251,8 @@ static void run_free(hc_run_t *run)
 		free(ck->io);
 		free(ck->http.body);
 	}
+	if (run->threads == NULL)
+		run->n_threads = 0; /* allocation failed: no thread state to free */
 	run_drain(run);
 	for (unsigned t = 0; t < run->n_threads; t++) {
 		hc_thread_t *thr = &run->threads[t];

@@ -42,7 +42,7 @@ static int kind_of(const hc_check_conf_t *cc)
 
 void hc_probe_arm(hc_checker_t *ck, unsigned ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(ck->timer, &tv);
 }
 
@@ -165,6 +165,7 @@ void hc_probe_start(hc_checker_t *ck)
 static void local_addr(hc_checker_t *ck, int fd)
 {
 	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
 	socklen_t len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return;

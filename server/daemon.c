@@ -505,7 +505,7 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 			conf_free(d->conf);
 			d->conf = l->conf;
 			l->conf = NULL;
-			static const struct timeval tv = { 0, DAEMON_RECLAIM_MS * 1000 };
+			static const struct timeval tv = { 0, (suseconds_t)DAEMON_RECLAIM_MS * 1000 };
 			event_add(d->ev_reclaim, &tv);
 		}
 	}

@@ -433,8 +433,14 @@ void tcp_resume(worker_t *w)
 
 void tcp_close_all(worker_t *w)
 {
-	while (w->conn_head != NULL)
-		conn_free(w->conn_head);
+	while (w->conn_head != NULL) {
+		tcp_conn_t *c = w->conn_head;
+		w->conn_head = c->next; /* conn_free unlinks it too; this makes progress plain */
+		if (w->conn_head != NULL)
+			w->conn_head->prev = NULL;
+		c->next = c->prev = NULL;
+		conn_free(c);
+	}
 }
 
 int tcp_open(worker_t *w, tcp_listener_t *t, const conf_listen_t *l, char *err, size_t errlen)

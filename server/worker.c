@@ -191,7 +191,7 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 		goto out;
 	}
 	struct timeval idle = { .tv_sec = cfg->tcp_idle_ms / 1000,
-				.tv_usec = (cfg->tcp_idle_ms % 1000) * 1000 };
+				.tv_usec = (suseconds_t)(cfg->tcp_idle_ms % 1000) * 1000 };
 	w->tcp_idle_tv = event_base_init_common_timeout(w->base, &idle);
 	if (w->tcp_idle_tv == NULL)
 		goto nomem;
@@ -206,7 +206,7 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	if (w->stop_ev == NULL || w->tick_ev == NULL)
 		goto nomem;
-	struct timeval tick = { .tv_sec = 0, .tv_usec = WORKER_TICK_MS * 1000 };
+	struct timeval tick = { .tv_sec = 0, .tv_usec = (suseconds_t)WORKER_TICK_MS * 1000 };
 	if (event_add(w->stop_ev, NULL) != 0 || event_add(w->tick_ev, &tick) != 0)
 		goto nomem;
 

@@ -250,6 +250,8 @@ static int materialize(pol_ctx_t *c, const zdb_member_t *m, pol_out_t *out)
 static uint16_t pick_weighted(pol_ctx_t *c, const zdb_group_t *g, const uint16_t *s, size_t n)
 {
 	uint32_t sum = 0;
+	if (n == 0)
+		return s[0]; /* callers pass at least one candidate */
 	for (size_t i = 0; i < n; i++)
 		sum += g->m[s[i]].weight;
 	if (sum == 0) /* all zero: equal odds (POL-W3) */

@@ -41,7 +41,7 @@ typedef struct btab {
 static uint8_t name_labels(const uint8_t *n)
 {
 	uint8_t l = 0;
-	while (*n != 0) {
+	while (*n != 0) { /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): names are whole wire names */
 		n += *n + 1;
 		l++;
 	}
@@ -196,7 +196,7 @@ static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above; clang 14 false positive */
 	va_end(ap);
 	if (r->line < 0)
 		snprintf(b->err, b->errlen, "%s: %s", r->file, msg);
@@ -213,7 +213,7 @@ static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above; clang 14 false positive */
 	va_end(ap);
 	snprintf(b->err, b->errlen, "%s: %s", s->where, msg);
 	return ERR_INVAL;
@@ -222,6 +222,8 @@ static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 /* Compile records (all of one owner and type) into rs: wire rdata, duplicates dropped. */
 static int build_values(bctx_t *b, const zl_rr_t *const *rr, size_t n, zdb_rrset_t *rs)
 {
+	if (n == 0 || rr[0] == NULL)
+		return ERR_INVAL;
 	if (n > 65535)
 		return berr(b, rr[0], "more than 65535 records in one RRset");
 	const uint8_t **rd = zdb_alloc(b->db, n * sizeof(*rd));
@@ -646,6 +648,10 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 				ret = berr(b, r, "%s", "class must be IN");
 				goto out;
 			}
+		}
+		if (br->owner == NULL || br->ownerlen == 0) { /* every record has a source */
+			ret = berr(b, r, "%s", "record without an owner name");
+			goto out;
 		}
 		if (!name_in(br->owner, br->ownerlen, apex, alen)) {
 			char nb[300];

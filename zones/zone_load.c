@@ -222,6 +222,14 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+/* Does the entry start with the directive name (any case) followed by a blank? */
+static bool is_directive(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+	return strnlen(entry, n + 1) == n + 1 && strncasecmp(entry, name, n) == 0 &&
+	       is_blank(entry[n]); /* NOLINT(clang-analyzer-core.CallAndMessage): strnlen checked entry[n] */
+}
+
 static int do_include(zl_ctx_t *c, const char *cur, int line, char *entry, ldns_rdf *origin,
 		      int depth)
 {
@@ -271,10 +279,10 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 		    ldns_rdf **origin, int depth)
 {
 	if (entry[0] == '$') {
-		if (strncasecmp(entry, "$INCLUDE", 8) == 0 && is_blank(entry[8]))
+		if (is_directive(entry, "$INCLUDE"))
 			return do_include(c, file, line, entry, *origin, depth);
 		char *a1, *a2;
-		if (strncasecmp(entry, "$ORIGIN", 7) == 0 && is_blank(entry[7])) {
+		if (is_directive(entry, "$ORIGIN")) {
 			if (directive_args(entry, &a1, &a2) != 1) {
 				snprintf(c->err, c->errlen, "%s:%d: $ORIGIN needs one name", file,
 					 line);
@@ -296,7 +304,7 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 			*origin = o;
 			return ERR_OK;
 		}
-		if (strncasecmp(entry, "$TTL", 4) == 0 && is_blank(entry[4])) {
+		if (is_directive(entry, "$TTL")) {
 			const char *endp = NULL;
 			if (directive_args(entry, &a1, &a2) != 1) {
 				snprintf(c->err, c->errlen, "%s:%d: $TTL needs one value", file, line);
