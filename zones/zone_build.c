@@ -236,6 +236,8 @@ static int build_values(bctx_t *b, const zl_rr_t *const *rr, size_t n, zdb_rrset
 	size_t out = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t len = rr[k]->rdlen;
+		if (rr[k]->ttl < rs->ttl) /* RFC 2181 5.2: one TTL per RRset, the lowest */
+			rs->ttl = rr[k]->ttl;
 		/* RFC 2181 5: an RRset holds no duplicate records */
 		bool dup = false;
 		for (size_t d = 0; d < out && !dup; d++)

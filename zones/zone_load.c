@@ -183,6 +183,67 @@ static int read_entry(FILE *fp, char *buf, size_t cap, int *line, int *start_lin
 	return any ? 1 : 0;
 }
 
+/* Length of the token at s (a name, number or mnemonic; backslash escapes kept whole). */
+static size_t token_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t') {
+		if (s[n] == '\\' && s[n + 1] != '\0')
+			n++;
+		n++;
+	}
+	return n;
+}
+
+static bool is_class_token(const char *s, size_t n)
+{
+	return (n == 2 && (strncasecmp(s, "IN", 2) == 0 || strncasecmp(s, "CH", 2) == 0 ||
+			   strncasecmp(s, "HS", 2) == 0 || strncasecmp(s, "CS", 2) == 0)) ||
+	       (n > 5 && strncasecmp(s, "CLASS", 5) == 0 && isdigit((unsigned char)s[5]));
+}
+
+/* A TTL: digits with optional BIND units (1h30m), as ldns_str2period reads them. */
+static bool is_ttl_token(const char *s, size_t n)
+{
+	if (n == 0 || !isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && strchr("sSmMhHdDwW", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * RFC 1035 5.1 allows "<class> <TTL>" as well as "<TTL> <class>" before the type; ldns
+ * reads only the second. Swap the two tokens in place when the class comes first.
+ */
+static void normalise_class_ttl(char *entry)
+{
+	char *p = entry;
+	if (!isspace((unsigned char)*p))
+		p += token_len(p); /* the owner */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t l1 = token_len(p);
+	if (!is_class_token(p, l1))
+		return;
+	char *sep = p + l1, *q = sep;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	size_t l2 = token_len(q);
+	if (!is_ttl_token(q, l2))
+		return;
+	char tmp[16], ttl[64];
+	size_t gap = (size_t)(q - sep);
+	if (l1 >= sizeof(tmp) || l2 >= sizeof(ttl) || gap >= sizeof(tmp))
+		return;
+	memcpy(tmp, p, l1);
+	memcpy(ttl, q, l2);
+	memmove(p + l2 + gap, tmp, l1); /* p: TTL, gap, class (same total length) */
+	memset(p + l2, ' ', gap);
+	memcpy(p, ttl, l2);
+}
+
 /* Split "$DIRECTIVE arg1 [arg2]": returns the number of arguments found (0..2). */
 static int directive_args(char *s, char **a1, char **a2)
 {
@@ -326,6 +387,7 @@ static int do_entry(zl_ctx_t *c, const char *file, const char *saved, int line, 
 		snprintf(c->err, c->errlen, "%s:%d: record without an owner name", file, line);
 		return ERR_PARSE;
 	}
+	normalise_class_ttl(entry);
 	ldns_rr *rr = NULL;
 	ldns_rdf *prev = c->prev ? ldns_rdf_clone(c->prev) : NULL;
 	ldns_status st = ldns_rr_new_frm_str(&rr, entry, c->ttl, *origin, &prev);
