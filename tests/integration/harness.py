@@ -221,7 +221,11 @@ class Nsd(Server):
                  '  username: ""', '  chroot: ""', '  database: ""',
                  '  zonesdir: "%s"' % d, '  pidfile: "%s/nsd.pid"' % d,
                  '  zonelistfile: "%s/zone.list"' % d, '  xfrdfile: "%s/xfrd.state"' % d,
-                 '  xfrdir: "%s"' % d, "  verbosity: 1"]
+                 '  xfrdir: "%s"' % d, "  verbosity: 1",
+                 # NSD's response rate limiting (on by default: 200 qps per source, with
+                 # empty truncated "slip" replies) would answer a test's bursts of
+                 # NXDOMAIN/NODATA with TC; r53d has no RRL.
+                 "  rrl-ratelimit: 0", "  rrl-whitelist-ratelimit: 0"]
         lines += ["  %s: %s" % (k, v) for k, v in opts.items()]
         lines += ["remote-control:", "  control-enable: no"]
         for name, fname in zones:

@@ -392,8 +392,8 @@ class Differ:
         if r is None:
             return ["r53d sent no reply"]
         if n.tc and not r.tc and not (n.answer or n.authority or n.additional):
-            # NSD 4.6 now and then answers a small query over UDP with an empty, truncated
-            # reply (seen most with many zones); its TCP answer is the truth then.
+            # an empty truncated reply from NSD: its RRL "slip" (the harness turns RRL off,
+            # so this should not happen); its TCP answer is the truth then.
             self.notes["NSD empty TC reply, TCP answer used"] += 1
             n = dnswire.Message(dnswire.tcp_exchange(self.nsd.port, wire))
         probs = []
