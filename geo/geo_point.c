@@ -39,7 +39,7 @@ static const geo_region_t regions[] = {
 	{ "me-south-1", "Bahrain", 26.07, 50.56, "AS", "BH", "" },
 	{ "af-south-1", "Cape Town", -33.92, 18.42, "AF", "ZA", "" },
 	{ "cn-north-1", "Beijing", 39.90, 116.40, "AS", "CN", "" },
-	/* later Regions, not in the spec table */
+	/* the rest of the Region enum of spec 3.2 */
 	{ "cn-northwest-1", "Zhongwei", 37.51, 105.19, "AS", "CN", "" },
 	{ "us-gov-west-1", "Boardman", 45.84, -119.70, "NA", "US", "OR" },
 	{ "us-gov-east-1", "Columbus", 39.96, -83.00, "NA", "US", "OH" },
@@ -53,8 +53,10 @@ static const geo_region_t regions[] = {
 	{ "ap-southeast-3", "Jakarta", -6.21, 106.85, "AS", "ID", "" },
 	{ "ap-southeast-4", "Melbourne", -37.81, 144.96, "OC", "AU", "" },
 	{ "ap-southeast-5", "Kuala Lumpur", 3.14, 101.69, "AS", "MY", "" },
+	{ "ap-southeast-6", "Auckland", -36.85, 174.76, "OC", "NZ", "" },
 	{ "ap-southeast-7", "Bangkok", 13.76, 100.50, "AS", "TH", "" },
 	{ "ap-east-2", "Taipei", 25.03, 121.57, "AS", "TW", "" },
+	{ "eusc-de-east-1", "Brandenburg", 52.41, 12.53, "EU", "DE", "" }, /* European Sovereign Cloud */
 };
 
 /* pi, spelled out: M_PI is not C11. */

@@ -103,13 +103,17 @@ static size_t cand_latency(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 	pol_client_loc(c);
 	geo_loc_coords(c->db->opts.geo, &c->loc); /* the estimate needs them */
 	const geo_loc_t *loc = &c->loc;
+	/* POL-L3: a cn-north-1 record always answers clients inside China */
+	bool china = !c->private_zone && strcmp(loc->country, "CN") == 0;
 	for (uint16_t i = 0; i < g->n; i++) {
 		double ms = INFINITY;
 		if (geo_latency_ms(c->db->opts.latency, loc, g->m[i].region, &ms, NULL) != GEO_OK)
 			ms = INFINITY;
 		idx[i] = i;
-		metric[i] = ms;
 		name[i] = geo_region_get(g->m[i].region)->name;
+		if (china && strcmp(name[i], "cn-north-1") == 0)
+			ms = -1.0;
+		metric[i] = ms;
 	}
 	sort_by(idx, metric, name, g->n);
 	if (c->why != NULL)
@@ -168,9 +172,14 @@ static size_t cand_geoloc(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 		}
 	}
 	size_t n = 0;
-	for (int lvl = GEO_LVL_SUBDIVISION; lvl >= GEO_LVL_DEFAULT; lvl--)
-		if (at[lvl] >= 0)
-			idx[n++] = (uint16_t)at[lvl];
+	for (int lvl = GEO_LVL_SUBDIVISION; lvl >= GEO_LVL_DEFAULT; lvl--) {
+		if (at[lvl] < 0)
+			continue;
+		/* POL-G7: in a private zone an unhealthy match falls back to the default only */
+		if (c->private_zone && n == 1 && lvl != GEO_LVL_DEFAULT)
+			continue;
+		idx[n++] = (uint16_t)at[lvl];
+	}
 	if (c->why != NULL) {
 		explain(c, "applicable chain:");
 		for (size_t i = 0; i < n; i++)
@@ -185,11 +194,17 @@ static size_t cand_cidr(pol_ctx_t *c, const zdb_group_t *g, uint16_t *idx)
 	const geo_loc_t *loc = pol_client_loc(c);
 	const zdb_cidr_coll_t *coll = g->coll;
 	int matched = -1;
-	for (size_t b = 0; loc->af != 0 && b < coll->n_blocks; b++) {
-		if (geo_cidr_contains(&coll->blocks[b].net, loc->af, loc->addr, loc->src_prefix)) {
-			matched = coll->blocks[b].loc;
-			break;
-		}
+	/*
+	 * POL-I3: the longest matching block (ties: lowest location name) among the locations
+	 * this group has records for; a collection is shared by many names, and a block of a
+	 * location the group does not use must not hide a shorter one it does.
+	 */
+	for (size_t b = 0; loc->af != 0 && b < coll->n_blocks && matched < 0; b++) {
+		if (!geo_cidr_contains(&coll->blocks[b].net, loc->af, loc->addr, loc->src_prefix))
+			continue;
+		for (uint16_t i = 0; i < g->n && matched < 0; i++)
+			if (g->m[i].cidr_loc == coll->blocks[b].loc)
+				matched = coll->blocks[b].loc;
 	}
 	size_t n = 0;
 	int star = -1;

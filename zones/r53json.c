@@ -220,8 +220,9 @@ static int parse_geo(rerr_t *e, r53_set_t *s, json_t *g)
 		snprintf(s->geo_code, sizeof(s->geo_code), "*");
 		return ERR_OK;
 	}
-	if (geo_country_continent(cc) == NULL)
-		return fail(e, s->where, "GeoLocation.CountryCode \"%s\" is not a country Route 53 supports", cc);
+	if (geo_country_continent(cc) == NULL || islower((unsigned char)cc[0]) ||
+	    islower((unsigned char)cc[1]))
+		return fail(e, s->where, "GeoLocation.CountryCode \"%s\" is not a country Route 53 supports (ISO 3166 alpha-2, upper case)", cc);
 	if (sub != NULL) {
 		if (strcmp(cc, "US") != 0 || !geo_us_state_valid(sub))
 			return fail(e, s->where, "GeoLocation.SubdivisionCode \"%s\" is not a supported subdivision of %s (US states only)", sub, cc);
@@ -407,6 +408,8 @@ static int parse_set(rerr_t *e, json_t *o, r53_set_t *s, const char *zone, const
 			return ERR_INVAL;
 		s->policy = POL_GEOPROXIMITY;
 	}
+	if (s->type == LDNS_RR_TYPE_NS && s->name[0] == 1 && s->name[1] == '*')
+		return fail(e, s->where, "NS record sets cannot be wildcards (HZ-26)");
 	if (s->policy != POL_SIMPLE &&
 	    (s->type == LDNS_RR_TYPE_NS || s->type == LDNS_RR_TYPE_SOA || s->type == LDNS_RR_TYPE_DS))
 		return fail(e, s->where, "%s record sets can only use the simple routing policy", ts);

@@ -162,6 +162,22 @@ typedef struct qstate {
 
 enum { PUT_OK, PUT_NOFIT, PUT_NOANSWER, PUT_SERVFAIL };
 
+static void qstate_init(qstate_t *s)
+{
+	if (s->init)
+		return;
+	s->init = true;
+	memset(&s->pc, 0, sizeof(s->pc));
+	s->pc.db = s->db;
+	s->pc.hc = s->db->opts.health;
+	s->pc.rng = s->rng;
+	s->pc.ecs = s->q->ecs;
+	s->pc.src = s->q->src;
+	s->pc.private_zone = s->zone->private_zone;
+	s->pc.vpc_region = s->zone->private_zone ? s->vpc_region : -1;
+	s->pc.why = s->why;
+}
+
 /*
  * Write an RRset to the answer section: plain data as it is, a record-set group through
  * its routing policy (every chosen value RRset with its own TTL, owner = the query name).
@@ -174,18 +190,7 @@ static int put_answer(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owne
 		*first = rs;
 		return put_rrset(w, optr, owner, rs, s->rng, &s->res->an) ? PUT_OK : PUT_NOFIT;
 	}
-	if (!s->init) {
-		s->init = true;
-		memset(&s->pc, 0, sizeof(s->pc));
-		s->pc.db = s->db;
-		s->pc.hc = s->db->opts.health;
-		s->pc.rng = s->rng;
-		s->pc.ecs = s->q->ecs;
-		s->pc.src = s->q->src;
-		s->pc.private_zone = s->zone->private_zone;
-		s->pc.vpc_region = s->zone->private_zone ? s->vpc_region : -1;
-		s->pc.why = s->why;
-	}
+	qstate_init(s);
 	pol_out_t out = { .n = 0 };
 	s->pc.depth = 0;
 	int r = pol_select(&s->pc, rs, false, &out);
@@ -233,8 +238,45 @@ static void add_targets_of(targets_t *t, const zdb_rrset_t *rs)
 		add_target(t, rs->target[i], false);
 }
 
+/*
+ * A target's address RRset for the additional section: plain data as it is; a routing-policy
+ * group evaluated for the same client (spec NEG-9), when s allows (not for glue).
+ */
+static bool put_target_addrs(qstate_t *s, wire_t *w, const zdb_node_t *node,
+			     const zdb_rrset_t *rs, uint64_t rng[2], zresult_t *res)
+{
+	if (!rs->dynamic)
+		return put_rrset(w, 0, node->name, rs, rng, &res->ar);
+	if (s == NULL)
+		return true;
+	qstate_init(s);
+	struct pol_explain *why = s->pc.why;
+	const char *chosen = s->pc.chosen;
+	s->pc.why = NULL; /* the explanation is about the answer */
+	s->pc.depth = 0;
+	pol_out_t out = { .n = 0 };
+	int r = pol_select(&s->pc, rs, false, &out);
+	s->pc.why = why;
+	s->pc.chosen = chosen;
+	if (r != POL_OK)
+		return true; /* nothing for this client: the section is optional */
+	res->location_used |= s->pc.location_used;
+	size_t len = w->len, n_comp = w->n_comp;
+	uint16_t ar = res->ar;
+	for (uint8_t i = 0; i < out.n; i++) {
+		if (!put_rrset(w, 0, node->name, out.rs[i], rng, &res->ar)) {
+			w->len = len;
+			w->n_comp = n_comp;
+			res->ar = ar;
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Addresses of the targets; false when a required one does not fit. */
-static bool put_additional(wire_t *w, const targets_t *t, uint64_t rng[2], zresult_t *res)
+static bool put_additional(qstate_t *s, wire_t *w, const targets_t *t, uint64_t rng[2],
+			   zresult_t *res)
 {
 	static const uint16_t types[2] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
 	bool room = true;
@@ -243,7 +285,7 @@ static bool put_additional(wire_t *w, const targets_t *t, uint64_t rng[2], zresu
 			const zdb_rrset_t *rs = find_rrset(t->node[i], types[k]);
 			if (rs == NULL)
 				continue;
-			if (room && put_rrset(w, 0, t->node[i]->name, rs, rng, &res->ar))
+			if (room && put_target_addrs(s, w, t->node[i], rs, rng, res))
 				continue;
 			room = false;
 			if (t->required[i])
@@ -290,7 +332,7 @@ static void referral(wire_t *w, size_t qend, const zdb_node_t *cut, uint64_t rng
 					   name_below(g->name, g->namelen, cut->name, cut->namelen));
 		}
 	}
-	if (!put_additional(w, &t, rng, res))
+	if (!put_additional(NULL, w, &t, rng, res))
 		truncate_all(w, qend, res);
 }
 
@@ -309,16 +351,19 @@ static void negative(wire_t *w, size_t qend, const zdb_zone_t *zone, zresult_t *
 static int put_any(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owner,
 		   const zdb_node_t *n, targets_t *t)
 {
-	uint16_t last = s->q->tcp ? n->n_rrsets : (n->n_rrsets ? 1 : 0);
-	for (uint16_t i = 0; i < last; i++) {
+	uint16_t an = s->res->an;
+	for (uint16_t i = 0; i < n->n_rrsets; i++) {
 		const zdb_rrset_t *first = NULL;
 		int r = put_answer(s, w, optr, owner, &n->rrsets[i], &first);
 		if (r == PUT_NOFIT || r == PUT_SERVFAIL)
 			return r;
-		if (r == PUT_OK)
+		if (r == PUT_OK) {
 			add_targets_of(t, first);
+			if (!s->q->tcp)
+				break; /* one RRset over UDP: the first that has data for the client */
+		}
 	}
-	return PUT_OK;
+	return s->res->an > an ? PUT_OK : PUT_NOANSWER; /* NEG-3: groups with nothing */
 }
 
 /* Lower-case a wire name into out and fill label offsets; returns length or 0. */
@@ -531,8 +576,9 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 			res->rcode = LDNS_RCODE_SERVFAIL;
 			return;
 		}
-		if (r == PUT_NOANSWER && res->an == 0) {
-			negative(w, qend, zone, res); /* a policy with nothing for this client */
+		if (r == PUT_NOANSWER) {
+			/* a policy with nothing for this client, maybe after a CNAME: NODATA */
+			negative(w, qend, zone, res);
 			return;
 		}
 		break;
@@ -547,7 +593,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 			return; /* optional: leave it and the additional section out */
 		add_targets_of(&t, zone->ns);
 	}
-	put_additional(w, &t, rng, res);
+	put_additional(&st, w, &t, rng, res);
 }
 
 /* Offset just past n RRs that start at off in the packet (written by us: well formed). */

@@ -60,6 +60,7 @@ US_DC = "10.4.0.0/16"      # US, District of Columbia
 CA_QC = "100.64.0.0/16"    # Canada, Quebec
 GB = "100.65.0.0/16"       # United Kingdom without coordinates
 US_TX6 = "2001:db8:7::/48"  # US, Texas (IPv6)
+CN = "100.66.0.0/16"       # China, Shanghai
 CY6 = "2001:db8:8::/48"    # Cyprus: the database says AS, Route 53 says EU
 
 COORDS = {VA: (39.0438, -77.4874), IE: (53.3498, -6.2603), BR: (-23.5505, -46.6333),
@@ -480,7 +481,7 @@ class ExportTest(unittest.TestCase):
         rc, out, err = run_check(self.conf("aws/" + LISTING))
         self.assertEqual(rc, 0, out + err)
         by = self.expect_summary(load_fixture(LISTING)["ResourceRecordSets"], out)
-        self.assertEqual(dict(by), {"simple": 10, "weighted": 11, "latency": 5, "failover": 8,
+        self.assertEqual(dict(by), {"simple": 12, "weighted": 11, "latency": 9, "failover": 8,
                                     "geolocation": 8, "geoproximity": 6, "multivalue": 12,
                                     "ip-based": 6})
 
@@ -491,7 +492,7 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         sets = apply_batch(load_fixture(LISTING)["ResourceRecordSets"], load_fixture(BATCH))
         by = self.expect_summary(sets, out)
-        self.assertEqual((by["simple"], by["latency"]), (10, 4))
+        self.assertEqual((by["simple"], by["latency"]), (12, 8))
 
     def test_check_listing_and_change_batch_as_files(self):
         """The same array, each element the path of a file holding the CLI's output
@@ -772,6 +773,15 @@ class PoliciesTest(PolicyCase):
                 r = self.assertAnswer("lat.policy.test", subnet, [want], why=why)
                 self.assertEqual(self.dig_scope(r)[2], ipaddress.ip_network(subnet).prefixlen)
 
+    def test_latency_china_gets_cn_north_1(self):
+        """POL-L3: a cn-north-1 record answers clients in China even when another Region is
+        nearer (Seoul is nearer Shanghai than Beijing); elsewhere it is one Region among others."""
+        self.assertAnswer("latcn.policy.test", CN, ["198.51.100.21"], times=3,
+                          why="(Shanghai: cn-north-1, POL-L3)")
+        self.assertAnswer("latcn.policy.test", JP, ["198.51.100.23"], why="(Tokyo: ap-northeast-1)")
+        self.assertAnswer("latcn.policy.test", AU, ["198.51.100.24"],
+                          why="(Sydney: ap-southeast-6, Auckland)")
+
     def test_latency_health(self):
         self.health(unhealthy=["hc-lat-euc1"])
         self.assertAnswer("lat.policy.test", DE, ["198.51.100.11"], times=10,
@@ -837,6 +847,34 @@ class PoliciesTest(PolicyCase):
                 self.assertScope(m, subnet, ipaddress.ip_network(subnet).prefixlen)
         self.assertAnswer("geonodef.policy.test", US_TX6, ["10.21.0.2"])
         self.assertAnswer("geonodef.policy.test", FR, ["10.21.0.5"])
+
+    def test_cname_to_group_without_answer_is_nodata(self):
+        """NEG-3/NEG-4: a CNAME chain ending at a group with nothing for this client is NODATA:
+        the CNAME, and the SOA in authority (as when the target lacks the type)."""
+        m = self.q("cgeo.policy.test", JP)
+        self.assertEqual(m.rcode_name, "NOERROR", m)
+        self.assertTrue(m.aa, m)
+        self.assertEqual([r.type for r in m.answer], [5], m)
+        self.assertEqual([(r.type, r.ttl) for r in m.authority], [(6, 900)], m)
+        m = self.q("cgeo.policy.test", FR)
+        self.assertEqual([r.type for r in m.answer], [5, 1], m)
+        self.assertEqual(a_values(m), ["10.21.0.5"], m)
+
+    def test_any_at_group_without_answer_is_nodata(self):
+        """ANY over UDP where the only group has nothing for this client: NODATA, SOA."""
+        self.assertNoAnswer("geonodef.policy.test", JP, qtype="ANY")
+        m = self.q("geonodef.policy.test", FR, qtype="ANY")
+        self.assertEqual(a_values(m), ["10.21.0.5"], m)
+
+    def test_additional_target_evaluated_for_the_client(self):
+        """NEG-9: the A of an MX target that is a geolocation group, chosen for this client."""
+        for subnet, want in ((FR, ["10.21.0.5"]), (US_TX6, ["10.21.0.2"]), (JP, [])):
+            with self.subTest(subnet=subnet):
+                m = self.q("mxgeo.policy.test", subnet, qtype="MX")
+                self.assertEqual(len(m.answer), 1, m)
+                got = sorted(socket.inet_ntoa(r.rdata) for r in m.additional if r.type == 1 and
+                             r.owner.lower() == "geonodef.policy.test.")
+                self.assertEqual(got, want, m)
 
     # -- geoproximity (4.6) ---------------------------------------------------------------
 
@@ -910,6 +948,12 @@ class PoliciesTest(PolicyCase):
                 self.assertEqual(self.dig_scope(r)[2], ipaddress.ip_network(subnet).prefixlen)
         self.assertAnswer("ip.policy.test", None, [self.IP["lo"]],
                           why="(no ECS: the source 127.0.0.1 as a /32)")
+
+    def test_ip_based_block_without_record_does_not_hide_a_shorter_one(self):
+        """POL-I3: the longest block among the locations this group has records for: the
+        'unused' /24 inside region's /16 has no record at ip.policy.test."""
+        self.assertAnswer("ip.policy.test", "192.0.4.0/24", [self.IP["region"]], times=3,
+                          why="(unused /24 without a record: region /16)")
 
     def test_ip_based_health(self):
         self.health(unhealthy=["hc-ip-def"])
@@ -1153,7 +1197,7 @@ class PrivateZoneTest(PolicyCase):
     def test_private_unhealthy_falls_back_to_default(self):
         self.health(unhealthy=["hc-corp-ie"])
         self.assertAnswer("geo.corp.test", VA, ["10.70.0.9"], times=5,
-                          why="(POL-G7: the matching record unhealthy -> default)")
+                          why="(POL-G7: the matching record unhealthy -> the default, not EU)")
 
 
 # ---------------------------------------------------------------------------------------

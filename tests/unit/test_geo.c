@@ -769,7 +769,7 @@ static void test_regions(void **state)
 	(void)state;
 	geo_loc_t l;
 
-	assert_int_equal(geo_region_count(), 37);
+	assert_int_equal(geo_region_count(), 39);
 	assert_int_equal(geo_region_find("us-east-1"), 0);
 	assert_int_equal(geo_region_find("cn-north-1"), 21);
 	assert_int_equal(geo_region_find("us-east-9"), -1);
@@ -777,7 +777,9 @@ static void test_regions(void **state)
 	assert_int_equal(geo_region_find(""), -1);
 	assert_int_equal(geo_region_find(NULL), -1);
 	assert_null(geo_region_get(-1));
-	assert_null(geo_region_get(37));
+	assert_null(geo_region_get(39));
+	assert_int_equal(geo_region_find("ap-southeast-6"), 35);
+	assert_non_null(geo_region_get(geo_region_find("eusc-de-east-1")));
 
 	const geo_region_t *r = geo_region_get(geo_region_find("eu-west-1"));
 	assert_string_equal(r->name, "eu-west-1");

@@ -413,6 +413,11 @@ static void test_validation(void **state)
 		     "ContinentCode cannot be combined");
 	expect_error(RS(A("x.policy.test.", "\"GeoLocation\": {\"CountryCode\": \"FR\", \"SubdivisionCode\": \"XX\"}, \"SetIdentifier\": \"a\",")),
 		     "SubdivisionCode");
+	expect_error(RS(A("x.policy.test.", "\"GeoLocation\": {\"CountryCode\": \"fr\"}, \"SetIdentifier\": \"a\",")),
+		     "CountryCode \"fr\" is not a country");
+	expect_error(RS("{\"Name\": \"\\\\052.policy.test.\", \"Type\": \"NS\", \"TTL\": 60, "
+			"\"ResourceRecords\": [{\"Value\": \"ns.example.net.\"}]}"),
+		     "NS record sets cannot be wildcards (HZ-26)");
 	expect_error(RS(A("x.policy.test.", "\"Failover\": \"PRIMARY\", \"SetIdentifier\": \"a\",") ","
 			A("x.policy.test.", "\"Failover\": \"PRIMARY\", \"SetIdentifier\": \"b\",")),
 		     "at most one PRIMARY");
