@@ -164,6 +164,10 @@ int hc_slot_find(hc_system_t *sys, const char *id, uint32_t *slot);
 /** Number of health checks in the current configuration. Any thread. */
 size_t hc_check_count(hc_system_t *sys);
 
+/** The FullyQualifiedDomainName of check id into buf (truncated to len); false when the
+ *  check is unknown or has none. */
+bool hc_check_fqdn(hc_system_t *sys, const char *id, char *buf, size_t len);
+
 /**
  * Pin or release a check's status (admin POST /healthchecks/ID/force). The status word
  * gets bit 30 while pinned; the transition is logged.

@@ -595,15 +595,17 @@ static int parse_check(const json_t *hc, size_t i, const char *file, const hc_co
 
 	/* CALCULATED */
 	if (cc->type == HC_T_CALCULATED) {
-		v = json_object_get(cf, "HealthThreshold");
-		if (v == NULL || get_uint(v, 0, 256, &cc->health_threshold) < 0)
-			CFAIL("%s.HealthThreshold: required for CALCULATED, an integer 0..256", p);
+		json_t *ht = json_object_get(cf, "HealthThreshold");
+		if (ht != NULL && get_uint(ht, 0, 256, &cc->health_threshold) < 0)
+			CFAIL("%s.HealthThreshold: an integer 0..256", p);
 		v = json_object_get(cf, "ChildHealthChecks");
 		if (v != NULL && (!json_is_array(v) || json_array_size(v) > 256))
 			CFAIL("%s.ChildHealthChecks: must be an array of at most 256 health check Ids",
 			      p);
 		/* resolved in a second pass; keep the count */
 		cc->n_children = v != NULL ? json_array_size(v) : 0;
+		if (ht == NULL) /* optional in the API: absent, every child must be healthy */
+			cc->health_threshold = (unsigned)cc->n_children;
 	}
 	if (cc->type == HC_T_CLOUDWATCH_METRIC) {
 		v = json_object_get(cf, "AlarmIdentifier");

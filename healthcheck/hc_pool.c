@@ -566,6 +566,19 @@ int hc_slot_find(hc_system_t *sys, const char *id, uint32_t *slot)
 	return x >= 0 ? HC_OK : HC_ENOENT;
 }
 
+bool hc_check_fqdn(hc_system_t *sys, const char *id, char *buf, size_t len)
+{
+	bool found = false;
+	pthread_mutex_lock(&sys->aggr.lock);
+	long x = hc_conf_find(sys->aggr.conf, id);
+	if (x >= 0 && sys->aggr.conf->checks[x].fqdn != NULL && len > 0) {
+		snprintf(buf, len, "%s", sys->aggr.conf->checks[x].fqdn);
+		found = true;
+	}
+	pthread_mutex_unlock(&sys->aggr.lock);
+	return found;
+}
+
 size_t hc_check_count(hc_system_t *sys)
 {
 	pthread_mutex_lock(&sys->aggr.lock);

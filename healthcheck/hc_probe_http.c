@@ -253,14 +253,20 @@ static int process(hc_checker_t *ck)
 		size_t eol = 0;
 		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
 		size_t have = evbuffer_get_length(in);
+		/* HC-6: the header lines count, not the status line nor the blank line ending them */
+		size_t counted = ck->state == HC_CS_HEADERS ? h->header_bytes : 0;
 		if (p.pos < 0) {
-			if (h->header_bytes + have > HC_HEADER_LIMIT)
+			if (counted + have > HC_HEADER_LIMIT)
 				goto too_big;
 			return 0;
 		}
-		h->header_bytes += (size_t)p.pos + eol;
-		if (h->header_bytes > HC_HEADER_LIMIT)
+		if ((size_t)p.pos > HC_HEADER_LIMIT)
 			goto too_big;
+		if (ck->state == HC_CS_HEADERS && p.pos > 0) {
+			h->header_bytes += (size_t)p.pos + eol;
+			if (h->header_bytes > HC_HEADER_LIMIT)
+				goto too_big;
+		}
 		char line[HC_HEADER_LIMIT + 1];
 		evbuffer_remove(in, line, (size_t)p.pos);
 		evbuffer_drain(in, eol);

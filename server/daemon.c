@@ -104,6 +104,16 @@ static int find_slot(void *ctx, const char *id, uint32_t *slot)
 	return hc_slot_find(ctx, id, slot) == HC_OK ? ERR_OK : ERR_NOTFOUND;
 }
 
+static bool check_fqdn(void *ctx, const char *id, char *buf, size_t len)
+{
+	return hc_check_fqdn(ctx, id, buf, len);
+}
+
+static void zone_warn(const char *msg)
+{
+	log_msg(LOG_WARNING, "%s", msg);
+}
+
 /* geo.database and geo.latency (inline object or a file relative to the configuration). */
 static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t errlen)
 {
@@ -223,6 +233,8 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 		.health = hc_table(*hc),
 		.hc_find = find_slot,
 		.hc_ctx = *hc,
+		.hc_fqdn = check_fqdn,
+		.warn = zone_warn,
 		.geo = l.geo,
 		.latency = l.latency,
 		.cidr_collections = c->cidr_collections,

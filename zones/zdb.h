@@ -36,6 +36,12 @@ typedef struct zdb_src {
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
 typedef int (*zdb_hc_find_fn)(void *ctx, const char *id, uint32_t *slot);
 
+/** The FullyQualifiedDomainName of a health check into buf; false when it has none. */
+typedef bool (*zdb_hc_fqdn_fn)(void *ctx, const char *id, char *buf, size_t len);
+
+/** A load warning (the configuration still loads). */
+typedef void (*zdb_warn_fn)(const char *msg);
+
 /** Answer options carried by the snapshot (reloadable). */
 typedef struct zdb_opts {
 	bool cname_chasing;            /**< follow in-zone CNAME chains */
@@ -47,7 +53,9 @@ typedef struct zdb_opts {
 	const hc_table_t *health;      /**< health table read by the policies; borrowed, must
 					    outlive the snapshot; NULL: everything healthy */
 	zdb_hc_find_fn hc_find;        /**< HealthCheckId -> slot; NULL: any id is an error */
-	void *hc_ctx;                  /**< argument of hc_find */
+	void *hc_ctx;                  /**< argument of hc_find and hc_fqdn */
+	zdb_hc_fqdn_fn hc_fqdn;        /**< a check's FQDN, for the HC-14 warning; may be NULL */
+	zdb_warn_fn warn;              /**< where warnings go; NULL: nowhere */
 	const geo_db_t *geo;           /**< MaxMind database, or NULL; borrowed like health */
 	const geo_latency_t *latency;  /**< geo.latency table, or NULL; borrowed like health */
 	const json_t *cidr_collections; /**< conf cidr_collections (each with cidr_blocks

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A record during the build. */
 typedef struct brec {
@@ -208,6 +209,36 @@ static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Spec HC-14: a health check that probes, by name, the weighted/latency/failover record set
+ * it is attached to checks whatever the policy answered: AWS warns, so do we.
+ */
+static void hc14_warn(const bctx_t *b, const r53_set_t *s)
+{
+	const zdb_opts_t *o = b->opts;
+	char fq[300], nb[300];
+	if (o->warn == NULL || o->hc_fqdn == NULL ||
+	    (s->policy != POL_WEIGHTED && s->policy != POL_LATENCY && s->policy != POL_FAILOVER) ||
+	    !o->hc_fqdn(o->hc_ctx, s->hc_id, fq, sizeof(fq)))
+		return;
+	size_t fl = strlen(fq);
+	if (fl > 0 && fq[fl - 1] == '.')
+		fq[--fl] = '\0';
+	const char *name = r53_name_str(s->name, nb, sizeof(nb));
+	size_t nl = strlen(name);
+	if (nl > 0 && name[nl - 1] == '.')
+		nl--;
+	if (fl != nl || strncasecmp(fq, name, nl) != 0)
+		return;
+	char msg[700];
+	snprintf(msg, sizeof(msg),
+		 "%s: HealthCheckId \"%s\" probes %s, the name of the record set it is attached "
+		 "to: it checks whatever the routing policy answers, so its status is unpredictable "
+		 "(HC-14); give the check an IPAddress or another name",
+		 s->where, s->hc_id, fq);
+	o->warn(msg);
+}
+
 static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 {
 	char msg[512];
@@ -336,6 +367,7 @@ static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rr
 			if (b->opts->hc_find == NULL ||
 			    b->opts->hc_find(b->opts->hc_ctx, s->hc_id, &x->hc) != ERR_OK)
 				return serr(b, s, "HealthCheckId \"%s\" is not defined in health_checks", s->hc_id);
+			hc14_warn(b, s);
 		}
 		if (s->alias) {
 			const char *zid = zone->id;

@@ -88,6 +88,26 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         self.assertIn("Z0EXAMPLEFILE", out + err)
 
+    def test_check_warns_hc14(self):
+        """HC-14: a check that probes, by name, the weighted record set it is attached to
+        loads, with a warning naming the check; the same check on a simple record, none."""
+        def rs(name, extra):
+            return dict({"Name": name, "Type": "A", "TTL": 60, "HealthCheckId": "hc-self",
+                         "ResourceRecords": [{"Value": "192.0.2.1"}]}, **extra)
+        for sets, warned in (([rs("w.example.com.", {"SetIdentifier": "a", "Weight": 1})], True),
+                             ([rs("s.example.com.", {})], False)):
+            with Tmp(["ok.zone"], conf_extra={}) as t:
+                with open(t.conf) as f:
+                    conf = json.load(f)
+                conf["hosted_zones"][0]["record_sets"] = {"ResourceRecordSets": sets}
+                conf["health_checks"] = {"HealthChecks": [{"Id": "hc-self", "HealthCheckConfig": {
+                    "FullyQualifiedDomainName": sets[0]["Name"], "Port": 80, "Type": "HTTP"}}]}
+                with open(t.conf, "w") as f:
+                    json.dump(conf, f)
+                rc, out, err = run_r53d("--check", t.conf, cwd=t.dir)
+                self.assertEqual(rc, 0, out + err)
+                self.assertEqual("HC-14" in err and "hc-self" in err, warned, err)
+
     def test_check_does_not_serve(self):
         port = harness.free_port()
         with Tmp(["ok.zone"], conf_extra={"listen": ["127.0.0.1:%d" % port]}) as t:

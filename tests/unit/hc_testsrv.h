@@ -16,6 +16,7 @@ typedef enum ts_mode {
 	TS_SILENT,      /**< accept and never answer (also: a TLS handshake that stalls) */
 	TS_DRIBBLE,     /**< answer 200 one byte per second */
 	TS_HUGE_HEADER, /**< status 200 then 20000 bytes of headers */
+	TS_EXACT_HEADER, /**< status 200 then header lines of exactly 16384 bytes (HC-6 limit) */
 	TS_CLOSE,       /**< accept, read the request, close without answering */
 } ts_mode_t;
 

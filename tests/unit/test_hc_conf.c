@@ -210,6 +210,13 @@ static void test_shapes(void **state)
 	assert_int_equal(hc_conf_find(c, "b"), 1);
 	assert_int_equal(hc_conf_find(c, "zz"), -1);
 	hc_conf_free(c);
+	/* HealthThreshold is optional in the API: absent, every child must be healthy */
+	c = build_ok(NULL, js("{\"HealthChecks\": ["
+			      "{\"Id\": \"a\", \"HealthCheckConfig\": {\"IPAddress\": \"192.0.2.1\", \"Type\": \"TCP\"}},"
+			      "{\"Id\": \"b\", \"HealthCheckConfig\": {\"IPAddress\": \"192.0.2.2\", \"Type\": \"TCP\"}},"
+			      "{\"Id\": \"c\", \"HealthCheckConfig\": {\"Type\": \"CALCULATED\", \"ChildHealthChecks\": [\"a\", \"b\"]}}]}"));
+	assert_int_equal(c->checks[2].health_threshold, 2);
+	hc_conf_free(c);
 }
 
 static void test_check_errors(void **state)
@@ -247,8 +254,8 @@ static void test_check_errors(void **state)
 	E("{\"IPAddress\": \"192.0.2.1\", \"Type\": \"TCP\", \"Prot\": 80}", ".Prot: unknown member of HealthCheckConfig");
 	E("{\"Type\": \"CALCULATED\", \"IPAddress\": \"192.0.2.1\", \"HealthThreshold\": 1}", ".IPAddress: not allowed for Type CALCULATED");
 	E("{\"Type\": \"CALCULATED\", \"Port\": 80, \"HealthThreshold\": 1}", ".Port: not allowed for Type CALCULATED");
-	E("{\"Type\": \"CALCULATED\"}", ".HealthThreshold: required for CALCULATED");
-	E("{\"Type\": \"CALCULATED\", \"HealthThreshold\": 257}", ".HealthThreshold: required for CALCULATED, an integer 0..256");
+	E("{\"Type\": \"CALCULATED\", \"HealthThreshold\": 257}", ".HealthThreshold: an integer 0..256");
+	E("{\"Type\": \"CALCULATED\", \"HealthThreshold\": \"1\"}", ".HealthThreshold: an integer 0..256");
 	E("{\"Type\": \"CALCULATED\", \"HealthThreshold\": 1, \"ChildHealthChecks\": [\"nope\"]}",
 	  ".ChildHealthChecks[0]: \"nope\": no health check with this Id");
 	E("{\"Type\": \"CALCULATED\", \"HealthThreshold\": 1, \"ChildHealthChecks\": [\"hc-1\"]}",

@@ -419,6 +419,7 @@ static void test_hostile(void **state)
 	ts_listener_t *dribble = ts_listen(ts, TS_DRIBBLE, false);
 	ts_listener_t *huge = ts_listen(ts, TS_HUGE_HEADER, false);
 	ts_listener_t *stall = ts_listen(ts, TS_SILENT, true);
+	ts_listener_t *exact = ts_listen(ts, TS_EXACT_HEADER, false);
 	uint16_t dns = ts_dns(ts);
 	ts_dns_silent(ts, "stall.example.test");
 	ts_run(ts);
@@ -433,13 +434,14 @@ static void test_hostile(void **state)
 		 HTTP_CHECK("silent", "HTTP", p1, "") ","
 		 HTTP_CHECK("dribble", "HTTP", p2, "") ","
 		 HTTP_CHECK("huge", "HTTP", p3, "") ","
+		 HTTP_CHECK("exact", "HTTP", p5, "") ","
 		 HTTP_CHECK("tls-stall", "HTTPS", p4, "") ","
 		 "{\"Id\": \"nxdomain\", \"HealthCheckConfig\": {\"FullyQualifiedDomainName\": \"nope.example.test\", "
 		 "\"Port\": %u, \"Type\": \"HTTP\", \"RequestInterval\": 1, \"FailureThreshold\": 1}},"
 		 "{\"Id\": \"dns-stall\", \"HealthCheckConfig\": {\"FullyQualifiedDomainName\": \"stall.example.test\", "
 		 "\"Port\": %u, \"Type\": \"HTTP\", \"RequestInterval\": 1, \"FailureThreshold\": 1}}]}",
 		 ts_port(good), ts_port(good), ts_port(silent), ts_port(dribble), ts_port(huge),
-		 ts_port(stall), ts_port(good), ts_port(good));
+		 ts_port(exact), ts_port(stall), ts_port(good), ts_port(good));
 	static const struct {
 		const char *id;
 		double lo, hi;     /* seconds from start until unhealthy */
@@ -466,6 +468,7 @@ static void test_hostile(void **state)
 				when[i] = now_s() - t0;
 		assert_true(healthy(sys, "good"));
 		assert_true(healthy(sys, "good-tcp"));
+		assert_true(healthy(sys, "exact")); /* headers of exactly 16384 bytes pass (HC-6) */
 		sleep_ms(5);
 	}
 	for (size_t i = 0; i < NB; i++) {
