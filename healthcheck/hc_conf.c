@@ -342,7 +342,7 @@ ua:
 static int build_request(hc_check_conf_t *cc, const char *ua_tmpl)
 {
 	char host[300];
-	const char *name = cc->fqdn;
+	const char *name = cc->fqdn; /* as written (spec HC-9), a trailing dot included */
 	bool v6 = cc->ip != NULL && strchr(cc->ip, ':') != NULL;
 	uint16_t def = is_https(cc->type) ? 443 : 80;
 	if (name != NULL || !v6)

@@ -284,9 +284,10 @@ struct hc_thread;
 typedef struct hc_http {
 	int status;              /**< status code, 0 before the status line */
 	char reason[64];         /**< reason phrase */
-	size_t header_bytes;     /**< bytes of status line and headers so far */
+	size_t header_bytes;     /**< bytes of header lines so far (HC-6) */
 	bool chunked;            /**< Transfer-Encoding: chunked */
 	int encoding;            /**< 0 identity, 1 gzip/deflate */
+	bool raw_deflate;        /**< "deflate" sent without the zlib wrapper: retried raw */
 	long long content_length; /**< -1 unknown */
 	long long chunk_left;    /**< bytes left in the current chunk, -1: need size line */
 	bool chunk_crlf;         /**< a CRLF after chunk data is pending */

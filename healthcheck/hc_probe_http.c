@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -135,6 +136,7 @@ static int body_feed(hc_checker_t *ck, const char *data, size_t n)
 		}
 		z->next_in = (Bytef *)data;
 		z->avail_in = (uInt)n;
+		bool fresh = z->total_in == 0;
 		while (z->avail_in > 0 && h->body_len < HC_BODY_SEARCH) {
 			z->next_out = (Bytef *)h->body + h->body_len;
 			z->avail_out = (uInt)(HC_BODY_SEARCH - h->body_len);
@@ -142,7 +144,17 @@ static int body_feed(hc_checker_t *ck, const char *data, size_t n)
 			h->body_len = HC_BODY_SEARCH - z->avail_out;
 			if (zr == Z_STREAM_END)
 				break;
+			if (zr == Z_DATA_ERROR && fresh && !h->raw_deflate && h->body_len == 0) {
+				/* many servers send "deflate" as a raw stream (RFC 1951, no header) */
+				h->raw_deflate = true;
+				if (inflateEnd(z) != Z_OK || inflateInit2(z, -15) != Z_OK)
+					goto undecodable;
+				z->next_in = (Bytef *)data;
+				z->avail_in = (uInt)n;
+				continue;
+			}
 			if (zr != Z_OK) {
+undecodable:
 				hc_probe_finish(ck, HC_RES_BAD_RESPONSE,
 						"Failure: HTTP Status Code %d, %s. The response body could not be decompressed",
 						h->status, h->reason);
@@ -394,7 +406,10 @@ void hc_probe_http_begin(hc_checker_t *ck, int fd)
 			hc_probe_finish(ck, HC_RES_ERROR, "Failure: cannot create a TLS session");
 			return;
 		}
-		if (ck->cc->enable_sni && ck->cc->sni != NULL && !ck->no_sni)
+		unsigned char ipbuf[16];
+		if (ck->cc->enable_sni && ck->cc->sni != NULL && !ck->no_sni &&
+		    inet_pton(AF_INET, ck->cc->sni, ipbuf) != 1 &&
+		    inet_pton(AF_INET6, ck->cc->sni, ipbuf) != 1) /* RFC 6066 3: no IP literals */
 			SSL_set_tlsext_host_name(ssl, ck->cc->sni);
 		ck->bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
 							 BEV_OPT_CLOSE_ON_FREE);

@@ -90,7 +90,10 @@ void hc_probe_finish(hc_checker_t *ck, hc_res_t res, const char *fmt, ...)
 	hc_result_t r = {
 		.ok = res == HC_RES_OK,
 		.status = text,
-		.ip = ck->local_ip[0] != '\0' ? ck->local_ip : ck->src != NULL ? ck->src->text : "",
+		/* the checker's address (HC-29); before any socket (DNS failed): this host */
+		.ip = ck->local_ip[0] != '\0' ? ck->local_ip
+		      : ck->src != NULL	    ? ck->src->text
+					    : "127.0.0.1",
 		.checked_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000,
 	};
 	hc_agg_report(&ck->thr->run->sys->aggr, ck->check, ck->idx, &r);

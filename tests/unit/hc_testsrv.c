@@ -40,7 +40,8 @@ struct ts_listener {
 	char reason[64];
 	char *body;
 	size_t body_len;
-	bool chunked, gzip;
+	bool chunked;
+	int gzip; /* 0 none, 1 gzip, 2 raw deflate */
 	uint64_t allow;
 	bool deny_close;
 	unsigned count;
@@ -153,11 +154,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static char *gzip_body(const char *in, size_t n, size_t *out_len)
+static char *gzip_body(const char *in, size_t n, size_t *out_len, int window_bits)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+	deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
 	size_t cap = deflateBound(&z, n) + 64;
 	char *out = malloc(cap);
 	z.next_in = (Bytef *)in;
@@ -185,7 +186,8 @@ static void respond(conn_t *c)
 	char *body = blen ? malloc(blen) : NULL;
 	if (blen)
 		memcpy(body, l->body, blen);
-	bool chunked = l->chunked, gz = l->gzip;
+	bool chunked = l->chunked;
+	int gz = l->gzip;
 	pthread_mutex_unlock(&s->lock);
 
 	if (mode == TS_CLOSE || (!c->allowed && deny_close)) {
@@ -238,13 +240,14 @@ static void respond(conn_t *c)
 	}
 	if (gz && blen) {
 		size_t zl;
-		char *z = gzip_body(body, blen, &zl);
+		char *z = gzip_body(body, blen, &zl, gz == 2 ? -15 : 31);
 		free(body);
 		body = z;
 		blen = zl;
 	}
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: hc-testsrv\r\nConnection: close\r\n%s",
-			    status, reason, gz ? "Content-Encoding: gzip\r\n" : "");
+			    status, reason,
+			    gz == 2 ? "Content-Encoding: deflate\r\n" : gz ? "Content-Encoding: gzip\r\n" : "");
 	if (chunked) {
 		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n\r\n");
 		for (size_t off = 0; off < blen; off += 1000) {
@@ -563,7 +566,7 @@ void ts_set_status(ts_server_t *s, ts_listener_t *l, int status, const char *rea
 }
 
 void ts_set_body(ts_server_t *s, ts_listener_t *l, const char *body, size_t len, bool chunked,
-		 bool gzip)
+		 int gzip)
 {
 	pthread_mutex_lock(&s->lock);
 	free(l->body);

@@ -38,9 +38,10 @@ uint16_t ts_port(const ts_listener_t *l);
 void ts_set_mode(ts_server_t *s, ts_listener_t *l, ts_mode_t mode);
 /** HTTP status and reason for TS_HTTP (default 200 OK). */
 void ts_set_status(ts_server_t *s, ts_listener_t *l, int status, const char *reason);
-/** Body (copied); chunked: send with Transfer-Encoding: chunked; gzip: compress it. */
+/** Body (copied); chunked: send with Transfer-Encoding: chunked; gzip: 1 gzip it, 2 send it
+ *  as "deflate" in raw RFC 1951 form (no zlib wrapper, as many servers do). */
 void ts_set_body(ts_server_t *s, ts_listener_t *l, const char *body, size_t len, bool chunked,
-		 bool gzip);
+		 int gzip);
 /**
  * Per-source policy: only peers 127.0.0.x with bit x set in allow (x < 64) get the normal
  * answer; others get 503 (deny_close false) or a closed connection. allow 0: everyone.

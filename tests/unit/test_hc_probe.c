@@ -279,7 +279,9 @@ static void test_string_match(void **state)
 		const char *id;
 		size_t size, at;    /* body size, token offset */
 		const char *token;
-		bool chunked, gzip, pass;
+		bool chunked;
+		int gzip; /* 1 gzip, 2 raw deflate */
+		bool pass;
 	} cases[] = {
 		{ "early", 200, 100, "OKTOKEN", false, false, true },
 		{ "late", 6000, 5200, "OKTOKEN", false, false, false },
@@ -289,6 +291,8 @@ static void test_string_match(void **state)
 		{ "chunked-late", 8000, 5500, "OKTOKEN", true, false, false },
 		{ "gzip", 10000, 4000, "OKTOKEN", false, true, true },
 		{ "gzip-late", 10000, 6000, "OKTOKEN", false, true, false },
+		{ "raw-deflate", 10000, 4000, "OKTOKEN", false, 2, true },
+		{ "raw-deflate-late", 10000, 6000, "OKTOKEN", true, 2, false },
 		{ "case", 200, 10, "oktoken", false, false, false },
 		{ "empty", 0, 0, "", false, false, false },
 	};
