@@ -235,7 +235,7 @@ static void normalise_class_ttl(char *entry)
 		return;
 	char tmp[16], ttl[64];
 	size_t gap = (size_t)(q - sep);
-	if (l1 >= sizeof(tmp) || l2 >= sizeof(ttl) || gap >= sizeof(tmp))
+	if (l1 >= sizeof(tmp) || l2 >= sizeof(ttl))
 		return;
 	memcpy(tmp, p, l1);
 	memcpy(ttl, q, l2);
