@@ -164,8 +164,8 @@ int hc_slot_find(hc_system_t *sys, const char *id, uint32_t *slot);
 /** Number of health checks in the current configuration. Any thread. */
 size_t hc_check_count(hc_system_t *sys);
 
-/** The FullyQualifiedDomainName of check id into buf (truncated to len); false when the
- *  check is unknown or has none. */
+/** The name check id resolves to find its endpoint (FullyQualifiedDomainName without an
+ *  IPAddress) into buf, truncated to len; false when it has no such name. */
 bool hc_check_fqdn(hc_system_t *sys, const char *id, char *buf, size_t len);
 
 /**

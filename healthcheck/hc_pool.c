@@ -571,8 +571,9 @@ bool hc_check_fqdn(hc_system_t *sys, const char *id, char *buf, size_t len)
 	bool found = false;
 	pthread_mutex_lock(&sys->aggr.lock);
 	long x = hc_conf_find(sys->aggr.conf, id);
-	if (x >= 0 && sys->aggr.conf->checks[x].fqdn != NULL && len > 0) {
-		snprintf(buf, len, "%s", sys->aggr.conf->checks[x].fqdn);
+	const hc_check_conf_t *cc = x >= 0 ? &sys->aggr.conf->checks[x] : NULL;
+	if (cc != NULL && cc->fqdn != NULL && cc->ip == NULL && len > 0) {
+		snprintf(buf, len, "%s", cc->fqdn);
 		found = true;
 	}
 	pthread_mutex_unlock(&sys->aggr.lock);

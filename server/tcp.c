@@ -433,12 +433,9 @@ void tcp_resume(worker_t *w)
 
 void tcp_close_all(worker_t *w)
 {
-	while (w->conn_head != NULL) {
-		tcp_conn_t *c = w->conn_head;
-		w->conn_head = c->next; /* conn_free unlinks it too; this makes progress plain */
-		if (w->conn_head != NULL)
-			w->conn_head->prev = NULL;
-		c->next = c->prev = NULL;
+	tcp_conn_t *next;
+	for (tcp_conn_t *c = w->conn_head; c != NULL; c = next) {
+		next = c->next; /* conn_free unlinks c and frees it */
 		conn_free(c);
 	}
 }

@@ -36,7 +36,8 @@ typedef struct zdb_src {
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
 typedef int (*zdb_hc_find_fn)(void *ctx, const char *id, uint32_t *slot);
 
-/** The FullyQualifiedDomainName of a health check into buf; false when it has none. */
+/** The name a health check resolves to find its endpoint (FullyQualifiedDomainName without
+ *  IPAddress) into buf; false when it has none. */
 typedef bool (*zdb_hc_fqdn_fn)(void *ctx, const char *id, char *buf, size_t len);
 
 /** A load warning (the configuration still loads). */

@@ -210,8 +210,9 @@ static int serr(bctx_t *b, const r53_set_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Spec HC-14: a health check that probes, by name, the weighted/latency/failover record set
- * it is attached to checks whatever the policy answered: AWS warns, so do we.
+ * Spec HC-14: a health check that finds its endpoint by resolving the name of the
+ * weighted/latency/failover record set it is attached to checks whatever the policy
+ * answered: AWS warns, so do we. (With an IPAddress the name is only the Host header.)
  */
 static void hc14_warn(const bctx_t *b, const r53_set_t *s)
 {

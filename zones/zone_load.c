@@ -183,11 +183,16 @@ static int read_entry(FILE *fp, char *buf, size_t cap, int *line, int *start_lin
 	return any ? 1 : 0;
 }
 
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
 /* Length of the token at s (a name, number or mnemonic; backslash escapes kept whole). */
 static size_t token_len(const char *s)
 {
 	size_t n = 0;
-	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t') {
+	while (s[n] != '\0' && !is_blank(s[n])) {
 		if (s[n] == '\\' && s[n + 1] != '\0')
 			n++;
 		n++;
@@ -222,26 +227,24 @@ static void normalise_class_ttl(char *entry)
 	char *p = entry;
 	if (!isspace((unsigned char)*p))
 		p += token_len(p); /* the owner */
-	while (*p == ' ' || *p == '\t')
+	while (is_blank(*p))
 		p++;
 	size_t l1 = token_len(p);
 	if (!is_class_token(p, l1))
 		return;
-	char *sep = p + l1, *q = sep;
-	while (*q == ' ' || *q == '\t')
+	char *q = p + l1;
+	while (is_blank(*q))
 		q++;
 	size_t l2 = token_len(q);
-	if (!is_ttl_token(q, l2))
+	char cls[16], ttl[64];
+	if (!is_ttl_token(q, l2) || l1 >= sizeof(cls) || l2 >= sizeof(ttl))
 		return;
-	char tmp[16], ttl[64];
-	size_t gap = (size_t)(q - sep);
-	if (l1 >= sizeof(tmp) || l2 >= sizeof(ttl))
-		return;
-	memcpy(tmp, p, l1);
+	size_t gap = (size_t)(q - p) - l1;
+	memcpy(cls, p, l1);
 	memcpy(ttl, q, l2);
-	memmove(p + l2 + gap, tmp, l1); /* p: TTL, gap, class (same total length) */
+	memcpy(p, ttl, l2); /* "<class> <TTL>" becomes "<TTL> <class>", same length */
 	memset(p + l2, ' ', gap);
-	memcpy(p, ttl, l2);
+	memcpy(p + l2 + gap, cls, l1);
 }
 
 /* Split "$DIRECTIVE arg1 [arg2]": returns the number of arguments found (0..2). */
@@ -278,10 +281,6 @@ static const char *status_reason(ldns_status st)
 static int load_file(zl_ctx_t *c, const char *path, ldns_rdf **origin, int depth);
 
 /* Entries hold only spaces and tabs as blanks (read_entry turned the rest into spaces). */
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
 
 /* Does the entry start with the directive name (any case) followed by a blank? */
 static bool is_directive(const char *entry, const char *name)

@@ -236,9 +236,7 @@ class Nsd(Server):
 
     def start(self):
         self._spawn([NSD, "-d", "-c", self.conf_path], self.zones[0][0])
-        # NSD answers SERVFAIL until a zone is loaded; wait for every zone's authoritative
-        # SOA, then a moment more: with many zones its first replies can be odd (TC set on
-        # small answers) while it settles.
+        # NSD answers SERVFAIL until a zone is loaded; wait for every zone's authoritative SOA.
         deadline = time.monotonic() + 10 * SLOW
         pending = [z for z, _ in self.zones]
         while pending and time.monotonic() < deadline:
@@ -249,7 +247,6 @@ class Nsd(Server):
             time.sleep(0.05)
         if pending:
             raise RuntimeError("NSD did not load zone %s:\n%s" % (pending[0], self.log()))
-        time.sleep(0.3)
         return self
 
 

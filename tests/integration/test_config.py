@@ -89,19 +89,25 @@ class CommandLineTest(unittest.TestCase):
         self.assertIn("Z0EXAMPLEFILE", out + err)
 
     def test_check_warns_hc14(self):
-        """HC-14: a check that probes, by name, the weighted record set it is attached to
-        loads, with a warning naming the check; the same check on a simple record, none."""
+        """HC-14: a check that resolves the name of the weighted record set it is attached to
+        loads, with a warning naming the check; on a simple record, or with an IPAddress (the
+        name is then only the Host header), no warning."""
         def rs(name, extra):
             return dict({"Name": name, "Type": "A", "TTL": 60, "HealthCheckId": "hc-self",
                          "ResourceRecords": [{"Value": "192.0.2.1"}]}, **extra)
-        for sets, warned in (([rs("w.example.com.", {"SetIdentifier": "a", "Weight": 1})], True),
-                             ([rs("s.example.com.", {})], False)):
+        weighted = [rs("w.example.com.", {"SetIdentifier": "a", "Weight": 1})]
+        for sets, ip, warned in ((weighted, None, True),
+                                 ([rs("s.example.com.", {})], None, False),
+                                 (weighted, "192.0.2.9", False)):   # the name is the Host only
             with Tmp(["ok.zone"], conf_extra={}) as t:
                 with open(t.conf) as f:
                     conf = json.load(f)
                 conf["hosted_zones"][0]["record_sets"] = {"ResourceRecordSets": sets}
-                conf["health_checks"] = {"HealthChecks": [{"Id": "hc-self", "HealthCheckConfig": {
-                    "FullyQualifiedDomainName": sets[0]["Name"], "Port": 80, "Type": "HTTP"}}]}
+                hcc = {"FullyQualifiedDomainName": sets[0]["Name"], "Port": 80, "Type": "HTTP"}
+                if ip:
+                    hcc["IPAddress"] = ip
+                conf["health_checks"] = {"HealthChecks": [{"Id": "hc-self",
+                                                           "HealthCheckConfig": hcc}]}
                 with open(t.conf, "w") as f:
                     json.dump(conf, f)
                 rc, out, err = run_r53d("--check", t.conf, cwd=t.dir)
