@@ -7,7 +7,8 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
 libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev zlib1g-dev
-python3 dnsutils knot-dnsutils ldnsutils
+liblmdb-dev lmdb-utils libxml2-dev
+python3 dnsutils knot-dnsutils ldnsutils awscli python3-boto3 curl
 clang libclang-rt-14-dev
 libmaxmind-db-writer-perl mmdb-bin
 nsd openssl iproute2 procps"

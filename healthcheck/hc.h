@@ -187,8 +187,13 @@ int hc_force_parse(const char *text, hc_force_mode_t *mode);
  * {"HealthChecks": [{"Id", "Type", "Slot", "Endpoint", "Status": "Healthy"|"Unhealthy",
  *   "Forced": bool, "ChangeCounter", "HealthyCheckers", "Checkers",
  *   "HealthCheckObservations": [{"Region", "IPAddress",
- *   "StatusReport": {"Status", "CheckedTime"}}]}]}
- * One observation per checker that has completed a probe (none for CALCULATED).
+ *   "StatusReport": {"Status", "CheckedTime"}}],
+ *   "LastFailures": [{"Region", "IPAddress", "StatusReport": {"Status", "CheckedTime"}}]}]}
+ * HealthCheckObservations: one per checker that has completed a probe, its latest (none
+ * for CALCULATED, CLOUDWATCH_METRIC, RECOVERY_CONTROL or Disabled checks).
+ * LastFailures: one per checker that has ever failed a probe, its most recent failure
+ * (Route 53 GetHealthCheckLastFailureReason). Both carry over a reload by Id unless the
+ * check's number of checkers changes.
  * \param out  set to a new reference; caller json_decref()s it.
  * \retval HC_OK, HC_ENOMEM. Any thread except pool threads (takes the aggregation mutex).
  */

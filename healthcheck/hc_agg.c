@@ -70,6 +70,7 @@ void hc_agg_free_array(hc_agg_t *agg, size_t n)
 		free(agg[i].view);
 		free(agg[i].streak);
 		free(agg[i].obs);
+		free(agg[i].fail);
 		free(agg[i].parents);
 	}
 	free(agg);
@@ -104,7 +105,9 @@ int hc_agg_prepare(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t **out, hc_table
 			g->view = malloc(g->k);
 			g->streak = calloc(g->k, 1);
 			g->obs = calloc(g->k, sizeof(*g->obs));
-			if (g->view == NULL || g->streak == NULL || g->obs == NULL)
+			g->fail = calloc(g->k, sizeof(*g->fail));
+			if (g->view == NULL || g->streak == NULL || g->obs == NULL ||
+			    g->fail == NULL)
 				goto out;
 			memset(g->view, 1, g->k);
 		}
@@ -245,6 +248,7 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 			memcpy(g->view, o->view, g->k);
 			memcpy(g->streak, o->streak, g->k);
 			memcpy(g->obs, o->obs, g->k * sizeof(*g->obs));
+			memcpy(g->fail, o->fail, g->k * sizeof(*g->fail));
 			g->n_healthy = o->n_healthy;
 		} else {
 			/* checker count changed: every view starts at the old aggregate */
@@ -300,6 +304,8 @@ void hc_agg_report(hc_aggr_t *a, size_t check, unsigned checker, const hc_result
 	o->checked_ms = r->checked_ms;
 	snprintf(o->ip, sizeof(o->ip), "%s", r->ip != NULL ? r->ip : "");
 	snprintf(o->status, sizeof(o->status), "%s", r->status);
+	if (!r->ok)
+		g->fail[checker] = *o;
 	uint8_t res = r->ok ? 1 : 0;
 	if (g->view[checker] == res) {
 		g->streak[checker] = 0;
@@ -342,6 +348,24 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
 }
 
+/** Append one observation per checker of obs[0..k) that has one to list. */
+static int obs_append(json_t *list, const hc_check_conf_t *cc, const hc_obs_t *obs, unsigned k)
+{
+	for (unsigned j = 0; j < k; j++) {
+		if (obs[j].checked_ms == 0)
+			continue;
+		char t[40];
+		iso_time(obs[j].checked_ms, t, sizeof(t));
+		json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "Region",
+				      hc_region_names[cc->regions[j % cc->n_regions]], "IPAddress",
+				      obs[j].ip, "StatusReport", "Status", obs[j].status,
+				      "CheckedTime", t);
+		if (e == NULL || json_array_append_new(list, e) < 0)
+			return HC_ENOMEM;
+	}
+	return HC_OK;
+}
+
 int hc_agg_status_json(hc_aggr_t *a, json_t **out)
 {
 	json_t *root = json_object();
@@ -357,7 +381,8 @@ int hc_agg_status_json(hc_aggr_t *a, json_t **out)
 		hc_agg_t *g = &a->agg[i];
 		uint32_t w = hc_word(cur_table(a), g->slot);
 		json_t *obs = json_array();
-		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s*, s:I, s:I, s:I, s:o}",
+		json_t *fails = json_array();
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s*, s:I, s:I, s:I, s:o, s:o}",
 				      "Id", cc->id, "Type", hc_type_name(cc->type), "Slot",
 				      (json_int_t)g->slot, "Endpoint", cc->endpoint, "Status",
 				      (w & HC_WORD_UNHEALTHY) ? "Unhealthy" : "Healthy", "Forced",
@@ -366,21 +391,13 @@ int hc_agg_status_json(hc_aggr_t *a, json_t **out)
 				      : g->force == HC_FORCE_HEALTHY ? "healthy" : "unhealthy",
 				      "ChangeCounter", (json_int_t)(w & HC_WORD_COUNTER),
 				      "HealthyCheckers", (json_int_t)g->n_healthy, "Checkers",
-				      (json_int_t)g->k, "HealthCheckObservations", obs);
+				      (json_int_t)g->k, "HealthCheckObservations", obs,
+				      "LastFailures", fails);
 		if (o == NULL || json_array_append_new(list, o) < 0)
 			goto nomem;
-		for (unsigned j = 0; j < g->k; j++) {
-			if (g->obs[j].checked_ms == 0)
-				continue;
-			char t[40];
-			iso_time(g->obs[j].checked_ms, t, sizeof(t));
-			json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "Region",
-					      hc_region_names[cc->regions[j % cc->n_regions]],
-					      "IPAddress", g->obs[j].ip, "StatusReport", "Status",
-					      g->obs[j].status, "CheckedTime", t);
-			if (e == NULL || json_array_append_new(obs, e) < 0)
-				goto nomem;
-		}
+		if (obs_append(obs, cc, g->obs, g->k) != HC_OK ||
+		    obs_append(fails, cc, g->fail, g->k) != HC_OK)
+			goto nomem;
 	}
 	pthread_mutex_unlock(&a->lock);
 	*out = root;

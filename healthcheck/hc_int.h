@@ -172,6 +172,7 @@ typedef struct hc_agg {
 	uint8_t *view;        /**< per checker: 1 healthy, 0 unhealthy */
 	uint8_t *streak;      /**< per checker: consecutive results disagreeing with view */
 	hc_obs_t *obs;        /**< per checker: last observation */
+	hc_obs_t *fail;       /**< per checker: last failed observation (checked_ms 0: none) */
 	hc_force_mode_t force; /**< operator override */
 	bool final_healthy;   /**< status after Disabled/Inverted, before force */
 	bool published;       /**< true once a word was stored for this check */

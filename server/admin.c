@@ -362,9 +362,7 @@ int admin_register_core(admin_t *a, daemon_t *d)
 		ret = admin_register(a, "/healthchecks", handle_health, d);
 	if (ret == ERR_OK)
 		ret = admin_register(a, "/testdnsanswer", handle_testdns, d);
-	if (ret == ERR_OK)
-		ret = admin_register(a, "/2013-04-01/testdnsanswer", handle_testdns, d);
-	return ret;
+	return ret; /* /2013-04-01/testdnsanswer is the API's (api.c), in XML */
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -437,6 +435,11 @@ out:
 		close(fd);
 	admin_free(a);
 	return ret;
+}
+
+void admin_set_max_body(admin_t *a, size_t n)
+{
+	evhttp_set_max_body_size(a->http, n > ADMIN_MAX_BODY ? n : ADMIN_MAX_BODY);
 }
 
 void admin_free(admin_t *a)

@@ -52,6 +52,9 @@ int admin_new(struct event_base *base, const char *listen, admin_t **out, char *
 /** Close the endpoint and its connections. NULL does nothing. Control thread. */
 void admin_free(admin_t *a);
 
+/** Raise the largest request body evhttp accepts (default 64 KiB). Control thread. */
+void admin_set_max_body(admin_t *a, size_t n);
+
 /**
  * Route requests whose path is prefix, or starts with prefix followed by '/', to fn.
  * The longest matching prefix wins; registering a prefix again replaces its handler.

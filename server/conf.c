@@ -297,6 +297,104 @@ static int load_admin(conf_t *c, cerr_t *e, json_t *v)
 	return c->admin_listen ? ERR_OK : ERR_NOMEM;
 }
 
+/* store: {"path": DIR} (LMDB) or {"etcd": {...}} (fleets). */
+static int load_store(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "path", "etcd", NULL };
+	if (v == NULL || json_is_null(v))
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "store", "must be an object {\"path\": DIR}");
+	int ret = check_keys(e, "store", v, keys);
+	if (ret != ERR_OK)
+		return ret;
+	json_t *p = json_object_get(v, "path");
+	json_t *et = json_object_get(v, "etcd");
+	if (p != NULL && et != NULL)
+		return fail(e, "store", "give either path (LMDB) or etcd, not both");
+	if (et != NULL) {
+		if (!json_is_object(et))
+			return fail(e, "store.etcd", "must be an object");
+		c->store_etcd = json_incref(et);
+		return ERR_OK;
+	}
+	if (p == NULL)
+		return fail(e, "store", "needs path: the directory of the LMDB store");
+	if (!json_is_string(p) || json_string_length(p) == 0)
+		return fail(e, "store.path", "must be a directory path");
+	c->store_path = resolve_path(c, json_string_value(p));
+	return c->store_path ? ERR_OK : ERR_NOMEM;
+}
+
+/* api: {"credentials": [{"AccessKeyId", "SecretAccessKey"}], "max_body_bytes": N} */
+static int load_api(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "credentials", "max_body_bytes", NULL };
+	c->api_max_body = 1 << 20;
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "api", "must be an object {\"credentials\": [...]}");
+	int ret = check_keys(e, "api", v, keys);
+	if (ret != ERR_OK)
+		return ret;
+	unsigned mb = (unsigned)c->api_max_body;
+	if ((ret = get_uint(e, "api.max_body_bytes", json_object_get(v, "max_body_bytes"), 1024,
+			    64u << 20, &mb)) != ERR_OK)
+		return ret;
+	c->api_max_body = mb;
+	json_t *cr = json_object_get(v, "credentials");
+	if (cr == NULL)
+		return ERR_OK;
+	if (!json_is_array(cr) || json_array_size(cr) == 0)
+		return fail(e, "api.credentials", "must be a non-empty array of {\"AccessKeyId\", \"SecretAccessKey\"}");
+	size_t i;
+	json_t *x;
+	json_array_foreach(cr, i, x) {
+		char p[64];
+		snprintf(p, sizeof(p), "api.credentials[%zu]", i);
+		static const char *const ck[] = { "AccessKeyId", "SecretAccessKey", NULL };
+		if (!json_is_object(x))
+			return fail(e, p, "must be an object {\"AccessKeyId\", \"SecretAccessKey\"}");
+		if ((ret = check_keys(e, p, x, ck)) != ERR_OK)
+			return ret;
+		const char *a = json_string_value(json_object_get(x, "AccessKeyId"));
+		const char *s = json_string_value(json_object_get(x, "SecretAccessKey"));
+		if (a == NULL || s == NULL || a[0] == '\0' || s[0] == '\0')
+			return fail(e, p, "needs AccessKeyId and SecretAccessKey strings");
+	}
+	c->api_credentials = json_incref(cr);
+	return ERR_OK;
+}
+
+/* name_servers: the NS names of zones created through the API. */
+static int load_name_servers(conf_t *c, cerr_t *e, json_t *v)
+{
+	if (v == NULL) {
+		c->name_servers = json_pack("[ssss]", "ns-1.r53d.test.", "ns-2.r53d.test.",
+					    "ns-3.r53d.test.", "ns-4.r53d.test.");
+		return c->name_servers ? ERR_OK : ERR_NOMEM;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 13)
+		return fail(e, "name_servers", "must be an array of 1 to 13 host names");
+	json_t *out = json_array();
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		const char *n = json_string_value(x);
+		size_t l = n ? strlen(n) : 0;
+		if (l == 0 || l > 253 || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != l) {
+			json_decref(out);
+			char p[64];
+			snprintf(p, sizeof(p), "name_servers[%zu]", i);
+			return fail(e, p, "not a host name");
+		}
+		json_array_append_new(out, n[l - 1] == '.' ? json_string(n) : json_sprintf("%s.", n));
+	}
+	c->name_servers = out;
+	return ERR_OK;
+}
+
 /* "HostedZone": inline object, or a file holding get-hosted-zone output. */
 static int load_zone(conf_t *c, cerr_t *e, size_t idx, json_t *v)
 {
@@ -409,10 +507,21 @@ out:
 	return ret;
 }
 
+static int load_zones_arr(conf_t *c, cerr_t *e, json_t *v);
+
 static int load_zones(conf_t *c, cerr_t *e, json_t *v)
 {
-	if (v == NULL)
-		return fail(e, "hosted_zones", "missing: at least one hosted zone is needed");
+	if (v == NULL) /* zones may all come from the store and the API */
+		v = json_array();
+	else
+		json_incref(v);
+	int r = load_zones_arr(c, e, v);
+	json_decref(v);
+	return r;
+}
+
+static int load_zones_arr(conf_t *c, cerr_t *e, json_t *v)
+{
 	if (!json_is_array(v))
 		return fail(e, "hosted_zones", "must be an array");
 	c->zones = calloc(json_array_size(v) + 1, sizeof(*c->zones));
@@ -480,7 +589,8 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	static const char *const keys[] = {
 		"listen", "workers", "admin", "geo", "health", "health_checks",
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
-		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "tcp", "query_log", NULL,
+		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "tcp", "query_log", "store",
+		"api", "name_servers", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -525,6 +635,11 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		if (c->query_log == NULL)
 			return ERR_NOMEM;
 	}
+
+	if ((ret = load_store(c, e, json_object_get(root, "store"))) != ERR_OK ||
+	    (ret = load_api(c, e, json_object_get(root, "api"))) != ERR_OK ||
+	    (ret = load_name_servers(c, e, json_object_get(root, "name_servers"))) != ERR_OK)
+		return ret;
 
 	json_t *v;
 	if ((v = json_object_get(root, "geo")) != NULL) {
@@ -615,6 +730,10 @@ void conf_free(conf_t *c)
 	free(c->chaos_id);
 	free(c->admin_listen);
 	free(c->query_log);
+	free(c->store_path);
+	json_decref(c->store_etcd);
+	json_decref(c->api_credentials);
+	json_decref(c->name_servers);
 	free(c->health_checks_file);
 	json_decref(c->geo);
 	json_decref(c->health);

@@ -58,6 +58,13 @@ typedef struct conf {
 	char *health_checks_file; /**< file health_checks came from, or NULL */
 	json_t *cidr_collections; /**< cidr_collections array, or NULL (owned reference) */
 	json_t *vpcs;          /**< vpcs array, or NULL (owned reference) */
+	char *store_path;      /**< store.path (absolute), NULL: memory only */
+	json_t *store_etcd;    /**< store.etcd object (fleets), or NULL (owned reference) */
+	json_t *api_credentials; /**< api.credentials [{"AccessKeyId", "SecretAccessKey"}], or
+				      NULL: any signature (or none) accepted (owned reference) */
+	size_t api_max_body;   /**< api.max_body_bytes, default 1 MiB */
+	json_t *name_servers;  /**< name_servers: array of names for zones created through the
+				    API (owned reference; defaults filled in) */
 	conf_zone_t *zones;    /**< hosted zones, in file order */
 	size_t n_zones;        /**< number of hosted zones */
 } conf_t;

@@ -22,12 +22,17 @@
  */
 #include "daemon.h"
 #include "admin.h"
+#include "api.h"
+#include "model.h"
+#include "store.h"
 #include "err.h"
 #include "log.h"
 #include "snap.h"
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -80,12 +85,32 @@ struct daemon {
 	snap_defer_t *hc_retired;     /* health tables the loader's hc reload replaced */
 	int loader_ret;               /* its result */
 	char loader_err[DAEMON_ERRLEN]; /* its error message */
+	/* The Route 53 resources: the store, the model read from it, the API. */
+	store_t *store;               /* LMDB or memory */
+	model_t *model;               /* what the API serves and the snapshot is built from */
+	api_t *api;                   /* the API on the admin listener, or NULL */
+	json_t *served_checks;        /* health checks of the snapshot being served */
+	model_sources_t build_src;    /* the running build's sources (loader reads them) */
+	conf_t *build_conf;           /* a reload's new configuration, or NULL (d->conf) */
+	model_txn_t *build_txn;       /* the running build's transaction (applied, to commit) */
+	struct txn_job *job;          /* the running build's API job, or NULL (a reload) */
+	struct txn_job *jobs, *jobs_tail; /* API transactions waiting */
 	reload_waiter_t *waiting;     /* callers of the running reload */
 	reload_waiter_t *queued;      /* callers of the next one */
-	bool again;                   /* another reload was asked for while one ran */
+	bool again;                   /* a reload without a waiter was asked for */
+	bool in_work;                 /* work_next is running (no recursion) */
+	bool stopping;                /* shutting down: start nothing new */
 	uint64_t reloads_ok;          /* successful reloads */
 	uint64_t reloads_failed;      /* failed reloads */
 };
+
+/* An API transaction waiting to be applied. */
+typedef struct txn_job {
+	model_txn_t *t;               /* owned */
+	daemon_txn_cb cb;             /* called once */
+	void *arg;                    /* its argument */
+	struct txn_job *next;         /* next waiting */
+} txn_job_t;
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
@@ -98,15 +123,29 @@ void daemon_loaded_free(daemon_loaded_t *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* zdb_build's HealthCheckId -> slot lookup. */
+/* zdb_build's HealthCheckId -> slot lookup: a check deleted through the API while record
+ * sets still name it counts as healthy (ROUTE53-API.md 3.16, README). */
+typedef struct slot_ctx {
+	hc_system_t *hc;
+	const json_t *deleted;
+} slot_ctx_t;
+
 static int find_slot(void *ctx, const char *id, uint32_t *slot)
 {
-	return hc_slot_find(ctx, id, slot) == HC_OK ? ERR_OK : ERR_NOTFOUND;
+	const slot_ctx_t *sc = ctx;
+	if (hc_slot_find(sc->hc, id, slot) == HC_OK)
+		return ERR_OK;
+	if (json_object_get(sc->deleted, id) != NULL) {
+		*slot = UINT32_MAX; /* ZDB_NO_HC: no check, healthy */
+		return ERR_OK;
+	}
+	return ERR_NOTFOUND;
 }
 
 static bool check_fqdn(void *ctx, const char *id, char *buf, size_t len)
 {
-	return hc_check_fqdn(ctx, id, buf, len);
+	const slot_ctx_t *sc = ctx;
+	return hc_check_fqdn(sc->hc, id, buf, len);
 }
 
 static void zone_warn(const char *msg)
@@ -169,60 +208,36 @@ static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t err
 }
 
 /* The file health_checks came from, for messages. */
-static const char *checks_file(const conf_t *c)
+/*
+ * Build everything a snapshot needs from configuration c and the model's sources: geo, the
+ * health checks (new, or reloaded with src->checks so that new HealthCheckIds have slots),
+ * then zdb_build. On failure after the health checks were reloaded, they are put back to
+ * old/old_checks (state carries over by Id, hc.h), and nothing else has changed.
+ * Start-up: the main thread. Later: the loader thread, the only caller of hc reload then.
+ */
+static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t **hc,
+			const conf_t *old, const json_t *old_checks, daemon_loaded_t *out,
+			char *err, size_t errlen)
 {
-	return c->health_checks_file ? c->health_checks_file : c->path;
-}
-
-int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
-		daemon_loaded_t *out, char *err, size_t errlen)
-{
-	zdb_src_t *src = NULL;
 	daemon_loaded_t l = { 0 };
 	bool hc_reloaded = false;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = conf_load(config_path, &l.conf, err, errlen);
-	if (ret != ERR_OK)
-		goto out;
-	const conf_t *c = l.conf;
-
 	ret = load_geo(c, &l, err, errlen);
 	if (ret != ERR_OK)
 		goto out;
-
-	/* Health checks first: record sets name them and need their slots. */
 	if (*hc == NULL) {
-		ret = hc_system_new(c->health, c->path, c->health_checks, checks_file(c), hc, err,
+		ret = hc_system_new(c->health, c->path, src->checks, "health checks", hc, err,
 				    errlen);
 	} else {
-		ret = hc_system_reload(*hc, c->health, c->path, c->health_checks, checks_file(c),
-				       err, errlen);
+		ret = hc_system_reload(*hc, c->health, c->path, src->checks, "health checks", err,
+				       errlen);
 		hc_reloaded = ret == HC_OK;
 	}
 	if (ret != HC_OK)
 		goto out;
-
-	src = calloc(c->n_zones ? c->n_zones : 1, sizeof(*src));
-	if (src == NULL) {
-		snprintf(err, errlen, "%s: out of memory", config_path);
-		ret = ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < c->n_zones; i++) {
-		const conf_zone_t *z = &c->zones[i];
-		src[i] = (zdb_src_t){
-			.id = z->id ? z->id : "",
-			.name = z->name,
-			.private_zone = z->private_zone,
-			.zone_file = z->zone_file,
-			.record_sets = z->record_sets,
-			.record_sets_file = z->record_sets_file,
-			.where = z->where,
-			.vpcs = z->vpcs,
-		};
-	}
+	slot_ctx_t sc = { .hc = *hc, .deleted = src->deleted_hcs };
 	zdb_opts_t opts = {
 		.cname_chasing = c->cname_chasing,
 		.authority_ns = c->authority_ns,
@@ -232,15 +247,16 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 		.chaos_id = c->chaos_id,
 		.health = hc_table(*hc),
 		.hc_find = find_slot,
-		.hc_ctx = *hc,
+		.hc_ctx = &sc,
 		.hc_fqdn = check_fqdn,
 		.warn = zone_warn,
 		.geo = l.geo,
 		.latency = l.latency,
-		.cidr_collections = c->cidr_collections,
+		.cidr_collections = src->colls,
 		.vpcs = c->vpcs,
+		.vpcs_lenient = true,
 	};
-	ret = zdb_build(src, c->n_zones, &opts, &l.db, err, errlen);
+	ret = zdb_build(src->src, src->n_src, &opts, &l.db, err, errlen);
 	if (ret != ERR_OK)
 		goto out;
 	*out = l;
@@ -248,15 +264,85 @@ int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
 	hc_reloaded = false;
 out:
 	if (hc_reloaded && old != NULL) {
-		/* Put the checks being served back; state carries over by Id (hc.h). */
 		char e2[512];
-		if (hc_system_reload(*hc, old->health, old->path, old->health_checks,
-				     checks_file(old), e2, sizeof(e2)) != HC_OK)
-			log_msg(LOG_ERR, "reload: cannot restore the health checks: %s", e2);
+		if (hc_system_reload(*hc, old->health, old->path, old_checks, "health checks", e2,
+				     sizeof(e2)) != HC_OK)
+			log_msg(LOG_ERR, "cannot restore the health checks: %s", e2);
 	}
-	free(src);
 	daemon_loaded_free(&l);
 	return ret;
+}
+
+/* Open the store the configuration names (LMDB) or a memory one. */
+static int open_store(const conf_t *c, store_t **st, char *err, size_t errlen)
+{
+	if (c->store_etcd != NULL) {
+		snprintf(err, errlen, "%s: store.etcd: fleets on etcd are not available in this build",
+			 c->path);
+		return ERR_INVAL;
+	}
+	if (c->store_path != NULL)
+		return store_open_lmdb(c->store_path, st, err, errlen);
+	return store_open_mem(st);
+}
+
+static void import_warn(const char *msg)
+{
+	log_msg(LOG_WARNING, "%s", msg);
+}
+
+/*
+ * The first load: configuration, store, model, the configuration's new resources imported
+ * (not yet committed: *txn, applied to the model), the snapshot built. The caller commits
+ * *txn once it is sure to serve (start-up) or drops it (--check).
+ */
+typedef struct first_load {
+	conf_t *conf;
+	store_t *store;
+	model_t *model;
+	model_txn_t *txn;
+	model_sources_t src;
+	daemon_loaded_t loaded;
+} first_load_t;
+
+static void first_load_free(first_load_t *f)
+{
+	model_txn_free(f->txn);
+	model_sources_free(&f->src);
+	daemon_loaded_free(&f->loaded);
+	model_free(f->model);
+	store_close(f->store);
+	conf_free(f->conf);
+	memset(f, 0, sizeof(*f));
+}
+
+static int first_load(const char *config_path, const char *reimport, hc_system_t **hc,
+		      first_load_t *f, void (*warn)(const char *), char *err, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	int ret = conf_load(config_path, &f->conf, err, errlen);
+	if (ret != ERR_OK)
+		return ret;
+	ret = open_store(f->conf, &f->store, err, errlen);
+	if (ret != ERR_OK)
+		return ret;
+	ret = model_open(f->store, &f->model, err, errlen);
+	if (ret != ERR_OK)
+		return ret;
+	f->model->name_servers = json_incref(f->conf->name_servers);
+	f->txn = model_txn_new(f->model);
+	if (f->txn == NULL)
+		return ERR_NOMEM;
+	ret = model_import(f->model, f->conf, reimport, f->txn, warn, err, errlen);
+	if (ret == ERR_OK)
+		ret = model_txn_apply(f->txn);
+	if (ret == ERR_OK)
+		ret = model_sources_make(f->model, &f->src);
+	if (ret == ERR_NOMEM)
+		snprintf(err, errlen, "%s: out of memory", config_path);
+	if (ret != ERR_OK)
+		return ret;
+	return daemon_build(f->conf, &f->src, hc, NULL, NULL, &f->loaded, err, errlen);
 }
 
 /* --check: the health-check module's warnings and errors only (it narrates "added"). */
@@ -266,19 +352,26 @@ static void hc_log_quiet(int level, const char *msg)
 		log_msg(level, "%s", msg);
 }
 
+static void check_warn(const char *msg)
+{
+	fprintf(stderr, "r53d: warning: %s\n", msg);
+}
+
 int daemon_check(const char *config_path, FILE *out, FILE *errout)
 {
 	char err[DAEMON_ERRLEN] = "";
 	hc_system_t *hc = NULL;
-	daemon_loaded_t l;
+	first_load_t f;
 
 	hc_set_logger(hc_log_quiet);
-	int ret = daemon_load(config_path, &hc, NULL, &l, err, sizeof(err));
+	int ret = first_load(config_path, NULL, &hc, &f, check_warn, err, sizeof(err));
 	if (ret != ERR_OK) {
 		fprintf(errout, "r53d: %s\n", err[0] ? err : err_str(ret));
+		first_load_free(&f);
 		hc_system_free(hc);
 		return DAEMON_EXIT_CONFIG;
 	}
+	daemon_loaded_t l = f.loaded;
 	size_t n = zdb_zone_count(l.db), names = 0, rrsets = 0, records = 0;
 	size_t by_policy[9] = { 0 };
 	for (size_t i = 0; i < n; i++) {
@@ -313,10 +406,56 @@ int daemon_check(const char *config_path, FILE *out, FILE *errout)
 			geo_db_file_count(l.geo) == 1 ? "" : "s");
 	if (l.latency != NULL)
 		fprintf(out, "geo.latency: %zu rules\n", geo_latency_rule_count(l.latency));
+	fprintf(out, "store: %s\n", store_describe(f.store));
 	fprintf(out, "%s: configuration OK\n", config_path);
-	daemon_loaded_free(&l);
+	first_load_free(&f);
 	hc_system_free(hc);
 	return DAEMON_EXIT_OK;
+}
+
+int daemon_export(const char *config_path, const char *dir, FILE *errout)
+{
+	char err[DAEMON_ERRLEN] = "";
+	hc_system_t *hc = NULL;
+	first_load_t f;
+
+	hc_set_logger(hc_log_quiet);
+	int ret = first_load(config_path, NULL, &hc, &f, check_warn, err, sizeof(err));
+	if (ret == ERR_OK)
+		ret = model_export(f.model, dir, err, sizeof(err));
+	if (ret != ERR_OK)
+		fprintf(errout, "r53d: %s\n", err[0] ? err : err_str(ret));
+	first_load_free(&f);
+	hc_system_free(hc);
+	return ret == ERR_OK ? DAEMON_EXIT_OK : DAEMON_EXIT_CONFIG;
+}
+
+int daemon_reimport(const char *config_path, const char *id, FILE *out, FILE *errout)
+{
+	char err[DAEMON_ERRLEN] = "";
+	hc_system_t *hc = NULL;
+	first_load_t f;
+	char bare[256];
+
+	snprintf(bare, sizeof(bare), "%s",
+		 strncmp(id, "/hostedzone/", 12) == 0 ? id + 12 : id);
+	hc_set_logger(hc_log_quiet);
+	int ret = first_load(config_path, bare, &hc, &f, check_warn, err, sizeof(err));
+	if (ret == ERR_OK && f.conf->store_path == NULL) {
+		snprintf(err, sizeof(err), "%s: --reimport needs a store (store.path)", config_path);
+		ret = ERR_INVAL;
+	}
+	if (ret == ERR_OK && model_txn_commit(f.txn, NULL) != ERR_OK) {
+		snprintf(err, sizeof(err), "store %s: commit failed", store_describe(f.store));
+		ret = ERR_IO;
+	}
+	if (ret != ERR_OK)
+		fprintf(errout, "r53d: %s\n", err[0] ? err : err_str(ret));
+	else
+		fprintf(out, "%s: replaced from %s (restart r53d to serve it)\n", bare, config_path);
+	first_load_free(&f);
+	hc_system_free(hc);
+	return ret == ERR_OK ? DAEMON_EXIT_OK : DAEMON_EXIT_CONFIG;
 }
 
 /* ---- reloads ------------------------------------------------------------------------------ */
@@ -333,8 +472,9 @@ static void *loader_main(void *arg)
 	daemon_t *d = arg;
 	pthread_setname_np(pthread_self(), "r53d-loader");
 	d->loader_err[0] = '\0';
-	d->loader_ret = daemon_load(d->config_path, &d->hc, d->conf, &d->loaded, d->loader_err,
-				    sizeof(d->loader_err));
+	const conf_t *c = d->build_conf ? d->build_conf : d->conf;
+	d->loader_ret = daemon_build(c, &d->build_src, &d->hc, d->conf, d->served_checks,
+				     &d->loaded, d->loader_err, sizeof(d->loader_err));
 	uint64_t one = 1;
 	ssize_t n = write(d->loaded_fd, &one, sizeof(one));
 	(void)n;
@@ -353,38 +493,198 @@ static void notify(reload_waiter_t *list, int ret, const char *msg)
 	}
 }
 
-/* Start a loader thread for the queued requests. */
-static void reload_start(daemon_t *d)
+static bool str_differs(const char *a, const char *b)
 {
-	d->waiting = d->queued;
-	d->queued = NULL;
-	d->again = false;
-	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
 
+static void work_next(daemon_t *d);
+
+/* Start the loader thread on d->build_src; on failure report it like a failed build. */
+static int loader_spawn(daemon_t *d, char *err, size_t errlen)
+{
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&d->loader, NULL, loader_main, d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "reload failed: cannot start loader thread: %s",
-			 strerror(rc));
-		log_msg(LOG_ERR, "%s", msg);
-		d->reloads_failed++;
-		reload_waiter_t *w = d->waiting;
-		d->waiting = NULL;
-		notify(w, ERR_SYS, msg);
-		return;
+		snprintf(err, errlen, "cannot start loader thread: %s", strerror(rc));
+		return ERR_SYS;
 	}
 	d->loading = true;
+	return ERR_OK;
 }
 
-static bool str_differs(const char *a, const char *b)
+/* Finish an API transaction job: its callback, then free it. */
+static void job_finish(txn_job_t *j, int ret, const char *msg)
 {
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
+	if (j->cb != NULL)
+		j->cb(j->arg, ret, msg);
+	model_txn_free(j->t);
+	free(j);
+}
+
+/* Start a reload for the queued requests: the configuration is read here, its new
+ * resources imported into the model, and the snapshot built on the loader thread. */
+static void reload_start(daemon_t *d)
+{
+	char err[DAEMON_ERRLEN] = "", msg[DAEMON_ERRLEN + 64];
+	conf_t *n = NULL;
+	model_txn_t *t = NULL;
+
+	d->waiting = d->queued;
+	d->queued = NULL;
+	d->again = false;
+	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	int ret = conf_load(d->config_path, &n, err, sizeof(err));
+	if (ret == ERR_OK && str_differs(n->store_path, d->conf->store_path))
+		log_msg(LOG_WARNING, "reload: store changed; restart r53d to apply it");
+	if (ret == ERR_OK) {
+		t = model_txn_new(d->model);
+		ret = t ? model_import(d->model, n, NULL, t, import_warn, err, sizeof(err))
+			: ERR_NOMEM;
+	}
+	if (ret == ERR_OK)
+		ret = model_txn_apply(t);
+	if (ret == ERR_OK) {
+		json_decref(d->model->name_servers);
+		d->model->name_servers = json_incref(n->name_servers);
+		ret = model_sources_make(d->model, &d->build_src);
+		if (ret != ERR_OK)
+			model_txn_rollback(t);
+	}
+	if (ret == ERR_OK) {
+		d->build_conf = n;
+		d->build_txn = t;
+		d->job = NULL;
+		ret = loader_spawn(d, err, sizeof(err));
+		if (ret == ERR_OK)
+			return;
+		d->build_conf = NULL;
+		d->build_txn = NULL;
+		model_sources_free(&d->build_src);
+		model_txn_rollback(t);
+	}
+	if (ret == ERR_NOMEM && err[0] == '\0')
+		snprintf(err, sizeof(err), "out of memory");
+	d->reloads_failed++;
+	snprintf(msg, sizeof(msg), "reload failed, still serving generation %" PRIu64 ": %s",
+		 d->generation, err[0] ? err : err_str(ret));
+	log_msg(LOG_ERR, "%s", msg);
+	model_txn_free(t);
+	conf_free(n);
+	reload_waiter_t *w = d->waiting;
+	d->waiting = NULL;
+	notify(w, ret, msg);
+}
+
+/* Record the epoch from which the changes of t are served (GetChange INSYNC). */
+static void note_changes(daemon_t *d, const model_txn_t *t, uint64_t epoch)
+{
+	for (size_t i = 0; i < model_txn_size(t); i++) {
+		const char *k = model_txn_key(t, i);
+		if (strncmp(k, "/changes/", 9) == 0)
+			json_object_set_new(d->model->change_gen, k + 9, json_integer((json_int_t)epoch));
+	}
+}
+
+/* Start the next API transaction. */
+static void txn_start(daemon_t *d)
+{
+	char err[DAEMON_ERRLEN] = "";
+	txn_job_t *j = d->jobs;
+	d->jobs = j->next;
+	if (d->jobs == NULL)
+		d->jobs_tail = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	int ret = model_txn_apply(j->t);
+	if (ret != ERR_OK) {
+		job_finish(j, ret, "out of memory");
+		return;
+	}
+	if (!model_txn_needs_build(j->t)) {
+		if (model_txn_commit(j->t, NULL) != ERR_OK) {
+			model_txn_rollback(j->t);
+			job_finish(j, ERR_IO, "the store could not commit the change");
+			return;
+		}
+		note_changes(d, j->t, 0);
+		job_finish(j, ERR_OK, NULL);
+		return;
+	}
+	ret = model_sources_make(d->model, &d->build_src);
+	if (ret == ERR_OK) {
+		d->build_conf = NULL;
+		d->build_txn = j->t;
+		d->job = j;
+		ret = loader_spawn(d, err, sizeof(err));
+		if (ret == ERR_OK)
+			return;
+		d->build_txn = NULL;
+		d->job = NULL;
+		model_sources_free(&d->build_src);
+	}
+	model_txn_rollback(j->t);
+	job_finish(j, ret, err[0] ? err : "out of memory");
+}
+
+/* Run what waits: reloads first, then API transactions, then waiting API requests. */
+static void work_next(daemon_t *d)
+{
+	if (d->in_work)
+		return;
+	d->in_work = true;
+	while (!d->loading && !d->stopping) {
+		if (d->queued != NULL || d->again) {
+			reload_start(d);
+			continue;
+		}
+		if (d->jobs != NULL) {
+			txn_start(d);
+			continue;
+		}
+		api_kick(d->api);
+		if (d->jobs == NULL && d->queued == NULL && !d->again)
+			break;
+	}
+	d->in_work = false;
+}
+
+int daemon_submit(daemon_t *d, model_txn_t *t, daemon_txn_cb cb, void *arg)
+{
+	txn_job_t *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		model_txn_free(t);
+		return ERR_NOMEM;
+	}
+	j->t = t;
+	j->cb = cb;
+	j->arg = arg;
+	if (d->jobs_tail != NULL)
+		d->jobs_tail->next = j;
+	else
+		d->jobs = j;
+	d->jobs_tail = j;
+	work_next(d);
+	return ERR_OK;
+}
+
+bool daemon_busy(const daemon_t *d)
+{
+	return d->loading || d->jobs != NULL || d->queued != NULL || d->again;
+}
+
+bool daemon_gen_synced(const daemon_t *d, uint64_t epoch)
+{
+	return epoch == 0 || snap_reached(d->snaps, epoch);
+}
+
+const conf_t *daemon_conf(const daemon_t *d)
+{
+	return d->conf;
 }
 
 /* Log the settings a reload cannot apply to running sockets and threads. */
@@ -497,30 +797,68 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	snap_defer(snap_current(d->snaps), d->hc_retired);
 	d->hc_retired = NULL;
 
+	model_txn_t *t = d->build_txn;
+	conf_t *nconf = d->build_conf;
+	txn_job_t *job = d->job;
+	d->build_txn = NULL;
+	d->build_conf = NULL;
+	d->job = NULL;
 	int ret = d->loader_ret;
+	if (ret == ERR_OK && t != NULL && model_txn_commit(t, NULL) != ERR_OK) {
+		/* Not durable: nothing of it may be served. */
+		ret = ERR_IO;
+		snprintf(d->loader_err, sizeof(d->loader_err), "store %s: the commit failed",
+			 store_describe(d->store));
+		daemon_loaded_free(&d->loaded);
+		char e2[512];
+		if (hc_system_reload(d->hc, d->conf->health, d->conf->path, d->served_checks,
+				     "health checks", e2, sizeof(e2)) != HC_OK)
+			log_msg(LOG_ERR, "cannot restore the health checks: %s", e2);
+	}
+	if (ret != ERR_OK && t != NULL)
+		model_txn_rollback(t);
 	if (ret == ERR_OK) {
 		daemon_loaded_t *l = &d->loaded;
-		note_restart_needed(d, l->conf);
-		qlog_reload(d, l->conf);
+		if (nconf != NULL) {
+			note_restart_needed(d, nconf);
+			qlog_reload(d, nconf);
+		}
 		snap_t *s = snap_new(l->db, l->geo, l->latency, d->generation + 1);
 		l->db = NULL;
 		l->geo = NULL;
 		l->latency = NULL;
+		daemon_loaded_free(l);
 		if (s == NULL) {
-			daemon_loaded_free(l);
 			ret = ERR_NOMEM;
 			snprintf(d->loader_err, sizeof(d->loader_err), "out of memory");
 		} else {
 			snap_publish(d->snaps, s);
 			d->generation++;
-			keep_fixed_settings(l->conf, d->conf);
-			conf_free(d->conf);
-			d->conf = l->conf;
-			l->conf = NULL;
+			if (nconf != NULL) {
+				keep_fixed_settings(nconf, d->conf);
+				conf_free(d->conf);
+				d->conf = nconf;
+				nconf = NULL;
+			}
+			json_decref(d->served_checks);
+			d->served_checks = json_incref(d->build_src.checks);
+			if (t != NULL)
+				note_changes(d, t, snap_epoch(d->snaps));
 			static const struct timeval tv = { 0, (suseconds_t)DAEMON_RECLAIM_MS * 1000 };
 			event_add(d->ev_reclaim, &tv);
 		}
 	}
+	model_sources_free(&d->build_src);
+	conf_free(nconf);
+	if (job != NULL) {
+		if (ret == ERR_OK)
+			log_msg(LOG_INFO, "change applied: generation %" PRIu64 ", %.1f ms",
+				d->generation, ms_since(&d->load_start));
+		job_finish(job, ret, ret == ERR_OK ? NULL : d->loader_err);
+		work_next(d);
+		return;
+	}
+	model_txn_free(t);
 	if (ret == ERR_OK) {
 		d->reloads_ok++;
 		snprintf(msg, sizeof(msg), "reloaded %s: generation %" PRIu64 ", %zu zones, %.1f ms",
@@ -536,8 +874,7 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	reload_waiter_t *w = d->waiting;
 	d->waiting = NULL;
 	notify(w, ret, msg);
-	if (d->again || d->queued != NULL)
-		reload_start(d);
+	work_next(d);
 }
 
 int daemon_reload(daemon_t *d, daemon_reload_cb cb, void *arg)
@@ -550,13 +887,12 @@ int daemon_reload(daemon_t *d, daemon_reload_cb cb, void *arg)
 		w->arg = arg;
 		w->next = d->queued;
 		d->queued = w;
-	}
-	if (d->loading) {
+	} else {
 		d->again = true;
-		log_msg(LOG_INFO, "reload: one is running; another will follow it");
-		return ERR_OK;
 	}
-	reload_start(d);
+	if (d->loading)
+		log_msg(LOG_INFO, "reload: one is running; another will follow it");
+	work_next(d);
 	return ERR_OK;
 }
 
@@ -675,6 +1011,7 @@ static void free_event(struct event **ev)
 /* Everything daemon_run acquired, in reverse order; safe on a partly built daemon. */
 static void daemon_free(daemon_t *d)
 {
+	d->stopping = true;
 	for (unsigned i = 0; i < d->n_workers; i++)
 		worker_stop(d->workers[i]);
 	for (unsigned i = 0; i < d->n_workers; i++)
@@ -683,7 +1020,25 @@ static void daemon_free(daemon_t *d)
 		pthread_join(d->loader, NULL);
 		d->loading = false;
 		daemon_loaded_free(&d->loaded);
+		if (d->build_txn != NULL)
+			model_txn_rollback(d->build_txn);
+		if (d->job != NULL)
+			job_finish(d->job, ERR_LIMIT, "r53d is shutting down");
+		else
+			model_txn_free(d->build_txn);
+		d->job = NULL;
+		d->build_txn = NULL;
+		model_sources_free(&d->build_src);
+		conf_free(d->build_conf);
+		d->build_conf = NULL;
 	}
+	while (d->jobs != NULL) {
+		txn_job_t *j = d->jobs;
+		d->jobs = j->next;
+		job_finish(j, ERR_LIMIT, "r53d is shutting down");
+	}
+	api_free(d->api);
+	d->api = NULL;
 	/* No reader is left: tables retired by an unfinished reload can go now. */
 	snap_defer_run(d->hc_retired);
 	d->hc_retired = NULL;
@@ -711,6 +1066,9 @@ static void daemon_free(daemon_t *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	free(d->listen);
+	json_decref(d->served_checks);
+	model_free(d->model);
+	store_close(d->store);
 	conf_free(d->conf);
 	free(d->config_path);
 	free(d);
@@ -738,13 +1096,53 @@ static int daemon_start(daemon_t *d)
 	int ret;
 
 	hc_set_logger(hc_log);
-	ret = daemon_load(d->config_path, &d->hc, NULL, &l, err, sizeof(err));
-	if (ret != ERR_OK)
+	first_load_t f;
+	ret = first_load(d->config_path, NULL, &d->hc, &f, import_warn, err, sizeof(err));
+	if (ret == ERR_OK && model_txn_size(f.txn) > 0 && model_txn_commit(f.txn, NULL) != ERR_OK) {
+		snprintf(err, sizeof(err), "store %s: cannot commit the configuration's import",
+			 store_describe(f.store));
+		ret = ERR_IO;
+	}
+	if (ret != ERR_OK) {
+		first_load_free(&f);
 		goto fail;
+	}
+	d->conf = f.conf;
+	d->store = f.store;
+	d->model = f.model;
+	d->served_checks = json_incref(f.src.checks);
+	l = f.loaded;
+	f.conf = NULL;
+	f.store = NULL;
+	f.model = NULL;
+	memset(&f.loaded, 0, sizeof(f.loaded));
+	first_load_free(&f);
 	hc_set_retire(d->hc, on_hc_retire, d);
-	d->conf = l.conf;
-	l.conf = NULL;
 	const conf_t *c = d->conf;
+	if (c->store_path != NULL)
+		log_msg(LOG_NOTICE, "store: %s (revision %" PRIu64 ")", store_describe(d->store),
+			store_revision(d->store));
+	else
+		log_msg(LOG_NOTICE, "store: memory only: changes made through the API are lost when "
+				    "r53d stops (set store.path to keep them)");
+	if (c->admin_listen != NULL && c->api_credentials == NULL) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		bool loop = false;
+		if (conf_parse_addr(c->admin_listen, 8053, &ss, &sl) == ERR_OK) {
+			if (ss.ss_family == AF_INET)
+				loop = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+			else if (ss.ss_family == AF_INET6)
+				loop = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+		}
+		if (!loop) {
+			snprintf(err, sizeof(err),
+				 "%s: admin.listen %s is not a loopback address and api.credentials is not set: the Route 53 API would accept changes from anyone. Set api.credentials (SigV4 is then verified) or listen on 127.0.0.1 / ::1",
+				 c->path, c->admin_listen);
+			ret = ERR_INVAL;
+			goto fail;
+		}
+	}
 
 	/* Sockets: check every address is free, resolve port 0, then bind per worker. */
 	d->listen = calloc(c->n_listen, sizeof(*d->listen));
@@ -827,6 +1225,8 @@ static int daemon_start(daemon_t *d)
 		ret = admin_new(d->base, c->admin_listen, &d->admin, err, sizeof(err));
 		if (ret == ERR_OK)
 			ret = admin_register_core(d->admin, d);
+		if (ret == ERR_OK)
+			ret = api_new(d, d->admin, d->model, &d->api);
 		if (ret != ERR_OK)
 			goto fail;
 		log_msg(LOG_NOTICE, "admin HTTP on %s", c->admin_listen);

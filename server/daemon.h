@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "model.h"
 #include "hc.h"
 #include "stats.h"
 #include "zdb.h"
@@ -48,9 +49,9 @@ int daemon_run(const char *config_path);
  */
 int daemon_check(const char *config_path, FILE *out, FILE *errout);
 
-/** What one load produces: a configuration and everything its snapshot is made of. */
+/** What one load produces: everything a snapshot is made of. */
 typedef struct daemon_loaded {
-	conf_t *conf;           /**< the configuration */
+	conf_t *conf;           /**< unused (NULL): the configuration is kept by the caller */
 	zdb_t *db;              /**< the compiled zones */
 	geo_db_t *geo;          /**< geo.database, opened, or NULL */
 	geo_latency_t *latency; /**< geo.latency, compiled, or NULL */
@@ -59,23 +60,13 @@ typedef struct daemon_loaded {
 /** Free whatever l holds and clear it. Any thread. */
 void daemon_loaded_free(daemon_loaded_t *l);
 
-/**
- * Load a configuration and build everything a snapshot needs: conf_load, the health
- * checks, geo.database and geo.latency, then zdb_build with the zones and options converted
- * from them. Used at start-up, by --check and by the reload loader thread.
- * \param hc   the health-check system. *hc == NULL: build a new one from this configuration
- *             (not started; on success the caller owns it and frees it with hc_system_free).
- *             *hc != NULL: reload it with this configuration first (so that new
- *             HealthCheckIds have slots); if a later step fails, it is reloaded back to
- *             old's health settings, and nothing else has changed.
- * \param old  the configuration being served (for that revert), or NULL; borrowed.
- * \param out  filled on success; caller frees with daemon_loaded_free.
- * \param err  receives the error ("FILE: JSON-PATH: reason", "FILE:LINE: reason").
- * \retval ERR_OK or the ERR_* of the failing step.
- * Start-up: the main thread. Reload: the loader thread, the only caller of hc reload then.
- */
-int daemon_load(const char *config_path, hc_system_t **hc, const conf_t *old,
-		daemon_loaded_t *out, char *err, size_t errlen);
+/** --export DIR: write the stored resources (with the configuration's imports) as the AWS
+ *  CLI output files the configuration reads. \return DAEMON_EXIT_OK or _CONFIG. */
+int daemon_export(const char *config_path, const char *dir, FILE *errout);
+
+/** --reimport ID: replace the stored copy of a hosted zone, health check or CIDR collection
+ *  with the configuration file's. \return DAEMON_EXIT_OK or _CONFIG. */
+int daemon_reimport(const char *config_path, const char *id, FILE *out, FILE *errout);
 
 /**
  * Called once when a requested reload has finished.
@@ -93,6 +84,30 @@ typedef void (*daemon_reload_cb)(void *arg, int ret, const char *msg);
  * \retval ERR_OK (cb will be called exactly once), ERR_NOMEM (cb will not be called).
  */
 int daemon_reload(daemon_t *d, daemon_reload_cb cb, void *arg);
+
+/** The configuration being served (control thread). */
+const conf_t *daemon_conf(const daemon_t *d);
+
+/** Called once when a submitted transaction has been applied and is durable (ret ERR_OK),
+ *  or refused: the snapshot build failed (ERR_INVAL/ERR_PARSE/..., msg says why), the store
+ *  failed (ERR_IO), or the daemon is shutting down (ERR_LIMIT). msg borrowed for the call. */
+typedef void (*daemon_txn_cb)(void *arg, int ret, const char *msg);
+
+/**
+ * Apply a model transaction: apply it to the model, build and validate a new snapshot from
+ * the model on the loader thread (when the transaction changes what DNS serves or the health
+ * checks), commit it to the store, publish, and call cb. Transactions and reloads run one
+ * at a time in order. Takes ownership of t.
+ * 
+etval ERR_OK (cb will be called exactly once), ERR_NOMEM (t freed, cb not called).
+ */
+int daemon_submit(daemon_t *d, model_txn_t *t, daemon_txn_cb cb, void *arg);
+
+/** Whether a transaction or reload is being applied or waits to be. */
+bool daemon_busy(const daemon_t *d);
+
+/** Whether every DNS worker now answers from snapshot generation gen or a later one. */
+bool daemon_gen_synced(const daemon_t *d, uint64_t gen);
 
 /** The database being served; valid until the control thread publishes again. */
 const zdb_t *daemon_zdb(const daemon_t *d);

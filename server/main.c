@@ -14,11 +14,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: r53d -c CONFIG [--syslog] [-v]\n"
 		"       r53d --check CONFIG\n"
+		"       r53d -c CONFIG --export DIR\n"
+		"       r53d -c CONFIG --reimport ID\n"
 		"\n"
 		"Authoritative DNS server for Route 53-style hosted zones.\n"
 		"\n"
 		"  -c, --config CONFIG  serve the configuration (JSON) in the foreground\n"
 		"      --check CONFIG   load the configuration and zones, print a summary, exit\n"
+		"      --export DIR     write the hosted zones, record sets, health checks and CIDR\n"
+		"                       collections (store and configuration) as AWS CLI output files\n"
+		"      --reimport ID    replace the stored copy of a hosted zone, health check or CIDR\n"
+		"                       collection with the configuration file's (r53d stopped)\n"
 		"      --syslog         log to syslog instead of stderr\n"
 		"  -v, --verbose        log debug messages\n"
 		"  -h, --help           show this help\n"
@@ -30,17 +36,19 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_SYSLOG };
+	enum { OPT_CHECK = 256, OPT_SYSLOG, OPT_EXPORT, OPT_REIMPORT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "export", required_argument, NULL, OPT_EXPORT },
+		{ "reimport", required_argument, NULL, OPT_REIMPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *check = NULL;
+	const char *config = NULL, *check = NULL, *export_dir = NULL, *reimport = NULL;
 	bool use_syslog = false, verbose = false;
 	int opt;
 
@@ -51,6 +59,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CHECK:
 			check = optarg;
+			break;
+		case OPT_EXPORT:
+			export_dir = optarg;
+			break;
+		case OPT_REIMPORT:
+			reimport = optarg;
 			break;
 		case OPT_SYSLOG:
 			use_syslog = true;
@@ -79,8 +93,20 @@ int main(int argc, char **argv)
 				       : "-c and --check cannot be used together");
 		return DAEMON_EXIT_USAGE;
 	}
+	if (check != NULL && (export_dir != NULL || reimport != NULL)) {
+		fprintf(stderr, "r53d: --export and --reimport go with -c CONFIG\nTry 'r53d --help'.\n");
+		return DAEMON_EXIT_USAGE;
+	}
+	if (export_dir != NULL && reimport != NULL) {
+		fprintf(stderr, "r53d: --export and --reimport cannot be used together\nTry 'r53d --help'.\n");
+		return DAEMON_EXIT_USAGE;
+	}
 	if (check != NULL)
 		return daemon_check(check, stdout, stderr);
+	if (export_dir != NULL)
+		return daemon_export(config, export_dir, stderr);
+	if (reimport != NULL)
+		return daemon_reimport(config, reimport, stdout, stderr);
 
 	log_use_syslog(use_syslog, "r53d");
 	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);

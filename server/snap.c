@@ -150,6 +150,16 @@ static uint64_t min_reader_epoch(const snap_domain_t *d)
 	return min;
 }
 
+uint64_t snap_epoch(const snap_domain_t *d)
+{
+	return atomic_load_explicit(&d->epoch, memory_order_acquire);
+}
+
+bool snap_reached(const snap_domain_t *d, uint64_t e)
+{
+	return min_reader_epoch(d) >= e;
+}
+
 size_t snap_reclaim(snap_domain_t *d)
 {
 	if (d->retired == NULL)

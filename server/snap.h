@@ -107,6 +107,14 @@ size_t snap_reclaim(snap_domain_t *d);
  */
 snap_t *snap_current(const snap_domain_t *d);
 
+/** The global epoch now (after a snap_publish: the epoch that publication started).
+ *  Control thread. */
+uint64_t snap_epoch(const snap_domain_t *d);
+
+/** Whether every reader has reported a quiescent point at or after epoch e: none can still
+ *  hold a snapshot published before e. Control thread. */
+bool snap_reached(const snap_domain_t *d, uint64_t e);
+
 /**
  * Reader: load the current snapshot (acquire). The pointer is valid until this reader's
  * next snap_leave; do not keep it across event-loop callbacks.

@@ -23,9 +23,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define WORKER_TICK_MS 100
+#define WORKER_TICK_MS 10
 /* Recurring socket errors are logged at most once per this many ticks (10 s). */
-#define WORKER_REPORT_TICKS 100
+#define WORKER_REPORT_TICKS 1000
 
 const char *worker_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {

@@ -167,7 +167,7 @@ struct worker {
 	bool started;                  /**< thread was created */
 	int stop_fd;                   /**< eventfd written by worker_stop */
 	struct event *stop_ev;         /**< read event on stop_fd */
-	struct event *tick_ev;         /**< 100 ms timer: quiescent point, resume accepting */
+	struct event *tick_ev;         /**< 10 ms timer: quiescent point, resume accepting */
 	udp_sock_t *udp;               /**< one per listen address */
 	tcp_listener_t *tcp;           /**< one per listen address */
 	size_t n_listen;               /**< entries in udp and tcp */
@@ -180,7 +180,7 @@ struct worker {
 	unsigned tcp_max_conns;        /**< cap on open connections */
 	unsigned tcp_max_queries;      /**< per connection, 0 = unlimited */
 	const struct timeval *tcp_idle_tv; /**< common-timeout handle for tcp_idle_ms */
-	unsigned ticks;                /**< 100 ms ticks since start (error report pacing) */
+	unsigned ticks;                /**< 10 ms ticks since start (error report pacing) */
 	uint64_t reported_errors;      /**< error counters' sum at the last report */
 };
 

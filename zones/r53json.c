@@ -66,6 +66,8 @@ int r53_name(const char *s, uint8_t *out, size_t *len)
 			if (s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
 			    s[3] <= '7') {
 				c = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
+				if (c > 255)
+					return ERR_INVAL; /* \400..\777 is no byte */
 				s += 4;
 			} else if (s[1] != '\0') {
 				c = (unsigned char)s[1];

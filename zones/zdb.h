@@ -63,6 +63,10 @@ typedef struct zdb_opts {
 					     loaded), or NULL; read during the build only */
 	const json_t *vpcs;            /**< conf vpcs ([{"VPCId", "VPCRegion", "sources"}]),
 					    or NULL; read during the build only */
+	bool vpcs_lenient;             /**< a private zone's VPC that vpcs[] does not list is
+					    ignored (no source address sees it) instead of being
+					    an error, and a private zone may have none: zones
+					    made through the API may name any VPC */
 } zdb_opts_t;
 
 /**

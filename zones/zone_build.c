@@ -1042,7 +1042,7 @@ static int zone_vpcs(bctx_t *b, const zdb_src_t *src, size_t z, bool *assoc)
 	size_t n = json_array_size(src->vpcs);
 	if (!zone->private_zone)
 		return ERR_OK;
-	if (n == 0) {
+	if (n == 0 && !b->db->opts.vpcs_lenient) {
 		snprintf(b->err, b->errlen, "%s: private zone %s is associated with no VPC (VPCs)",
 			 src->where ? src->where : "hosted_zones", zone->name);
 		return ERR_INVAL;
@@ -1052,6 +1052,8 @@ static int zone_vpcs(bctx_t *b, const zdb_src_t *src, size_t z, bool *assoc)
 		size_t k = 0;
 		while (id != NULL && k < b->db->n_vpcs && strcmp(b->db->vpcs[k].id, id) != 0)
 			k++;
+		if (id != NULL && k == b->db->n_vpcs && b->db->opts.vpcs_lenient)
+			continue;
 		if (id == NULL || k == b->db->n_vpcs) {
 			snprintf(b->err, b->errlen, "%s: VPCs[%zu]: VPC %s is not in the configuration's vpcs",
 				 src->where ? src->where : "hosted_zones", i, id ? id : "(no VPCId)");

@@ -86,7 +86,10 @@ class Server:
             return ""
 
     def _spawn(self, argv, probe):
-        self._logf = open(self.logpath, "wb")
+        if self._logf:
+            self._logf.close()
+        # append: a restart (same directory and port) keeps the earlier runs' log
+        self._logf = open(self.logpath, "ab")
         self.proc = subprocess.Popen(argv, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=self._logf, stderr=subprocess.STDOUT)
         try:
@@ -126,6 +129,12 @@ class Server:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+
+    def restart(self):
+        """SIGKILL our own PID if it still runs, then start again with the same directory,
+        configuration and port (the log is appended to)."""
+        self.kill()
+        return self.start()
 
     def cleanup(self):
         self.kill()

@@ -13,6 +13,11 @@ endif()
 # name:timeout (s)[:extra label,...]; every test prints "N passed, N failed[, N skipped]"
 # last. test_health is also labelled tsan: tests/run-all.sh runs `ctest -L tsan` in a
 # -DR53D_TSAN=ON build, i.e. checkers flipping states while DNS workers answer, under TSan.
+# test_api drives the Route 53 API with the Debian AWS CLI v2 (/usr/bin/aws, called by its
+# path whatever Python runs the test); without it the test fails rather than skips
+# (contrib/deps.sh installs awscli). test_terraform replays Terraform's calls with Debian's
+# boto3 (/usr/bin/python3, python3-boto3; fails if missing); test_durability kill -9s r53d
+# with an LMDB store while change batches and creates are in flight.
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -22,6 +27,9 @@ set(R53D_INTEG_TESTS
 	test_storm:150
 	test_policies:120
 	test_health:300:tsan
+	test_api:400
+	test_terraform:300
+	test_durability:300
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})

@@ -38,3 +38,30 @@ add_executable(test_views ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_views.c)
 target_link_libraries(test_views PRIVATE r53d_server PkgConfig::CMOCKA PkgConfig::LDNS)
 target_compile_definitions(test_views PRIVATE R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
 add_test(NAME unit_views COMMAND test_views)
+
+# The store (memory and LMDB): ranges, long keys, atomic commits, the feed, crash recovery.
+add_executable(test_store ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store.c)
+target_link_libraries(test_store PRIVATE r53d_server PkgConfig::CMOCKA)
+add_test(NAME unit_store COMMAND test_store)
+set_tests_properties(unit_store PROPERTIES TIMEOUT 120)
+
+# Route 53 presentation of names and values; zone file -> record sets -> r53_load().
+add_executable(test_present ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_present.c)
+target_link_libraries(test_present PRIVATE r53d_zones PkgConfig::CMOCKA PkgConfig::LDNS
+	PkgConfig::JANSSON)
+target_compile_definitions(test_present PRIVATE
+	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data"
+	R53D_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
+add_test(NAME unit_present COMMAND test_present)
+
+# Route 53 API: XML <-> JSON request/response bodies.
+add_executable(test_xmlconv ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xmlconv.c)
+target_link_libraries(test_xmlconv PRIVATE r53d_server PkgConfig::CMOCKA)
+add_test(NAME unit_xmlconv COMMAND test_xmlconv)
+
+# Route 53 API: SigV4 verification (AWS test-suite vectors, botocore-signed fixtures).
+add_executable(test_sigv4 ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_sigv4.c)
+target_link_libraries(test_sigv4 PRIVATE r53d_server PkgConfig::CMOCKA)
+target_compile_definitions(test_sigv4 PRIVATE
+	R53D_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/unit/data")
+add_test(NAME unit_sigv4 COMMAND test_sigv4)

@@ -396,8 +396,25 @@ static void test_status_json(void **state)
 			    "Success: HTTP Status Code 200, OK");
 	assert_string_equal(json_string_value(json_object_get(sr, "CheckedTime")),
 			    "2024-03-27T17:48:16.751Z");
+	assert_int_equal(json_array_size(json_object_get(h, "LastFailures")), 0);
 	json_t *c = json_array_get(list, 1);
 	assert_int_equal(json_array_size(json_object_get(c, "HealthCheckObservations")), 0);
+	assert_int_equal(json_array_size(json_object_get(c, "LastFailures")), 0);
+	json_decref(j);
+
+	/* a failure is remembered per checker after later successes */
+	report(sys, "h", 2, false);
+	report(sys, "h", 2, true);
+	assert_int_equal(hc_status_json(sys, &j), HC_OK);
+	h = json_array_get(json_object_get(j, "HealthChecks"), 0);
+	assert_int_equal(json_array_size(json_object_get(h, "HealthCheckObservations")), 2);
+	json_t *lf = json_object_get(h, "LastFailures");
+	assert_int_equal(json_array_size(lf), 1);
+	o = json_array_get(lf, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "Region")), "sa-east-1");
+	sr = json_object_get(o, "StatusReport");
+	assert_string_equal(json_string_value(json_object_get(sr, "Status")),
+			    "Failure: Connection refused");
 	json_decref(j);
 
 	struct evbuffer *b = evbuffer_new();

@@ -1,0 +1,1865 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c -- the Route 53 API: routing, SigV4, XML in and out, the request queue, and the
+ * operations on hosted zones, record sets and changes (api_hc.c has the others).
+ *
+ * ROUTE53-API.md is the contract. Every request gets a request id (x-amzn-RequestId and
+ * x-amz-request-id, and <RequestId> in errors). Requests run one at a time in arrival
+ * order; one that changes something hands a model transaction to the daemon and the queue
+ * waits until it is applied and durable (or refused), so no request ever sees state that
+ * could still be rolled back.
+ */
+#include "api.h"
+#include "api_int.h"
+#include "daemon.h"
+#include "err.h"
+#include "log.h"
+#include "r53json.h"
+#include "r53present.h"
+#include "sigv4.h"
+#include "testdns.h"
+#include "xmlconv.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <ldns/ldns.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define API_PREFIX "/2013-04-01"
+
+/* A request waiting for its turn (or for its transaction). */
+typedef struct api_wait {
+	api_call_t *c;
+	api_handler_fn fn;
+	struct api_wait *next;
+} api_wait_t;
+
+struct api {
+	daemon_t *d;
+	model_t *m;
+	admin_t *admin;
+	api_wait_t *head, *tail; /* requests waiting for their turn */
+	api_call_t *inflight;    /* the request whose transaction is being applied */
+	const char *inflight_fail; /* its error code for a build failure */
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int api_fail(api_call_t *c, int http_status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	c->err_status = http_status;
+	snprintf(c->err_code, sizeof(c->err_code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(c->err_msg, sizeof(c->err_msg), fmt, ap);
+	va_end(ap);
+	return API_DONE;
+}
+
+const char *api_q(const api_call_t *c, const char *name)
+{
+	return evhttp_find_header(&c->query, name);
+}
+
+bool api_maxitems(api_call_t *c, const char *param, unsigned def, unsigned cap,
+		  unsigned *out)
+{
+	const char *v = api_q(c, param);
+	*out = def;
+	if (v == NULL)
+		return true;
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || n == 0) {
+		api_fail(c, 400, "InvalidInput", "%s: \"%s\" is not a positive integer", param, v);
+		return false;
+	}
+	*out = n > cap ? cap : (unsigned)n;
+	return true;
+}
+
+const conf_t *api_conf(const api_call_t *c)
+{
+	return daemon_conf(c->api->d);
+}
+
+hc_system_t *api_hc(const api_call_t *c)
+{
+	return daemon_health(c->api->d);
+}
+
+json_t *api_change_new(api_call_t *c, model_txn_t *t, const char *comment)
+{
+	char id[32], cid[48], now[40], key[64];
+	model_new_id(id, sizeof(id), "C", 20);
+	snprintf(cid, sizeof(cid), "/change/%s", id);
+	model_now_iso(now, sizeof(now));
+	json_t *ci = json_pack("{s:s,s:s,s:s}", "Id", cid, "Status", "PENDING", "SubmittedAt", now);
+	if (ci == NULL)
+		return NULL;
+	if (comment != NULL)
+		json_object_set_new(ci, "Comment", json_string(comment));
+	snprintf(key, sizeof(key), "/changes/%s", id);
+	if (model_txn_put(t, key, json_incref(ci)) != ERR_OK) {
+		json_decref(ci);
+		return NULL;
+	}
+	(void)c;
+	return ci;
+}
+
+/* Strip "/hostedzone/", "hostedzone/", "/change/"... from an id. */
+static void strip_prefix(char *s)
+{
+	static const char *const pre[] = { "/hostedzone/", "hostedzone/", "/change/", "change/",
+					   "/healthcheck/", "healthcheck/", "/delegationset/",
+					   NULL };
+	for (const char *const *p = pre; *p; p++) {
+		size_t l = strlen(*p);
+		if (strncmp(s, *p, l) == 0) {
+			memmove(s, s + l, strlen(s + l) + 1);
+			return;
+		}
+	}
+}
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+static void add_ids(api_call_t *c, struct evkeyvalq *h)
+{
+	evhttp_add_header(h, "x-amzn-RequestId", c->request_id);
+	evhttp_add_header(h, "x-amz-request-id", c->request_id);
+	evhttp_add_header(h, "Content-Type", "text/xml");
+}
+
+static void call_free(api_call_t *c)
+{
+	if (c == NULL)
+		return;
+	evhttp_clear_headers(&c->query);
+	json_decref(c->body);
+	json_decref(c->out);
+	free(c);
+}
+
+/* Send c's response (or error) and free c. */
+static void call_send(api_call_t *c)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evhttp_request *req = c->req;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	int status = c->status ? c->status : 200;
+	if (b == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		call_free(c);
+		return;
+	}
+	if (c->err_status == 0 && xmlconv_write(b, c->root ? c->root : "Response", c->out) != ERR_OK) {
+		evbuffer_drain(b, evbuffer_get_length(b));
+		api_fail(c, 500, "InternalFailure", "the response could not be written");
+	}
+	if (c->err_status != 0) {
+		status = c->err_status;
+		xmlconv_error(b, status, c->err_code, c->err_msg, c->request_id);
+		if (status >= 500)
+			log_msg(LOG_ERR, "api %s: %s: %s", c->op ? c->op : "?", c->err_code, c->err_msg);
+	} else if (c->location[0] != '\0') {
+		evhttp_add_header(h, "Location", c->location);
+	}
+	add_ids(c, h);
+	evhttp_send_reply(req, status, NULL, b);
+	evbuffer_free(b);
+	call_free(c);
+}
+
+/* ---- the queue ------------------------------------------------------------------------- */
+
+static void run_next(api_t *a);
+
+static void run_one(api_call_t *c, api_handler_fn fn)
+{
+	int r = fn(c);
+	if (r == API_ASYNC)
+		return; /* a->inflight set by api_submit (or already answered) */
+	call_send(c);
+}
+
+static void run_next(api_t *a)
+{
+	while (a->inflight == NULL && a->head != NULL && !daemon_busy(a->d)) {
+		api_wait_t *w = a->head;
+		a->head = w->next;
+		if (a->head == NULL)
+			a->tail = NULL;
+		api_call_t *c = w->c;
+		api_handler_fn fn = w->fn;
+		free(w);
+		run_one(c, fn);
+	}
+}
+
+void api_kick(api_t *a)
+{
+	if (a != NULL)
+		run_next(a);
+}
+
+static void txn_done(void *arg, int ret, const char *msg)
+{
+	api_call_t *c = arg;
+	api_t *a = c->api;
+	if (ret != ERR_OK) {
+		json_decref(c->out);
+		c->out = NULL;
+		if (ret == ERR_IO || ret == ERR_SYS || ret == ERR_LIMIT)
+			api_fail(c, ret == ERR_LIMIT ? 503 : 500,
+				 ret == ERR_LIMIT ? "ServiceUnavailable" : "InternalFailure", "%s",
+				 msg ? msg : "the change could not be stored");
+		else if (a->inflight_fail != NULL &&
+			 strcmp(a->inflight_fail, "InvalidChangeBatch") == 0)
+			api_fail(c, 400, "InvalidChangeBatch", "[%s]", msg ? msg : "invalid change");
+		else
+			api_fail(c, 400, a->inflight_fail ? a->inflight_fail : "InvalidInput", "%s",
+				 msg ? msg : "invalid request");
+	}
+	if (a->inflight == c)
+		a->inflight = NULL;
+	call_send(c);
+	run_next(a);
+}
+
+int api_submit(api_call_t *c, model_txn_t *t, const char *fail_code)
+{
+	api_t *a = c->api;
+	a->inflight = c;
+	a->inflight_fail = fail_code;
+	int ret = daemon_submit(a->d, t, txn_done, c);
+	if (ret != ERR_OK) {
+		/* daemon_submit frees t and does not call back on failure */
+		a->inflight = NULL;
+		json_decref(c->out);
+		c->out = NULL;
+		api_fail(c, 500, "InternalFailure", "cannot apply the change: %s", err_str(ret));
+		call_send(c);
+	}
+	return API_ASYNC;
+}
+
+/* ---- hosted zones ---------------------------------------------------------------------- */
+
+static const json_t *zone_hz(const m_zone_t *z)
+{
+	return json_object_get(z->doc, "HostedZone");
+}
+
+static size_t zone_count(m_zone_t *z)
+{
+	size_t n = z->n_total;
+	if (jstr(z->doc, "ZoneFile") != NULL) {
+		char err[256];
+		json_t *fs = model_zone_file_sets(z, err, sizeof(err));
+		n += json_array_size(fs);
+	}
+	return n;
+}
+
+/* The HostedZone element in model order, with ResourceRecordSetCount. */
+static json_t *zone_out(m_zone_t *z)
+{
+	const json_t *hz = zone_hz(z);
+	json_t *cfg = json_object();
+	const json_t *oc = json_object_get(hz, "Config");
+	if (jstr(oc, "Comment") != NULL)
+		json_object_set(cfg, "Comment", json_object_get(oc, "Comment"));
+	json_object_set_new(cfg, "PrivateZone",
+			    json_boolean(json_is_true(json_object_get(oc, "PrivateZone"))));
+	return json_pack("{s:s?,s:s?,s:s?,s:o,s:I}", "Id", jstr(hz, "Id"), "Name",
+			 jstr(hz, "Name"), "CallerReference", jstr(hz, "CallerReference"),
+			 "Config", cfg, "ResourceRecordSetCount", (json_int_t)zone_count(z));
+}
+
+static bool zone_private(const m_zone_t *z)
+{
+	return json_is_true(json_object_get(json_object_get(zone_hz(z), "Config"), "PrivateZone"));
+}
+
+/* The name servers of a zone: its apex NS values, else the configured ones. */
+static json_t *zone_ns(api_call_t *c, m_zone_t *z)
+{
+	json_t *out = json_array();
+	const char *apex = jstr(zone_hz(z), "Name");
+	m_set_t *ns = apex ? model_set_find(z, apex, "NS", NULL) : NULL;
+	json_t *rr = ns ? json_object_get(ns->doc, "ResourceRecords") : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(rr, i, v) {
+		const char *s = jstr(v, "Value");
+		if (s != NULL) {
+			size_t l = strlen(s);
+			json_array_append_new(out, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
+		}
+	}
+	if (json_array_size(out) == 0) {
+		json_array_foreach(api_conf(c)->name_servers, i, v) {
+			const char *s = json_string_value(v);
+			size_t l = strlen(s);
+			json_array_append_new(out, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
+		}
+	}
+	return out;
+}
+
+static m_zone_t *need_zone(api_call_t *c, const char *id)
+{
+	m_zone_t *z = model_zone(c->m, id);
+	if (z == NULL)
+		api_fail(c, 404, "NoSuchHostedZone", "No hosted zone found with ID: %s", id);
+	return z;
+}
+
+static bool body_is(api_call_t *c, const char *root)
+{
+	if (c->body == NULL || strcmp(c->body_root, root) != 0) {
+		api_fail(c, 400, "MalformedInput", "Invalid XML ; expected %s", root);
+		return false;
+	}
+	return true;
+}
+
+/* Number of labels of a canonical name (the root has 0). */
+static int name_labels(const char *canon)
+{
+	int n = 0;
+	for (const char *p = canon; *p; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			if (p[0] >= '0' && p[0] <= '9' && p[1] && p[2])
+				p += 2;
+			continue;
+		}
+		if (*p == '.')
+			n++;
+	}
+	return n;
+}
+
+/* Does canonical name n lie in zone apex (both canonical)? */
+static bool name_in_zone(const char *n, const char *apex)
+{
+	size_t ln = strlen(n), la = strlen(apex);
+	if (strcmp(apex, ".") == 0)
+		return true;
+	if (ln < la || strcmp(n + ln - la, apex) != 0)
+		return false;
+	if (ln == la)
+		return true;
+	/* the character before the apex must be a label separator (not escaped) */
+	if (n[ln - la - 1] != '.')
+		return false;
+	size_t bs = 0;
+	for (size_t i = ln - la - 1; i > 0 && n[i - 1] == '\\'; i--)
+		bs++;
+	return bs % 2 == 0;
+}
+
+static int op_create_hosted_zone(api_call_t *c)
+{
+	if (!body_is(c, "CreateHostedZoneRequest"))
+		return API_DONE;
+	const char *name = jstr(c->body, "Name");
+	const char *ref = jstr(c->body, "CallerReference");
+	const json_t *cfg = json_object_get(c->body, "HostedZoneConfig");
+	const json_t *vpc = json_object_get(c->body, "VPC");
+	char canon[1100], key[1400], refk[700];
+	if (name == NULL || ref == NULL || ref[0] == '\0' || strlen(ref) > 128)
+		return api_fail(c, 400, "InvalidInput",
+				"Invalid request: Name and CallerReference (1..128 characters) are required");
+	if (json_object_get(c->body, "DelegationSetId") != NULL)
+		return api_fail(c, 400, "NoSuchDelegationSet",
+				"Reusable delegation sets are not supported by r53d");
+	if (r53p_name_canon(name, canon, sizeof(canon)) != ERR_OK || name_labels(canon) < 2)
+		return api_fail(c, 400, "InvalidDomainName", "%s is reserved by AWS!%s", name,
+				name_labels(canon) < 2 ? "" : " (not a valid domain name)");
+	if (jstr(cfg, "Comment") != NULL && strlen(jstr(cfg, "Comment")) > 256)
+		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
+	bool priv = vpc != NULL || json_is_true(json_object_get(cfg, "PrivateZone"));
+	if (priv && (jstr(vpc, "VPCId") == NULL || jstr(vpc, "VPCRegion") == NULL))
+		return api_fail(c, 400, "InvalidVPCId",
+				"A private hosted zone needs a VPC (VPCId and VPCRegion)");
+	char rk[800];
+	model_key_part(rk, sizeof(rk), ref);
+	snprintf(refk, sizeof(refk), "hostedzone/%s", ref);
+	if (json_object_get(c->m->refs, refk) != NULL)
+		return api_fail(c, 409, "HostedZoneAlreadyExists",
+				"A hosted zone has already been created with the specified caller reference: %s",
+				ref);
+
+	char id[32], hid[48];
+	do
+		model_new_id(id, sizeof(id), "Z", 20);
+	while (model_zone(c->m, id) != NULL);
+	snprintf(hid, sizeof(hid), "/hostedzone/%s", id);
+	model_txn_t *t = model_txn_new(c->m);
+	if (t == NULL)
+		return api_fail(c, 500, "InternalFailure", "out of memory");
+	json_t *config = json_object();
+	if (jstr(cfg, "Comment") != NULL)
+		json_object_set(config, "Comment", json_object_get(cfg, "Comment"));
+	json_object_set_new(config, "PrivateZone", json_boolean(priv));
+	json_t *doc = json_pack("{s:{s:s,s:s,s:s,s:o}}", "HostedZone", "Id", hid, "Name", canon,
+				"CallerReference", ref, "Config", config);
+	if (priv)
+		json_object_set_new(doc, "VPCs",
+				    json_pack("[{s:s,s:s}]", "VPCRegion", jstr(vpc, "VPCRegion"),
+					      "VPCId", jstr(vpc, "VPCId")));
+	snprintf(key, sizeof(key), "/zones/%s", id);
+	model_txn_put(t, key, doc);
+
+	/* SOA and NS as Route 53 makes them (spec 1.2). */
+	const json_t *nss = api_conf(c)->name_servers;
+	const char *ns1 = json_string_value(json_array_get(nss, 0));
+	char soa[600];
+	snprintf(soa, sizeof(soa), "%s awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400", ns1);
+	json_t *nsrr = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(nss, i, v)
+		json_array_append_new(nsrr, json_pack("{s:O}", "Value", v));
+	json_t *nsset = json_pack("{s:s,s:s,s:i,s:o}", "Name", canon, "Type", "NS", "TTL", 172800,
+				  "ResourceRecords", nsrr);
+	json_t *soaset = json_pack("{s:s,s:s,s:i,s:[{s:s}]}", "Name", canon, "Type", "SOA", "TTL",
+				   900, "ResourceRecords", "Value", soa);
+	model_key_set(key, sizeof(key), id, canon, "NS", NULL);
+	model_txn_put(t, key, nsset);
+	model_key_set(key, sizeof(key), id, canon, "SOA", NULL);
+	model_txn_put(t, key, soaset);
+	snprintf(key, sizeof(key), "/callerrefs/hostedzone/%s", rk);
+	model_txn_put(t, key, json_pack("{s:s,s:b}", "Id", id, "Deleted", 0));
+	json_t *ci = api_change_new(c, t, NULL);
+
+	json_t *hz = json_pack("{s:s,s:s,s:s,s:O,s:i}", "Id", hid, "Name", canon,
+			       "CallerReference", ref, "Config",
+			       json_object_get(json_object_get(doc, "HostedZone"), "Config"),
+			       "ResourceRecordSetCount", 2);
+	c->out = json_pack("{s:o,s:o}", "HostedZone", hz, "ChangeInfo", ci);
+	if (priv) {
+		json_object_set_new(c->out, "VPC", json_pack("{s:s,s:s}", "VPCRegion",
+							     jstr(vpc, "VPCRegion"), "VPCId",
+							     jstr(vpc, "VPCId")));
+	} else {
+		json_t *ns = json_array();
+		json_array_foreach(nss, i, v) {
+			const char *s = json_string_value(v);
+			size_t l = strlen(s);
+			json_array_append_new(ns, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
+		}
+		json_object_set_new(c->out, "DelegationSet", json_pack("{s:o}", "NameServers", ns));
+	}
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Host");
+	snprintf(c->location, sizeof(c->location), "http://%s" API_PREFIX "/hostedzone/%s",
+		 host ? host : "route53.amazonaws.com", id);
+	c->root = "CreateHostedZoneResponse";
+	c->status = 201;
+	return api_submit(c, t, "InvalidInput");
+}
+
+static int op_get_hosted_zone(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL)
+		return API_DONE;
+	c->out = json_pack("{s:o}", "HostedZone", zone_out(z));
+	if (zone_private(z))
+		json_object_set(c->out, "VPCs", json_object_get(z->doc, "VPCs"));
+	else
+		json_object_set_new(c->out, "DelegationSet", json_pack("{s:o}", "NameServers",
+								       zone_ns(c, z)));
+	c->root = "GetHostedZoneResponse";
+	return API_DONE;
+}
+
+static int op_list_hosted_zones(api_call_t *c)
+{
+	unsigned max;
+	if (!api_maxitems(c, "maxitems", 100, 100, &max))
+		return API_DONE;
+	const char *marker = api_q(c, "marker");
+	const char *type = api_q(c, "hostedzonetype");
+	if (type != NULL && strcmp(type, "PrivateHostedZone") != 0)
+		return api_fail(c, 400, "InvalidInput", "hostedzonetype must be PrivateHostedZone");
+	if (api_q(c, "delegationsetid") != NULL)
+		return api_fail(c, 400, "NoSuchDelegationSet",
+				"Reusable delegation sets are not supported by r53d");
+	char mk[256] = "";
+	if (marker != NULL) {
+		snprintf(mk, sizeof(mk), "%s", marker);
+		strip_prefix(mk);
+	}
+	json_t *list = json_array();
+	const char *next = NULL;
+	model_t *m = c->m;
+	for (size_t i = 0; i < m->n_zones; i++) {
+		m_zone_t *z = m->zones[i];
+		if (z->doc == NULL || (mk[0] && strcmp(z->id, mk) < 0))
+			continue;
+		if (type != NULL && !zone_private(z))
+			continue;
+		if (json_array_size(list) == max) {
+			next = z->id;
+			break;
+		}
+		json_array_append_new(list, zone_out(model_zone(m, z->id)));
+	}
+	c->out = json_pack("{s:o}", "HostedZones", list);
+	if (marker != NULL)
+		json_object_set_new(c->out, "Marker", json_string(marker));
+	json_object_set_new(c->out, "IsTruncated", json_boolean(next != NULL));
+	if (next != NULL)
+		json_object_set_new(c->out, "NextMarker", json_string(next));
+	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
+	c->root = "ListHostedZonesResponse";
+	return API_DONE;
+}
+
+typedef struct zsort {
+	char rk[1100];
+	m_zone_t *z;
+} zsort_t;
+
+static int cmp_zsort(const void *a, const void *b)
+{
+	const zsort_t *x = a, *y = b;
+	int r = strcmp(x->rk, y->rk);
+	return r ? r : strcmp(x->z->id, y->z->id);
+}
+
+static int op_list_hosted_zones_by_name(api_call_t *c)
+{
+	unsigned max;
+	if (!api_maxitems(c, "maxitems", 100, 100, &max))
+		return API_DONE;
+	const char *dns = api_q(c, "dnsname");
+	const char *hzid = api_q(c, "hostedzoneid");
+	char canon[1100] = "", rk[1100] = "", hid[256] = "";
+	if (hzid != NULL && dns == NULL)
+		return api_fail(c, 400, "InvalidInput",
+				"hostedzoneid is only allowed together with dnsname");
+	if (dns != NULL) {
+		if (r53p_name_canon(dns, canon, sizeof(canon)) != ERR_OK)
+			return api_fail(c, 400, "InvalidDomainName", "%s is not a valid domain name",
+					dns);
+		r53p_name_rev(canon, rk, sizeof(rk));
+	}
+	if (hzid != NULL) {
+		snprintf(hid, sizeof(hid), "%s", hzid);
+		strip_prefix(hid);
+	}
+	model_t *m = c->m;
+	zsort_t *v = calloc(m->n_zones ? m->n_zones : 1, sizeof(*v));
+	if (v == NULL)
+		return api_fail(c, 500, "InternalFailure", "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_zones; i++) {
+		if (m->zones[i]->doc == NULL)
+			continue;
+		r53p_name_rev(jstr(zone_hz(m->zones[i]), "Name"), v[n].rk, sizeof(v[n].rk));
+		v[n++].z = m->zones[i];
+	}
+	qsort(v, n, sizeof(*v), cmp_zsort);
+	json_t *list = json_array();
+	size_t i = 0;
+	if (dns != NULL) {
+		while (i < n && (strcmp(v[i].rk, rk) < 0 ||
+				 (hid[0] && strcmp(v[i].rk, rk) == 0 && strcmp(v[i].z->id, hid) < 0)))
+			i++;
+	}
+	m_zone_t *next = NULL;
+	for (; i < n; i++) {
+		if (json_array_size(list) == max) {
+			next = v[i].z;
+			break;
+		}
+		json_array_append_new(list, zone_out(model_zone(m, v[i].z->id)));
+	}
+	c->out = json_pack("{s:o}", "HostedZones", list);
+	if (dns != NULL)
+		json_object_set_new(c->out, "DNSName", json_string(canon));
+	if (hzid != NULL)
+		json_object_set_new(c->out, "HostedZoneId", json_string(hid));
+	json_object_set_new(c->out, "IsTruncated", json_boolean(next != NULL));
+	if (next != NULL) {
+		json_object_set_new(c->out, "NextDNSName", json_string(jstr(zone_hz(next), "Name")));
+		json_object_set_new(c->out, "NextHostedZoneId", json_string(next->id));
+	}
+	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
+	free(v);
+	c->root = "ListHostedZonesByNameResponse";
+	return API_DONE;
+}
+
+static int op_list_hosted_zones_by_vpc(api_call_t *c)
+{
+	unsigned max;
+	if (!api_maxitems(c, "maxitems", 100, 100, &max))
+		return API_DONE;
+	const char *vpcid = api_q(c, "vpcid"), *region = api_q(c, "vpcregion");
+	const char *tok = api_q(c, "nexttoken");
+	if (vpcid == NULL || region == NULL)
+		return api_fail(c, 400, "InvalidInput", "vpcid and vpcregion are required");
+	size_t start = 0;
+	if (tok != NULL) {
+		char *end;
+		if (strncmp(tok, "r53d:", 5) != 0 ||
+		    (start = strtoul(tok + 5, &end, 10), *end != '\0'))
+			return api_fail(c, 400, "InvalidPaginationToken",
+					"The specified pagination token is not valid: %s", tok);
+	}
+	json_t *list = json_array();
+	model_t *m = c->m;
+	size_t seen = 0;
+	bool more = false;
+	for (size_t i = 0; i < m->n_zones && !more; i++) {
+		m_zone_t *z = m->zones[i];
+		if (z->doc == NULL || !zone_private(z))
+			continue;
+		size_t k;
+		json_t *v;
+		bool in = false;
+		json_array_foreach(json_object_get(z->doc, "VPCs"), k, v) {
+			if (jstr(v, "VPCId") && strcmp(jstr(v, "VPCId"), vpcid) == 0 &&
+			    jstr(v, "VPCRegion") && strcmp(jstr(v, "VPCRegion"), region) == 0)
+				in = true;
+		}
+		if (!in || seen++ < start)
+			continue;
+		if (json_array_size(list) == max) {
+			more = true;
+			break;
+		}
+		json_array_append_new(list, json_pack("{s:s,s:s?,s:{s:s}}", "HostedZoneId", z->id,
+						       "Name", jstr(zone_hz(z), "Name"), "Owner",
+						       "OwningAccount", "000000000000"));
+	}
+	c->out = json_pack("{s:o,s:s++}", "HostedZoneSummaries", list, "MaxItems", "", "", "");
+	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
+	if (more)
+		json_object_set_new(c->out, "NextToken",
+				    json_sprintf("r53d:%zu", start + json_array_size(list)));
+	c->root = "ListHostedZonesByVPCResponse";
+	return API_DONE;
+}
+
+static int op_update_hosted_zone_comment(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL || !body_is(c, "UpdateHostedZoneCommentRequest"))
+		return API_DONE;
+	const char *comment = jstr(c->body, "Comment");
+	if (comment != NULL && strlen(comment) > 256)
+		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
+	json_t *doc = json_deep_copy(z->doc);
+	json_t *cfg = json_object_get(json_object_get(doc, "HostedZone"), "Config");
+	if (cfg == NULL) {
+		cfg = json_object();
+		json_object_set_new(json_object_get(doc, "HostedZone"), "Config", cfg);
+	}
+	bool priv = json_is_true(json_object_get(cfg, "PrivateZone"));
+	json_object_clear(cfg);
+	if (comment != NULL)
+		json_object_set_new(cfg, "Comment", json_string(comment));
+	json_object_set_new(cfg, "PrivateZone", json_boolean(priv));
+	model_txn_t *t = model_txn_new(c->m);
+	char key[300];
+	snprintf(key, sizeof(key), "/zones/%s", z->id);
+	model_txn_put(t, key, doc);
+	json_t *hz = zone_out(z);
+	json_object_set(hz, "Config", cfg);
+	c->out = json_pack("{s:o}", "HostedZone", hz);
+	c->root = "UpdateHostedZoneCommentResponse";
+	return api_submit(c, t, "InvalidInput");
+}
+
+static int op_delete_hosted_zone(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL)
+		return API_DONE;
+	const char *apex = jstr(zone_hz(z), "Name");
+	size_t extra = 0;
+	for (size_t i = 0; i < z->n_sets; i++) {
+		const m_set_t *s = &z->sets[i];
+		if (!(strcmp(s->name, apex) == 0 && s->setid == NULL &&
+		      (strcmp(s->type, "SOA") == 0 || strcmp(s->type, "NS") == 0)))
+			extra++;
+	}
+	if (jstr(z->doc, "ZoneFile") != NULL) {
+		char err[256];
+		json_t *fs = model_zone_file_sets(z, err, sizeof(err));
+		size_t i;
+		json_t *d;
+		json_array_foreach(fs, i, d) {
+			const char *ty = jstr(d, "Type");
+			if (!(strcmp(jstr(d, "Name"), apex) == 0 && ty &&
+			      (strcmp(ty, "SOA") == 0 || strcmp(ty, "NS") == 0)))
+				extra++;
+		}
+	}
+	if (extra > 0)
+		return api_fail(c, 400, "HostedZoneNotEmpty",
+				"The specified hosted zone contains non-required resource record sets and so cannot be deleted.");
+	model_txn_t *t = model_txn_new(c->m);
+	char key[1400];
+	for (size_t i = 0; i < z->n_sets; i++) {
+		model_key_set(key, sizeof(key), z->id, z->sets[i].name, z->sets[i].type,
+			      z->sets[i].setid);
+		model_txn_put(t, key, NULL);
+	}
+	snprintf(key, sizeof(key), "/zones/%s/tags", z->id);
+	model_txn_put(t, key, NULL);
+	snprintf(key, sizeof(key), "/zones/%s", z->id);
+	model_txn_put(t, key, NULL);
+	json_t *ci = api_change_new(c, t, NULL);
+	c->out = json_pack("{s:o}", "ChangeInfo", ci);
+	c->root = "DeleteHostedZoneResponse";
+	return api_submit(c, t, "InvalidInput");
+}
+
+static int vpc_change(api_call_t *c, bool add)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL ||
+	    !body_is(c, add ? "AssociateVPCWithHostedZoneRequest" : "DisassociateVPCFromHostedZoneRequest"))
+		return API_DONE;
+	const json_t *vpc = json_object_get(c->body, "VPC");
+	const char *vid = jstr(vpc, "VPCId"), *vr = jstr(vpc, "VPCRegion");
+	if (vid == NULL || vid[0] == '\0')
+		return api_fail(c, 400, "InvalidVPCId", "The VPC ID is not valid: a VPCId is required");
+	if (!zone_private(z))
+		return api_fail(c, 400, add ? "PublicZoneVPCAssociation" : "VPCAssociationNotFound",
+				add ? "You're trying to associate a VPC with a public hosted zone. Amazon Route 53 doesn't support associating a VPC with a public hosted zone."
+				    : "The VPC %s is not associated with the public hosted zone %s", vid, z->id);
+	json_t *doc = json_deep_copy(z->doc);
+	json_t *vpcs = json_object_get(doc, "VPCs");
+	if (vpcs == NULL) {
+		vpcs = json_array();
+		json_object_set_new(doc, "VPCs", vpcs);
+	}
+	size_t i, at = SIZE_MAX;
+	json_t *v;
+	json_array_foreach(vpcs, i, v) {
+		if (jstr(v, "VPCId") && strcmp(jstr(v, "VPCId"), vid) == 0)
+			at = i;
+	}
+	if (add) {
+		if (at != SIZE_MAX) {
+			json_decref(doc);
+			return api_fail(c, 400, "ConflictingDomainExists",
+					"The VPC %s is already associated with hosted zone %s", vid, z->id);
+		}
+		if (json_array_size(vpcs) >= 300) {
+			json_decref(doc);
+			return api_fail(c, 400, "LimitsExceeded", "A private zone can be associated with at most 300 VPCs");
+		}
+		json_array_append_new(vpcs, json_pack("{s:s,s:s}", "VPCRegion", vr ? vr : "us-east-1",
+						      "VPCId", vid));
+	} else {
+		if (at == SIZE_MAX) {
+			json_decref(doc);
+			return api_fail(c, 404, "VPCAssociationNotFound",
+					"The specified VPC %s is not associated with hosted zone %s", vid,
+					z->id);
+		}
+		if (json_array_size(vpcs) == 1) {
+			json_decref(doc);
+			return api_fail(c, 400, "LastVPCAssociation",
+					"The VPC that you're trying to disassociate from the private hosted zone is the last VPC that is associated with the hosted zone. Amazon Route 53 doesn't support disassociating the last VPC from a hosted zone.");
+		}
+		json_array_remove(vpcs, at);
+	}
+	model_txn_t *t = model_txn_new(c->m);
+	char key[300];
+	snprintf(key, sizeof(key), "/zones/%s", z->id);
+	model_txn_put(t, key, doc);
+	json_t *ci = api_change_new(c, t, jstr(c->body, "Comment"));
+	c->out = json_pack("{s:o}", "ChangeInfo", ci);
+	c->root = add ? "AssociateVPCWithHostedZoneResponse" : "DisassociateVPCFromHostedZoneResponse";
+	return api_submit(c, t, "InvalidInput");
+}
+
+static int op_associate_vpc(api_call_t *c)
+{
+	return vpc_change(c, true);
+}
+
+static int op_disassociate_vpc(api_call_t *c)
+{
+	return vpc_change(c, false);
+}
+
+static int op_get_hosted_zone_count(api_call_t *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->m->n_zones; i++)
+		n += c->m->zones[i]->doc != NULL;
+	c->out = json_pack("{s:I}", "HostedZoneCount", (json_int_t)n);
+	c->root = "GetHostedZoneCountResponse";
+	return API_DONE;
+}
+
+static int op_get_hosted_zone_limit(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL)
+		return API_DONE;
+	const char *type = c->path[1];
+	json_int_t value, count;
+	if (strcmp(type, "MAX_RRSETS_BY_ZONE") == 0) {
+		value = 10000;
+		count = (json_int_t)zone_count(z);
+	} else if (strcmp(type, "MAX_VPCS_ASSOCIATED_BY_ZONE") == 0) {
+		if (!zone_private(z))
+			return api_fail(c, 400, "HostedZoneNotPrivate",
+					"The specified hosted zone is a public hosted zone, not a private hosted zone.");
+		value = 300;
+		count = (json_int_t)json_array_size(json_object_get(z->doc, "VPCs"));
+	} else {
+		return api_fail(c, 400, "InvalidInput",
+				"Type must be MAX_RRSETS_BY_ZONE or MAX_VPCS_ASSOCIATED_BY_ZONE");
+	}
+	c->out = json_pack("{s:{s:s,s:I},s:I}", "Limit", "Type", type, "Value", value, "Count",
+			   count);
+	c->root = "GetHostedZoneLimitResponse";
+	return API_DONE;
+}
+
+static int op_get_dnssec(api_call_t *c)
+{
+	if (need_zone(c, c->path[0]) == NULL)
+		return API_DONE;
+	c->out = json_pack("{s:{s:s},s:[]}", "Status", "ServeSignature", "NOT_SIGNING",
+			   "KeySigningKeys");
+	c->root = "GetDNSSECResponse";
+	return API_DONE;
+}
+
+/* ---- record sets ----------------------------------------------------------------------- */
+
+static const char *const RRTYPES[] = { "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR",
+				       "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP",
+				       "SVCB", "HTTPS", NULL };
+
+static bool rrtype_ok(const char *t)
+{
+	for (const char *const *p = RRTYPES; *p; p++)
+		if (strcmp(*p, t) == 0)
+			return true;
+	return false;
+}
+
+static const char *const ROUTING[] = { "Weight", "Region", "GeoLocation", "Failover",
+				       "MultiValueAnswer", "CidrRoutingConfig",
+				       "GeoProximityLocation", NULL };
+
+/* The record set in model order, names canonical, AliasTarget.HostedZoneId bare. */
+static json_t *set_canon(const json_t *in, char *err, size_t errlen)
+{
+	static const char *const order[] = { "Name", "Type", "SetIdentifier", "Weight", "Region",
+					     "GeoLocation", "Failover", "MultiValueAnswer", "TTL",
+					     "ResourceRecords", "AliasTarget", "HealthCheckId",
+					     "TrafficPolicyInstanceId", "CidrRoutingConfig",
+					     "GeoProximityLocation", NULL };
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)in, k, v) {
+		bool known = false;
+		for (const char *const *p = order; *p && !known; p++)
+			known = strcmp(*p, k) == 0;
+		if (!known) {
+			snprintf(err, errlen, "Invalid request: unknown element ResourceRecordSet/%s", k);
+			json_decref(out);
+			return NULL;
+		}
+	}
+	for (const char *const *p = order; *p; p++) {
+		json_t *x = json_object_get(in, *p);
+		if (x == NULL)
+			continue;
+		if (strcmp(*p, "Name") == 0) {
+			char canon[1100];
+			if (!json_is_string(x) ||
+			    r53p_name_canon(json_string_value(x), canon, sizeof(canon)) != ERR_OK) {
+				snprintf(err, errlen, "Invalid request: %s is not a valid DNS name",
+					 json_string_value(x) ? json_string_value(x) : "Name");
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(out, "Name", json_string(canon));
+		} else if (strcmp(*p, "AliasTarget") == 0 && json_is_object(x)) {
+			json_t *at = json_object();
+			const char *hz = jstr(x, "HostedZoneId"), *dn = jstr(x, "DNSName");
+			char b[300], canon[1100];
+			if (hz != NULL) {
+				snprintf(b, sizeof(b), "%s", hz);
+				strip_prefix(b);
+				json_object_set_new(at, "HostedZoneId", json_string(b));
+			}
+			if (dn != NULL) {
+				if (r53p_name_canon(dn, canon, sizeof(canon)) == ERR_OK)
+					json_object_set_new(at, "DNSName", json_string(canon));
+				else
+					json_object_set(at, "DNSName", json_object_get(x, "DNSName"));
+			}
+			if (json_object_get(x, "EvaluateTargetHealth") != NULL)
+				json_object_set(at, "EvaluateTargetHealth",
+						json_object_get(x, "EvaluateTargetHealth"));
+			json_object_set_new(out, "AliasTarget", at);
+		} else {
+			json_object_set(out, *p, x);
+		}
+	}
+	return out;
+}
+
+/* "[name='x.', type='A'(, set-identifier='s')]" */
+static void set_desc(const json_t *s, char *buf, size_t len)
+{
+	const char *sid = jstr(s, "SetIdentifier");
+	if (sid != NULL)
+		snprintf(buf, len, "[name='%s', type='%s', set-identifier='%s']", jstr(s, "Name"),
+			 jstr(s, "Type"), sid);
+	else
+		snprintf(buf, len, "[name='%s', type='%s']", jstr(s, "Name"), jstr(s, "Type"));
+}
+
+/* Values of a set as a sorted array of strings, for comparisons. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool values_equal(const json_t *a, const json_t *b)
+{
+	size_t n = json_array_size(a);
+	if (n != json_array_size(b))
+		return false;
+	if (n == 0)
+		return true;
+	const char **x = calloc(n, sizeof(*x)), **y = calloc(n, sizeof(*y));
+	bool eq = x != NULL && y != NULL;
+	for (size_t i = 0; eq && i < n; i++) {
+		x[i] = jstr(json_array_get(a, i), "Value");
+		y[i] = jstr(json_array_get(b, i), "Value");
+		eq = x[i] != NULL && y[i] != NULL;
+	}
+	if (eq) {
+		qsort(x, n, sizeof(*x), cmp_str);
+		qsort(y, n, sizeof(*y), cmp_str);
+		for (size_t i = 0; eq && i < n; i++)
+			eq = strcmp(x[i], y[i]) == 0;
+	}
+	free(x);
+	free(y);
+	return eq;
+}
+
+/* DELETE matching (spec 4.3): TTL, values and alias exactly; other fields when given. */
+static bool delete_matches(const json_t *req, const json_t *cur)
+{
+	if (!json_equal(json_object_get(req, "TTL"), json_object_get(cur, "TTL")) &&
+	    (json_object_get(req, "TTL") != NULL || json_object_get(cur, "TTL") != NULL))
+		return false;
+	if ((json_object_get(req, "ResourceRecords") == NULL) !=
+		    (json_object_get(cur, "ResourceRecords") == NULL) ||
+	    !values_equal(json_object_get(req, "ResourceRecords"),
+			  json_object_get(cur, "ResourceRecords")))
+		return false;
+	const json_t *ra = json_object_get(req, "AliasTarget"), *ca = json_object_get(cur, "AliasTarget");
+	if ((ra == NULL) != (ca == NULL))
+		return false;
+	if (ra != NULL) {
+		if (!json_equal(json_object_get(ra, "DNSName"), json_object_get(ca, "DNSName")) ||
+		    !json_equal(json_object_get(ra, "HostedZoneId"), json_object_get(ca, "HostedZoneId")))
+			return false;
+		bool re = json_is_true(json_object_get(ra, "EvaluateTargetHealth"));
+		bool ce = json_is_true(json_object_get(ca, "EvaluateTargetHealth"));
+		if (re != ce)
+			return false;
+	}
+	static const char *const opt[] = { "HealthCheckId", "Weight", "Region", "GeoLocation",
+					   "Failover", "CidrRoutingConfig", "GeoProximityLocation",
+					   NULL };
+	for (const char *const *p = opt; *p; p++) {
+		const json_t *x = json_object_get(req, *p);
+		if (x != NULL && !json_equal(x, json_object_get(cur, *p)))
+			return false;
+	}
+	const json_t *mv = json_object_get(req, "MultiValueAnswer");
+	if (mv != NULL && json_is_true(mv) != json_is_true(json_object_get(cur, "MultiValueAnswer")))
+		return false;
+	return true;
+}
+
+/* The working copy of a batch: per touched name, the sets at that name now. */
+typedef struct wcopy {
+	m_zone_t *z;
+	json_t *file_by_name; /* ZoneFile zones: name -> array of the file's sets */
+	json_t *orig;  /* name -> array as before the batch */
+	json_t *cur;   /* name -> array as the batch left it */
+} wcopy_t;
+
+static json_t *wc_at(wcopy_t *w, const char *name)
+{
+	json_t *a = json_object_get(w->cur, name);
+	if (a != NULL)
+		return a;
+	json_t *o = json_array();
+	json_array_extend(o, json_object_get(w->z->by_name, name));
+	if (w->file_by_name != NULL)
+		json_array_extend(o, json_object_get(w->file_by_name, name));
+	json_object_set_new(w->orig, name, o);
+	a = json_copy(o);
+	json_object_set_new(w->cur, name, a);
+	return a;
+}
+
+static size_t wc_find(const json_t *arr, const char *type, const char *sid)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(arr, i, d) {
+		const char *ds = jstr(d, "SetIdentifier");
+		if (strcmp(jstr(d, "Type"), type) == 0 &&
+		    (sid == NULL ? ds == NULL : (ds != NULL && strcmp(ds, sid) == 0)))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* Append "msg" to the collected messages. */
+static void add_msg(char *msgs, size_t len, size_t *nmsg, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add_msg(char *msgs, size_t len, size_t *nmsg, const char *fmt, ...)
+{
+	size_t o = strlen(msgs);
+	if (*nmsg > 0 && o + 2 < len) {
+		memcpy(msgs + o, ", ", 3);
+		o += 2;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (o < len)
+		vsnprintf(msgs + o, len - o, fmt, ap);
+	va_end(ap);
+	(*nmsg)++;
+}
+
+/* Conflicts of a new set s at its name (arr holds the others, without s). */
+static bool check_conflicts(const json_t *arr, const json_t *s, const char *apex, char *msgs,
+			    size_t len, size_t *nmsg)
+{
+	const char *name = jstr(s, "Name"), *type = jstr(s, "Type");
+	const char *sid = jstr(s, "SetIdentifier");
+	if (strcmp(type, "CNAME") == 0 && strcmp(name, apex) == 0) {
+		add_msg(msgs, len, nmsg,
+			"RRSet of type CNAME with DNS name %s is not permitted at apex in zone %s",
+			name, apex);
+		return false;
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(arr, i, d) {
+		const char *dt = jstr(d, "Type");
+		const char *ds = jstr(d, "SetIdentifier");
+		if (strcmp(type, "CNAME") == 0 && strcmp(dt, "CNAME") != 0) {
+			add_msg(msgs, len, nmsg,
+				"RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name in zone %s",
+				name, apex);
+			return false;
+		}
+		if (strcmp(type, "CNAME") != 0 && strcmp(dt, "CNAME") == 0) {
+			add_msg(msgs, len, nmsg,
+				"RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type  CNAME with the same DNS name already exists in zone %s",
+				type, name, apex);
+			return false;
+		}
+		if (strcmp(dt, type) == 0 && ((sid == NULL) != (ds == NULL))) {
+			add_msg(msgs, len, nmsg,
+				"RRSet with DNS name %s, type %s cannot be created as other RRSets exist with the same name and type.",
+				name, type);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Field checks of one new set with the one record-set validator (r53json.c). */
+static bool check_fields(const json_t *s, const char *zone, size_t idx, char *msgs, size_t len,
+			 size_t *nmsg)
+{
+	uint8_t apex[256];
+	size_t alen;
+	r53_list_t l = { 0 };
+	char err[1024], where[64];
+	if (r53_name(zone, apex, &alen) != ERR_OK)
+		return false;
+	json_t *doc = json_pack("{s:[O]}", "ResourceRecordSets", s);
+	snprintf(where, sizeof(where), "Changes[%zu]", idx);
+	int ret = r53_load(doc, where, zone, apex, alen, &l, err, sizeof(err));
+	r53_list_deinit(&l);
+	json_decref(doc);
+	if (ret == ERR_OK)
+		return true;
+	/* "Changes[i]: ResourceRecordSets[0].X: reason" -> "Changes[i].X: reason" */
+	char clean[1100];
+	const char *p = strstr(err, "ResourceRecordSets[0]");
+	if (p != NULL && strncmp(err, where, strlen(where)) == 0)
+		snprintf(clean, sizeof(clean), "%s%s", where, p + strlen("ResourceRecordSets[0]"));
+	else
+		snprintf(clean, sizeof(clean), "%s", err);
+	add_msg(msgs, len, nmsg, "Invalid Resource Record: FATAL problem: %s", clean);
+	return false;
+}
+
+/* Bump the SOA serial of the working copy (unless the batch set the SOA itself). */
+static void bump_serial(wcopy_t *w, const char *apex, bool soa_touched)
+{
+	if (soa_touched)
+		return;
+	json_t *arr = wc_at(w, apex);
+	size_t i = wc_find(arr, "SOA", NULL);
+	if (i == SIZE_MAX)
+		return;
+	json_t *soa = json_array_get(arr, i);
+	const char *v = jstr(json_array_get(json_object_get(soa, "ResourceRecords"), 0), "Value");
+	char mname[600], rname[600];
+	unsigned long serial, refresh, retry, expire, minimum;
+	if (v == NULL || sscanf(v, "%599s %599s %lu %lu %lu %lu %lu", mname, rname, &serial,
+				&refresh, &retry, &expire, &minimum) != 7)
+		return;
+	char nv[1400];
+	snprintf(nv, sizeof(nv), "%s %s %lu %lu %lu %lu %lu", mname, rname,
+		 (serial + 1) & 0xffffffffUL ? (serial + 1) & 0xffffffffUL : 1, refresh, retry,
+		 expire, minimum);
+	json_t *ns = json_deep_copy(soa);
+	json_object_set_new(ns, "ResourceRecords", json_pack("[{s:s}]", "Value", nv));
+	json_array_set_new(arr, i, ns);
+}
+
+static json_t *file_by_name(json_t *fs)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *d;
+	json_array_foreach(fs, i, d) {
+		const char *n = jstr(d, "Name");
+		json_t *a = json_object_get(o, n);
+		if (a == NULL) {
+			a = json_array();
+			json_object_set_new(o, n, a);
+		}
+		json_array_append(a, d);
+	}
+	return o;
+}
+
+static int op_change_rrsets(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL || !body_is(c, "ChangeResourceRecordSetsRequest"))
+		return API_DONE;
+	const json_t *batch = json_object_get(c->body, "ChangeBatch");
+	const json_t *changes = json_object_get(batch, "Changes");
+	const char *comment = jstr(batch, "Comment");
+	if (!json_is_array(changes) || json_array_size(changes) == 0)
+		return api_fail(c, 400, "InvalidInput",
+				"Invalid request: ChangeBatch.Changes must hold at least one Change");
+	if (comment != NULL && strlen(comment) > 256)
+		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
+	const char *apex = jstr(zone_hz(z), "Name");
+
+	size_t records = 0;
+	size_t i;
+	json_t *ch;
+	json_array_foreach(changes, i, ch) {
+		size_t n = json_array_size(json_object_get(json_object_get(ch, "ResourceRecordSet"),
+							   "ResourceRecords"));
+		const char *act = jstr(ch, "Action");
+		records += act && strcmp(act, "UPSERT") == 0 ? 2 * n : n;
+	}
+	if (records > 1000)
+		return api_fail(c, 400, "InvalidChangeBatch",
+				"[Number of records limit of 1000 exceeded.]");
+
+	char *msgs = calloc(1, 65536);
+	if (msgs == NULL)
+		return api_fail(c, 500, "InternalFailure", "out of memory");
+	size_t nmsg = 0;
+	wcopy_t w = { .z = z, .orig = json_object(), .cur = json_object() };
+	json_t *fs = NULL;
+	if (jstr(z->doc, "ZoneFile") != NULL) {
+		char err[1024];
+		fs = model_zone_file_sets(z, err, sizeof(err));
+		if (fs == NULL) {
+			api_fail(c, 500, "InternalFailure", "zone file of %s: %s", z->id, err);
+			goto out;
+		}
+		w.file_by_name = file_by_name(fs);
+	}
+	bool soa_touched = false;
+	json_array_foreach(changes, i, ch) {
+		const char *act = jstr(ch, "Action");
+		const json_t *rrs = json_object_get(ch, "ResourceRecordSet");
+		const char *name = jstr(rrs, "Name"), *type = jstr(rrs, "Type");
+		const char *sid = jstr(rrs, "SetIdentifier");
+		char err[1100], desc[1400];
+		if (act == NULL || (strcmp(act, "CREATE") && strcmp(act, "DELETE") &&
+				    strcmp(act, "UPSERT"))) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration '[CREATE, DELETE, UPSERT]'. It must be a value from the enumeration.",
+				 act ? act : "");
+			goto out;
+		}
+		if (!json_is_object(rrs) || name == NULL || type == NULL) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid request: Change %zu needs a ResourceRecordSet with Name and Type", i);
+			goto out;
+		}
+		if (!rrtype_ok(type)) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration for Type.",
+				 type);
+			goto out;
+		}
+		bool alias = json_object_get(rrs, "AliasTarget") != NULL;
+		bool vals = json_object_get(rrs, "TTL") != NULL &&
+			    json_object_get(rrs, "ResourceRecords") != NULL;
+		bool partial = !alias && (json_object_get(rrs, "TTL") != NULL ||
+					  json_object_get(rrs, "ResourceRecords") != NULL) && !vals;
+		if (alias == vals || partial || (alias && (json_object_get(rrs, "TTL") ||
+							    json_object_get(rrs, "ResourceRecords")))) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found %s in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=%s]",
+				 alias ? "more than one" : "none", act, name, type, sid ? sid : "null");
+			goto out;
+		}
+		bool routed = false;
+		for (const char *const *p = ROUTING; *p; p++)
+			routed = routed || json_object_get(rrs, *p) != NULL;
+		if (routed && sid == NULL) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid request: Missing field 'SetIdentifier' in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]",
+				 act, name, type);
+			goto out;
+		}
+		const char *hcid = jstr(rrs, "HealthCheckId");
+		if (hcid != NULL && strcmp(act, "DELETE") != 0 && model_hc(c->m, hcid) == NULL) {
+			api_fail(c, 404, "NoSuchHealthCheck", "A health check with id %s does not exist.",
+				 hcid);
+			goto out;
+		}
+		json_t *s = set_canon(rrs, err, sizeof(err));
+		if (s == NULL) {
+			api_fail(c, 400, "InvalidInput", "%s", err);
+			goto out;
+		}
+		const char *cn = jstr(s, "Name");
+		set_desc(s, desc, sizeof(desc));
+		if (!name_in_zone(cn, apex)) {
+			add_msg(msgs, 65536, &nmsg, "RRSet with DNS name %s is not permitted in zone %s",
+				cn, apex);
+			json_decref(s);
+			continue;
+		}
+		if (strcmp(type, "SOA") == 0)
+			soa_touched = true;
+		json_t *arr = wc_at(&w, cn);
+		size_t at = wc_find(arr, type, sid);
+		if (strcmp(act, "DELETE") == 0) {
+			if (at == SIZE_MAX)
+				add_msg(msgs, 65536, &nmsg,
+					"Tried to delete resource record set %s but it was not found", desc);
+			else if (!delete_matches(s, json_array_get(arr, at)))
+				add_msg(msgs, 65536, &nmsg,
+					"Tried to delete resource record set %s but the values provided do not match the current values",
+					desc);
+			else
+				json_array_remove(arr, at);
+			json_decref(s);
+			continue;
+		}
+		if (strcmp(act, "CREATE") == 0 && at != SIZE_MAX) {
+			add_msg(msgs, 65536, &nmsg,
+				"Tried to create resource record set %s but it already exists", desc);
+			json_decref(s);
+			continue;
+		}
+		if (!check_fields(s, apex, i, msgs, 65536, &nmsg)) {
+			json_decref(s);
+			continue;
+		}
+		json_t *others = json_copy(arr);
+		if (at != SIZE_MAX)
+			json_array_remove(others, at);
+		bool ok = check_conflicts(others, s, apex, msgs, 65536, &nmsg);
+		json_decref(others);
+		if (!ok) {
+			json_decref(s);
+			continue;
+		}
+		if (at != SIZE_MAX)
+			json_array_set_new(arr, at, s);
+		else
+			json_array_append_new(arr, s);
+	}
+	if (nmsg > 0) {
+		api_fail(c, 400, "InvalidChangeBatch", "[%s]", msgs);
+		goto out;
+	}
+	bump_serial(&w, apex, soa_touched);
+
+	/* The transaction: materialise a zone-file zone, then every difference. */
+	model_txn_t *t = model_txn_new(c->m);
+	char key[1400];
+	if (fs != NULL) {
+		json_t *doc = json_deep_copy(z->doc);
+		json_object_del(doc, "ZoneFile");
+		snprintf(key, sizeof(key), "/zones/%s", z->id);
+		model_txn_put(t, key, doc);
+		size_t k;
+		json_t *d;
+		json_array_foreach(fs, k, d) {
+			if (model_key_set(key, sizeof(key), z->id, jstr(d, "Name"), jstr(d, "Type"),
+					  NULL) == ERR_OK)
+				model_txn_put(t, key, json_incref(d));
+		}
+	}
+	const char *nm;
+	json_t *arr;
+	json_object_foreach(w.orig, nm, arr) {
+		json_t *now = json_object_get(w.cur, nm);
+		size_t k;
+		json_t *d;
+		json_array_foreach(arr, k, d) {
+			if (wc_find(now, jstr(d, "Type"), jstr(d, "SetIdentifier")) == SIZE_MAX &&
+			    model_key_set(key, sizeof(key), z->id, nm, jstr(d, "Type"),
+					  jstr(d, "SetIdentifier")) == ERR_OK)
+				model_txn_put(t, key, NULL);
+		}
+		json_array_foreach(now, k, d) {
+			size_t o = wc_find(arr, jstr(d, "Type"), jstr(d, "SetIdentifier"));
+			if (o != SIZE_MAX && json_array_get(arr, o) == d && fs == NULL)
+				continue;
+			if (model_key_set(key, sizeof(key), z->id, nm, jstr(d, "Type"),
+					  jstr(d, "SetIdentifier")) == ERR_OK)
+				model_txn_put(t, key, json_incref(d));
+		}
+	}
+	json_t *ci = api_change_new(c, t, comment);
+	c->out = json_pack("{s:o}", "ChangeInfo", ci);
+	c->root = "ChangeResourceRecordSetsResponse";
+	json_decref(w.orig);
+	json_decref(w.cur);
+	json_decref(w.file_by_name);
+	free(msgs);
+	return api_submit(c, t, "InvalidChangeBatch");
+out:
+	json_decref(w.orig);
+	json_decref(w.cur);
+	json_decref(w.file_by_name);
+	free(msgs);
+	return API_DONE;
+}
+
+/* Lower bound in a sorted array of set documents. */
+static size_t doc_lower(const json_t *arr, const char *rk, const char *type, const char *sid)
+{
+	size_t lo = 0, hi = json_array_size(arr);
+	char b[1100];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const json_t *d = json_array_get(arr, mid);
+		int r = strcmp(r53p_name_rev(jstr(d, "Name"), b, sizeof(b)), rk);
+		if (r == 0)
+			r = strcmp(jstr(d, "Type"), type ? type : "");
+		if (r == 0) {
+			const char *ds = jstr(d, "SetIdentifier");
+			r = (ds == NULL || sid == NULL) ? (ds != NULL) - (sid != NULL) : strcmp(ds, sid);
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int op_list_rrsets(api_call_t *c)
+{
+	m_zone_t *z = need_zone(c, c->path[0]);
+	if (z == NULL)
+		return API_DONE;
+	unsigned max;
+	if (!api_maxitems(c, "maxitems", 300, 300, &max))
+		return API_DONE;
+	const char *name = api_q(c, "name"), *type = api_q(c, "type");
+	const char *sid = api_q(c, "identifier");
+	char canon[1100], rk[1100];
+	if (type != NULL && name == NULL)
+		return api_fail(c, 400, "InvalidInput",
+				"The input is not valid: you must specify name if you specify type");
+	if (sid != NULL && type == NULL)
+		return api_fail(c, 400, "InvalidInput",
+				"The input is not valid: you must specify type if you specify identifier");
+	if (type != NULL && !rrtype_ok(type))
+		return api_fail(c, 400, "InvalidInput", "%s is not a valid record type", type);
+	if (name != NULL && r53p_name_canon(name, canon, sizeof(canon)) != ERR_OK)
+		return api_fail(c, 400, "InvalidInput", "%s is not a valid DNS name", name);
+	rk[0] = '\0';
+	if (name != NULL)
+		r53p_name_rev(canon, rk, sizeof(rk));
+	size_t k = name ? model_set_lower(z, canon, type, sid) : 0;
+	json_t *fs = NULL;
+	if (jstr(z->doc, "ZoneFile") != NULL) {
+		char err[1024];
+		fs = model_zone_file_sets(z, err, sizeof(err));
+		if (fs == NULL)
+			return api_fail(c, 500, "InternalFailure", "zone file of %s: %s", z->id, err);
+	}
+	size_t a = name ? doc_lower(fs, rk, type, sid) : 0, nb = json_array_size(fs);
+	json_t *list = json_array();
+	const json_t *next = NULL;
+	while (k < z->n_sets || a < nb) {
+		const json_t *f = a < nb ? json_array_get(fs, a) : NULL;
+		bool take_file = f != NULL;
+		if (f != NULL && k < z->n_sets) {
+			char b[1100];
+			const m_set_t *s = &z->sets[k];
+			int r = strcmp(r53p_name_rev(jstr(f, "Name"), b, sizeof(b)), s->rkey);
+			if (r == 0)
+				r = strcmp(jstr(f, "Type"), s->type);
+			if (r == 0)
+				r = s->setid != NULL ? -1 : 0;
+			take_file = r < 0;
+		}
+		const json_t *d = take_file ? f : z->sets[k].doc;
+		if (json_array_size(list) == max) {
+			next = d;
+			break;
+		}
+		json_array_append(list, (json_t *)d);
+		if (take_file)
+			a++;
+		else
+			k++;
+	}
+	c->out = json_pack("{s:o,s:b}", "ResourceRecordSets", list, "IsTruncated", next != NULL);
+	if (next != NULL) {
+		json_object_set(c->out, "NextRecordName", json_object_get(next, "Name"));
+		json_object_set(c->out, "NextRecordType", json_object_get(next, "Type"));
+		if (json_object_get(next, "SetIdentifier"))
+			json_object_set(c->out, "NextRecordIdentifier",
+					json_object_get(next, "SetIdentifier"));
+	}
+	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
+	c->root = "ListResourceRecordSetsResponse";
+	return API_DONE;
+}
+
+/* ---- changes and test answers ---------------------------------------------------------- */
+
+static int op_get_change(api_call_t *c)
+{
+	const json_t *ci = json_object_get(c->m->changes, c->path[0]);
+	if (ci == NULL)
+		return api_fail(c, 404, "NoSuchChange", "A change with the specified change ID does not exist: %s",
+				c->path[0]);
+	json_t *out = json_deep_copy(ci);
+	const json_t *g = json_object_get(c->m->change_gen, c->path[0]);
+	bool insync = g == NULL || daemon_gen_synced(c->api->d, (uint64_t)json_integer_value(g));
+	json_object_set_new(out, "Status", json_string(insync ? "INSYNC" : "PENDING"));
+	/* Model order: Id, Status, SubmittedAt, Comment. */
+	json_t *o = json_pack("{s:O?,s:O?,s:O?}", "Id", json_object_get(out, "Id"), "Status",
+			      json_object_get(out, "Status"), "SubmittedAt",
+			      json_object_get(out, "SubmittedAt"));
+	if (json_object_get(out, "Comment"))
+		json_object_set(o, "Comment", json_object_get(out, "Comment"));
+	json_decref(out);
+	c->out = json_pack("{s:o}", "ChangeInfo", o);
+	c->root = "GetChangeResponse";
+	return API_DONE;
+}
+
+static int op_test_dns_answer(api_call_t *c)
+{
+	const char *hz = api_q(c, "hostedzoneid");
+	if (hz == NULL || api_q(c, "recordname") == NULL || api_q(c, "recordtype") == NULL)
+		return api_fail(c, 400, "InvalidInput",
+				"hostedzoneid, recordname and recordtype are required");
+	char id[256], full[300];
+	snprintf(id, sizeof(id), "%s", hz);
+	strip_prefix(id);
+	m_zone_t *z = need_zone(c, id);
+	if (z == NULL)
+		return API_DONE;
+	snprintf(full, sizeof(full), "/hostedzone/%s", id);
+	testdns_params_t p = {
+		.hostedzoneid = full,
+		.recordname = api_q(c, "recordname"),
+		.recordtype = api_q(c, "recordtype"),
+		.resolverip = api_q(c, "resolverip"),
+		.edns0clientsubnetip = api_q(c, "edns0clientsubnetip"),
+		.edns0clientsubnetmask = api_q(c, "edns0clientsubnetmask"),
+	};
+	json_t *out = NULL;
+	int code = testdns_answer(daemon_zdb(c->api->d), &p, &out);
+	if (code != 200) {
+		const char *e = jstr(out, "error");
+		api_fail(c, code == 404 ? 404 : 400, code == 404 ? "NoSuchHostedZone" : "InvalidInput",
+			 "%s", e ? e : "invalid test");
+		json_decref(out);
+		return API_DONE;
+	}
+	static const char *const keep[] = { "Nameserver", "RecordName", "RecordType",
+					    "RecordData", "ResponseCode", "Protocol", NULL };
+	c->out = json_object();
+	for (const char *const *k = keep; *k; k++) {
+		json_t *v = json_object_get(out, *k);
+		if (v != NULL)
+			json_object_set(c->out, *k, v);
+	}
+	json_decref(out);
+	c->root = "TestDNSAnswerResponse";
+	return API_DONE;
+}
+
+static int op_not_implemented(api_call_t *c)
+{
+	return api_fail(c, 501, "NotImplemented", "%s is not implemented by r53d", c->op);
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+typedef struct route {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *pattern; /* segments, '*' a parameter */
+	const char *op;
+	api_handler_fn fn;
+} route_t;
+
+static const route_t ROUTES[] = {
+	{ "POST", "hostedzone", "CreateHostedZone", op_create_hosted_zone },
+	{ "GET", "hostedzone", "ListHostedZones", op_list_hosted_zones },
+	{ "GET", "hostedzone/*", "GetHostedZone", op_get_hosted_zone },
+	{ "POST", "hostedzone/*", "UpdateHostedZoneComment", op_update_hosted_zone_comment },
+	{ "DELETE", "hostedzone/*", "DeleteHostedZone", op_delete_hosted_zone },
+	{ "POST", "hostedzone/*/rrset", "ChangeResourceRecordSets", op_change_rrsets },
+	{ "GET", "hostedzone/*/rrset", "ListResourceRecordSets", op_list_rrsets },
+	{ "POST", "hostedzone/*/associatevpc", "AssociateVPCWithHostedZone", op_associate_vpc },
+	{ "POST", "hostedzone/*/disassociatevpc", "DisassociateVPCFromHostedZone",
+	  op_disassociate_vpc },
+	{ "GET", "hostedzone/*/dnssec", "GetDNSSEC", op_get_dnssec },
+	{ "POST", "hostedzone/*/enable-dnssec", "EnableHostedZoneDNSSEC", op_not_implemented },
+	{ "POST", "hostedzone/*/disable-dnssec", "DisableHostedZoneDNSSEC", op_not_implemented },
+	{ "POST", "hostedzone/*/features", "UpdateHostedZoneFeatures", op_not_implemented },
+	{ "POST", "hostedzone/*/authorizevpcassociation", "CreateVPCAssociationAuthorization",
+	  op_not_implemented },
+	{ "GET", "hostedzone/*/authorizevpcassociation", "ListVPCAssociationAuthorizations",
+	  op_not_implemented },
+	{ "POST", "hostedzone/*/deauthorizevpcassociation", "DeleteVPCAssociationAuthorization",
+	  op_not_implemented },
+	{ "GET", "hostedzonesbyname", "ListHostedZonesByName", op_list_hosted_zones_by_name },
+	{ "GET", "hostedzonesbyvpc", "ListHostedZonesByVPC", op_list_hosted_zones_by_vpc },
+	{ "GET", "hostedzonecount", "GetHostedZoneCount", op_get_hosted_zone_count },
+	{ "GET", "hostedzonelimit/*/*", "GetHostedZoneLimit", op_get_hosted_zone_limit },
+	{ "GET", "change/*", "GetChange", op_get_change },
+	{ "GET", "testdnsanswer", "TestDNSAnswer", op_test_dns_answer },
+	{ "POST", "healthcheck", "CreateHealthCheck", api_create_health_check },
+	{ "GET", "healthcheck", "ListHealthChecks", api_list_health_checks },
+	{ "GET", "healthcheck/*", "GetHealthCheck", api_get_health_check },
+	{ "POST", "healthcheck/*", "UpdateHealthCheck", api_update_health_check },
+	{ "DELETE", "healthcheck/*", "DeleteHealthCheck", api_delete_health_check },
+	{ "GET", "healthcheck/*/status", "GetHealthCheckStatus", api_get_health_check_status },
+	{ "GET", "healthcheck/*/lastfailurereason", "GetHealthCheckLastFailureReason",
+	  api_get_health_check_last_failure_reason },
+	{ "GET", "healthcheckcount", "GetHealthCheckCount", api_get_health_check_count },
+	{ "GET", "checkeripranges", "GetCheckerIpRanges", api_get_checker_ip_ranges },
+	{ "POST", "cidrcollection", "CreateCidrCollection", api_create_cidr_collection },
+	{ "GET", "cidrcollection", "ListCidrCollections", api_list_cidr_collections },
+	{ "POST", "cidrcollection/*", "ChangeCidrCollection", api_change_cidr_collection },
+	{ "GET", "cidrcollection/*", "ListCidrLocations", api_list_cidr_locations },
+	{ "DELETE", "cidrcollection/*", "DeleteCidrCollection", api_delete_cidr_collection },
+	{ "GET", "cidrcollection/*/cidrblocks", "ListCidrBlocks", api_list_cidr_blocks },
+	{ "POST", "tags/*/*", "ChangeTagsForResource", api_change_tags_for_resource },
+	{ "GET", "tags/*/*", "ListTagsForResource", api_list_tags_for_resource },
+	{ "POST", "tags/*", "ListTagsForResources", api_list_tags_for_resources },
+	{ "GET", "accountlimit/*", "GetAccountLimit", api_get_account_limit },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* Families of the model that r53d does not implement (NotImplemented, 501). */
+static const char *const UNIMPLEMENTED[] = { "trafficpolicy", "trafficpolicies",
+					     "trafficpolicyinstance", "trafficpolicyinstances",
+					     "trafficpolicyinstancecount", "trafficpolicycount",
+					     "queryloggingconfig", "delegationset",
+					     "reusabledelegationsetlimit", "keysigningkey",
+					     "geolocation", "geolocations", NULL };
+
+static bool segment_decode(const char *s, size_t n, char *out, size_t len)
+{
+	char *tmp = strndup(s, n);
+	if (tmp == NULL)
+		return false;
+	size_t dl = 0;
+	char *d = evhttp_uridecode(tmp, 0, &dl);
+	free(tmp);
+	if (d == NULL)
+		return false;
+	bool ok = dl < len;
+	if (ok)
+		memcpy(out, d, dl + 1);
+	free(d);
+	return ok;
+}
+
+/* Match rest ("/hostedzone/Z1/rrset/") against a pattern; fill c->path. */
+static bool route_match(const char *pattern, const char *rest, api_call_t *c)
+{
+	const char *p = pattern, *r = rest;
+	int np = 0;
+	while (*r == '/')
+		r++;
+	for (;;) {
+		const char *pe = strchr(p, '/');
+		size_t pl = pe ? (size_t)(pe - p) : strlen(p);
+		const char *re = strchr(r, '/');
+		size_t rl = re ? (size_t)(re - r) : strlen(r);
+		if (rl == 0)
+			return false;
+		if (pl == 1 && p[0] == '*') {
+			if (np >= 4 || !segment_decode(r, rl, c->path[np], sizeof(c->path[np])))
+				return false;
+			strip_prefix(c->path[np]);
+			np++;
+		} else if (pl != rl || strncmp(p, r, pl) != 0) {
+			return false;
+		}
+		r += rl;
+		while (*r == '/')
+			r++;
+		if (pe == NULL)
+			return *r == '\0';
+		p = pe + 1;
+		if (*r == '\0')
+			return false;
+	}
+}
+
+static const char *req_header(void *ctx, const char *lower_name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(ctx), lower_name);
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
+	}
+}
+
+/* SigV4: verify when credentials are configured; otherwise only read the region. */
+static bool check_auth(api_call_t *c, const char *method, const char *rawpath,
+		       const char *rawquery, const uint8_t *body, size_t blen)
+{
+	sigv4_req_t r = { .method = method, .path = rawpath, .query = rawquery,
+			  .header = req_header, .header_ctx = c->req, .body = body,
+			  .body_len = blen };
+	const json_t *creds = api_conf(c)->api_credentials;
+	char akid[256], service[64], err[512];
+	if (creds == NULL) {
+		if (sigv4_parse(&r, akid, sizeof(akid), c->region, sizeof(c->region), service,
+				sizeof(service)) != SIGV4_OK)
+			c->region[0] = '\0';
+		return true;
+	}
+	size_t n = json_array_size(creds);
+	sigv4_cred_t cr[32];
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *x = json_array_get(creds, i);
+		cr[i].access_key_id = jstr(x, "AccessKeyId");
+		cr[i].secret = jstr(x, "SecretAccessKey");
+	}
+	int v = sigv4_verify(&r, cr, n, time(NULL), c->region, sizeof(c->region), err, sizeof(err));
+	switch (v) {
+	case SIGV4_OK:
+		return true;
+	case SIGV4_UNSIGNED:
+		api_fail(c, 403, "MissingAuthenticationToken",
+			 "Request is missing Authentication Token");
+		return false;
+	case SIGV4_MALFORMED:
+		api_fail(c, 400, "IncompleteSignature", "%s", err);
+		return false;
+	case SIGV4_UNKNOWN_KEY:
+		api_fail(c, 403, "InvalidClientTokenId",
+			 "The security token included in the request is invalid.");
+		return false;
+	case SIGV4_SKEW:
+		api_fail(c, 403, "RequestExpired", "%s", err);
+		return false;
+	default:
+		api_fail(c, 403, "SignatureDoesNotMatch",
+			 "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+		return false;
+	}
+}
+
+static void api_handle(struct evhttp_request *req, const char *rest, void *arg)
+{
+	api_t *a = arg;
+	api_call_t *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	c->query.tqh_first = NULL;
+	c->query.tqh_last = &c->query.tqh_first;
+	c->api = a;
+	c->m = a->m;
+	c->req = req;
+	c->op = "Unknown";
+	model_new_uuid(c->request_id, sizeof(c->request_id));
+
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *rawpath = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *rawquery = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *method = method_name(evhttp_request_get_command(req));
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t blen = evbuffer_get_length(in);
+	const uint8_t *body = blen ? evbuffer_pullup(in, -1) : NULL;
+	const conf_t *conf = api_conf(c);
+	api_handler_fn fn = NULL;
+
+	if (blen > conf->api_max_body) {
+		api_fail(c, 400, "InvalidInput", "The request body is larger than %zu bytes",
+			 conf->api_max_body);
+		goto send;
+	}
+	if (!check_auth(c, method, rawpath ? rawpath : "/", rawquery, body, blen))
+		goto send;
+	for (const route_t *r = ROUTES; r->method != NULL; r++) {
+		if (strcmp(r->method, method) == 0 && route_match(r->pattern, rest, c)) {
+			c->op = r->op;
+			fn = r->fn;
+			break;
+		}
+	}
+	if (fn == NULL) {
+		const char *s = rest;
+		while (*s == '/')
+			s++;
+		size_t l = strcspn(s, "/");
+		for (const char *const *u = UNIMPLEMENTED; *u; u++) {
+			if (strlen(*u) == l && strncmp(s, *u, l) == 0) {
+				api_fail(c, 501, "NotImplemented",
+					 "%s %s" API_PREFIX "%s is not implemented by r53d", method, "",
+					 rest);
+				goto send;
+			}
+		}
+		api_fail(c, 400, "InvalidAction",
+			 "The action %s " API_PREFIX "%s is not valid for this web service", method,
+			 rest);
+		goto send;
+	}
+	if (rawquery != NULL && evhttp_parse_query_str(rawquery, &c->query) != 0) {
+		api_fail(c, 400, "InvalidInput", "the query string is malformed");
+		goto send;
+	}
+	if (strcmp(method, "POST") == 0 && blen > 0) {
+		char err[512];
+		int ret = xmlconv_parse((const char *)body, blen, c->body_root, sizeof(c->body_root),
+					&c->body, err, sizeof(err));
+		if (ret != ERR_OK) {
+			api_fail(c, 400, ret == ERR_INVAL ? "InvalidInput" : "MalformedInput", "%s", err);
+			goto send;
+		}
+	}
+	if (a->inflight != NULL || a->head != NULL || daemon_busy(a->d)) {
+		api_wait_t *w = calloc(1, sizeof(*w));
+		if (w == NULL) {
+			api_fail(c, 503, "ServiceUnavailable", "out of memory");
+			goto send;
+		}
+		w->c = c;
+		w->fn = fn;
+		if (a->tail)
+			a->tail->next = w;
+		else
+			a->head = w;
+		a->tail = w;
+		return;
+	}
+	run_one(c, fn);
+	return;
+send:
+	call_send(c);
+}
+
+int api_new(daemon_t *d, admin_t *admin, model_t *m, api_t **out)
+{
+	api_t *a = calloc(1, sizeof(*a));
+	*out = NULL;
+	if (a == NULL)
+		return ERR_NOMEM;
+	a->d = d;
+	a->m = m;
+	a->admin = admin;
+	admin_set_max_body(admin, daemon_conf(d)->api_max_body + 65536);
+	int ret = admin_register(admin, API_PREFIX, api_handle, a);
+	if (ret != ERR_OK) {
+		free(a);
+		return ret;
+	}
+	*out = a;
+	return ERR_OK;
+}
+
+void api_free(api_t *a)
+{
+	if (a == NULL)
+		return;
+	while (a->head != NULL) {
+		api_wait_t *w = a->head;
+		a->head = w->next;
+		api_fail(w->c, 503, "ServiceUnavailable", "r53d is shutting down");
+		call_send(w->c);
+		free(w);
+	}
+	free(a);
+}
