@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
@@ -273,6 +274,29 @@ out:
 	return ret;
 }
 
+/* Zones the configuration defines are named in messages as it names them
+ * ("CONFIG: hosted_zones[2]"), whatever the store says about them now. */
+static void sources_where(model_sources_t *s, const conf_t *c)
+{
+	for (size_t i = 0; i < s->n_src; i++) {
+		zdb_src_t *z = &s->src[i];
+		const char *sid = strncmp(z->id, "/hostedzone/", 12) == 0 ? z->id + 12 : z->id;
+		for (size_t k = 0; k < c->n_zones; k++) {
+			const conf_zone_t *cz = &c->zones[k];
+			const char *cid = cz->id ? cz->id : "";
+			if (strncmp(cid, "/hostedzone/", 12) == 0)
+				cid += 12;
+			if (z->name == NULL || strcasecmp(z->name, cz->name) != 0 ||
+			    (cid[0] != '\0' && strcmp(cid, sid) != 0))
+				continue;
+			z->where = cz->where;
+			if (cz->record_sets_file != NULL)
+				z->record_sets_file = cz->record_sets_file;
+			break;
+		}
+	}
+}
+
 /* Open the store the configuration names (LMDB) or a memory one. */
 static int open_store(const conf_t *c, store_t **st, char *err, size_t errlen)
 {
@@ -338,6 +362,8 @@ static int first_load(const char *config_path, const char *reimport, hc_system_t
 		ret = model_txn_apply(f->txn);
 	if (ret == ERR_OK)
 		ret = model_sources_make(f->model, &f->src);
+	if (ret == ERR_OK)
+		sources_where(&f->src, f->conf);
 	if (ret == ERR_NOMEM)
 		snprintf(err, errlen, "%s: out of memory", config_path);
 	if (ret != ERR_OK)
@@ -555,6 +581,8 @@ static void reload_start(daemon_t *d)
 		ret = model_sources_make(d->model, &d->build_src);
 		if (ret != ERR_OK)
 			model_txn_rollback(t);
+		else
+			sources_where(&d->build_src, n);
 	}
 	if (ret == ERR_OK) {
 		d->build_conf = n;
@@ -617,6 +645,7 @@ static void txn_start(daemon_t *d)
 	}
 	ret = model_sources_make(d->model, &d->build_src);
 	if (ret == ERR_OK) {
+		sources_where(&d->build_src, d->conf);
 		d->build_conf = NULL;
 		d->build_txn = j->t;
 		d->job = j;

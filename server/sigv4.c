@@ -67,7 +67,8 @@ static bool slice_eq(slice_t s, const char *lit)
 /* RFC 9110 tchar, lower case only (SigV4 signs lower-case names). */
 static bool header_name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static bool split_credential(slice_t v, auth_t *a)

@@ -488,8 +488,10 @@ int xmlconv_parse(const char *body, size_t len, char *root, size_t rootlen, json
 	}
 	xml_setup();
 	ctxt = xmlCreateMemoryParserCtxt(body, (int)len);
-	if (ctxt == NULL)
-		return ERR_NOMEM;
+	if (ctxt == NULL) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
 	ctxt->_private = &st;
 	ctxt->sax->internalSubset = hook_internal_subset;
 	ctxt->sax->externalSubset = hook_internal_subset;
@@ -546,6 +548,8 @@ int xmlconv_parse(const char *body, size_t len, char *root, size_t rootlen, json
 	obj = NULL;
 	ret = ERR_OK;
 out:
+	if (ret == ERR_NOMEM)
+		seterr(err, errlen, "out of memory");
 	json_decref(obj);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);

@@ -1077,12 +1077,19 @@ class PoliciesTest(PolicyCase):
         self.assertAnswer("geo.policy.test", VA, [self.GEO["us"]])
 
     def test_testdnsanswer_more(self):
-        # no mask: Route 53's default /24 (ECS-4); /hostedzone/ prefix and the API's own path
-        code, body = self.srv.admin(
-            "GET", "/2013-04-01/testdnsanswer?hostedzoneid=/hostedzone/%s&recordname="
-            "geo.policy.test&recordtype=A&edns0clientsubnetip=198.51.100.7" % ZONE_ID)
+        # no mask: Route 53's default /24 (ECS-4); /hostedzone/ prefix
+        q = ("hostedzoneid=/hostedzone/%s&recordname=geo.policy.test&recordtype=A"
+             "&edns0clientsubnetip=198.51.100.7" % ZONE_ID)
+        code, body = self.srv.admin("GET", "/testdnsanswer?" + q)
         self.assertEqual((code, body["RecordData"], body["Explanation"]["SetIdentifier"]),
                          (200, ["10.20.0.5"], "eu"), body)
+        # the API's own path answers the same in Route 53's XML
+        code, text = self.srv.admin("GET", "/2013-04-01/testdnsanswer?" + q)
+        self.assertEqual(code, 200, text)
+        self.assertIn("<TestDNSAnswerResponse", text)
+        self.assertIn("<RecordData><RecordDataEntry>10.20.0.5</RecordDataEntry></RecordData>",
+                      text)
+        self.assertIn("<ResponseCode>NOERROR</ResponseCode>", text)
         code, body = self.ask_testdns(hostedzoneid=ZONE_ID, recordname="geonodef.policy.test",
                                   recordtype="A", edns0clientsubnetip="203.0.113.64",
                                   edns0clientsubnetmask="26")

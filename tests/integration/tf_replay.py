@@ -918,19 +918,19 @@ def scenario_main(ctx):
     dig_expect(ctx, "kind." + zname, "A", [], None, "dig type-changed record: old type gone")
     dig_expect(ctx, "txt." + zname, "TXT", ['"v=spf1 include:_spf.replay.example -all"'], 300)
 
-    # ---- terraform destroy: records in parallel, then zone and health checks in parallel
+    # ---- terraform destroy: reverse dependency order: the alias first (its HCL names
+    # simple's fqdn), then the other records in parallel, then zone and checks in parallel
     log("main: destroy")
+    try:
+        rr_delete(ctx, zid, recs["alias"])
+    except Abort:
+        pass
     with ThreadPoolExecutor(10) as ex:
         for f in [ex.submit(rr_delete, ctx, zid, r) for k, r in recs.items() if k != "alias"]:
             try:
                 f.result()
             except Abort:
                 pass
-    # the alias last (it names simple)
-    try:
-        rr_delete(ctx, zid, recs["alias"])
-    except Abort:
-        pass
     # a DELETE of a set already gone: InvalidChangeBatch (Terraform ignores it; pitfall 2)
     gone = expand_rrset(recs["simple"], zname)
     e = expect_error("DELETE of a missing set", "InvalidChangeBatch", 400,

@@ -128,7 +128,16 @@ static void test_errors(void **state)
 	expect_conf_error("{\"listen\": [\"127.0.0.1:99999\"], " ZONE_OK "}", "listen[0]");
 	expect_conf_error("{\"listen\": [\"nohost:53\"], " ZONE_OK "}", "listen[0]");
 	expect_conf_error("{\"workers\": 0, " ZONE_OK "}", "workers");
-	expect_conf_error("{\"listen\": [\"127.0.0.1:53\"]}", "hosted_zones");
+	/* hosted_zones may be absent (zones come from the store and the API); the new keys */
+	expect_conf_error("{\"hosted_zones\": {}}", "hosted_zones");
+	expect_conf_error("{\"store\": {}}", "store: needs path");
+	expect_conf_error("{\"store\": {\"path\": 3}}", "store.path");
+	expect_conf_error("{\"store\": {\"path\": \"d\", \"bogus\": 1}}", "store.bogus");
+	expect_conf_error("{\"api\": {\"credentials\": []}}", "api.credentials");
+	expect_conf_error("{\"api\": {\"credentials\": [{\"AccessKeyId\": \"a\"}]}}",
+			  "api.credentials[0]");
+	expect_conf_error("{\"name_servers\": [\"ns 1\"]}", "name_servers[0]");
+	expect_conf_error("{\"name_servers\": []}", "name_servers");
 	expect_conf_error("{\"hosted_zones\": [{\"zone_file\": \"x\"}]}", "hosted_zones[0].HostedZone");
 	expect_conf_error("{\"hosted_zones\": [{\"HostedZone\": {\"Id\": \"Z\"}, \"zone_file\": \"x\"}]}",
 			  "hosted_zones[0].HostedZone.Name");
