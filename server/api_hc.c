@@ -921,18 +921,18 @@ static bool cidr_canon(const char *text, char *buf, size_t len, char *why, size_
 	geo_cidr_t net;
 	char a[INET6_ADDRSTRLEN];
 	if (text == NULL || strlen(text) > 50 || strchr(text, '/') == NULL) {
-		snprintf(why, whylen, "not a CIDR block");
+		snprintf(why, whylen, "\"%.60s\": not a CIDR block", text != NULL ? text : "");
 		return false;
 	}
 	if (geo_cidr_parse(text, &net, why, whylen) != GEO_OK)
 		return false;
 	unsigned maxp = net.af == AF_INET ? 24 : 48;
 	if (net.prefix < 1 || net.prefix > maxp) {
-		snprintf(why, whylen, "the prefix length must be 1..%u", maxp);
+		snprintf(why, whylen, "\"%s\": the prefix length must be 1..%u", text, maxp);
 		return false;
 	}
 	if (inet_ntop(net.af, net.addr, a, sizeof(a)) == NULL) {
-		snprintf(why, whylen, "not a CIDR block");
+		snprintf(why, whylen, "\"%s\": not a CIDR block", text);
 		return false;
 	}
 	snprintf(buf, len, "%s/%u", a, net.prefix);
@@ -1144,8 +1144,8 @@ int api_change_cidr_collection(api_call_t *c)
 			char canon[80];
 			if (!cidr_canon(text, canon, sizeof(canon), why, sizeof(why))) {
 				ret = api_fail(c, 400, "InvalidInput",
-					       "Invalid parameter : Changes[%zu].CidrList[%zu] \"%s\": %s",
-					       i, k, text != NULL ? text : "", why);
+					       "Invalid parameter : Changes[%zu].CidrList[%zu]: %s", i, k,
+					       why);
 				goto out;
 			}
 			size_t x;

@@ -24,6 +24,7 @@
 #include "admin.h"
 #include "api.h"
 #include "model.h"
+#include "r53json.h"
 #include "store.h"
 #include "err.h"
 #include "log.h"
@@ -91,6 +92,7 @@ struct daemon {
 	model_t *model;               /* what the API serves and the snapshot is built from */
 	api_t *api;                   /* the API on the admin listener, or NULL */
 	json_t *served_checks;        /* health checks of the snapshot being served */
+	r53_cache_t *set_cache;       /* converted record sets between builds (loader) */
 	model_sources_t build_src;    /* the running build's sources (loader reads them) */
 	conf_t *build_conf;           /* a reload's new configuration, or NULL (d->conf) */
 	model_txn_t *build_txn;       /* the running build's transaction (applied, to commit) */
@@ -194,7 +196,7 @@ static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t err
 		json_error_t je;
 		doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 		if (doc == NULL) {
-			snprintf(err, errlen, "%s: geo.latency: cannot load %s: line %d column %d: %s",
+			snprintf(err, errlen, "%s: geo.latency: cannot load %.1024s: line %d column %d: %s",
 				 c->path, path, je.line, je.column, je.text);
 			return ERR_PARSE;
 		}
@@ -209,6 +211,13 @@ static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t err
 }
 
 /* The file health_checks came from, for messages. */
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 /*
  * Build everything a snapshot needs from configuration c and the model's sources: geo, the
  * health checks (new, or reloaded with src->checks so that new HealthCheckIds have slots),
@@ -217,14 +226,16 @@ static int load_geo(const conf_t *c, daemon_loaded_t *out, char *err, size_t err
  * Start-up: the main thread. Later: the loader thread, the only caller of hc reload then.
  */
 static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t **hc,
-			const conf_t *old, const json_t *old_checks, daemon_loaded_t *out,
-			char *err, size_t errlen)
+			const conf_t *old, const json_t *old_checks, r53_cache_t *cache,
+			daemon_loaded_t *out, char *err, size_t errlen)
 {
 	daemon_loaded_t l = { 0 };
 	bool hc_reloaded = false;
 	int ret;
 
+	struct timespec t0, t1, t2;
 	memset(out, 0, sizeof(*out));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = load_geo(c, &l, err, errlen);
 	if (ret != ERR_OK)
 		goto out;
@@ -256,8 +267,15 @@ static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t
 		.cidr_collections = src->colls,
 		.vpcs = c->vpcs,
 		.vpcs_lenient = true,
+		.set_cache = cache,
 	};
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ret = zdb_build(src->src, src->n_src, &opts, &l.db, err, errlen);
+	if (ret == ERR_OK)
+		r53_cache_sweep(cache);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	log_msg(LOG_DEBUG, "build: geo and health %.1f ms, zones %.1f ms",
+		ms_since(&t0) - ms_since(&t1), ms_since(&t1) - ms_since(&t2));
 	if (ret != ERR_OK)
 		goto out;
 	*out = l;
@@ -327,11 +345,13 @@ typedef struct first_load {
 	model_txn_t *txn;
 	model_sources_t src;
 	daemon_loaded_t loaded;
+	r53_cache_t *cache;
 } first_load_t;
 
 static void first_load_free(first_load_t *f)
 {
 	model_txn_free(f->txn);
+	r53_cache_free(f->cache);
 	model_sources_free(&f->src);
 	daemon_loaded_free(&f->loaded);
 	model_free(f->model);
@@ -368,7 +388,8 @@ static int first_load(const char *config_path, const char *reimport, hc_system_t
 		snprintf(err, errlen, "%s: out of memory", config_path);
 	if (ret != ERR_OK)
 		return ret;
-	return daemon_build(f->conf, &f->src, hc, NULL, NULL, &f->loaded, err, errlen);
+	f->cache = r53_cache_new();
+	return daemon_build(f->conf, &f->src, hc, NULL, NULL, f->cache, &f->loaded, err, errlen);
 }
 
 /* --check: the health-check module's warnings and errors only (it narrates "added"). */
@@ -486,13 +507,6 @@ int daemon_reimport(const char *config_path, const char *id, FILE *out, FILE *er
 
 /* ---- reloads ------------------------------------------------------------------------------ */
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static void *loader_main(void *arg)
 {
 	daemon_t *d = arg;
@@ -500,7 +514,7 @@ static void *loader_main(void *arg)
 	d->loader_err[0] = '\0';
 	const conf_t *c = d->build_conf ? d->build_conf : d->conf;
 	d->loader_ret = daemon_build(c, &d->build_src, &d->hc, d->conf, d->served_checks,
-				     &d->loaded, d->loader_err, sizeof(d->loader_err));
+				     d->set_cache, &d->loaded, d->loader_err, sizeof(d->loader_err));
 	uint64_t one = 1;
 	ssize_t n = write(d->loaded_fd, &one, sizeof(one));
 	(void)n;
@@ -644,6 +658,7 @@ static void txn_start(daemon_t *d)
 		return;
 	}
 	ret = model_sources_make(d->model, &d->build_src);
+	log_msg(LOG_DEBUG, "change: apply and sources %.1f ms", ms_since(&d->load_start));
 	if (ret == ERR_OK) {
 		sources_where(&d->build_src, d->conf);
 		d->build_conf = NULL;
@@ -1096,6 +1111,7 @@ static void daemon_free(daemon_t *d)
 		event_base_free(d->base);
 	free(d->listen);
 	json_decref(d->served_checks);
+	r53_cache_free(d->set_cache);
 	model_free(d->model);
 	store_close(d->store);
 	conf_free(d->conf);
@@ -1140,6 +1156,8 @@ static int daemon_start(daemon_t *d)
 	d->store = f.store;
 	d->model = f.model;
 	d->served_checks = json_incref(f.src.checks);
+	d->set_cache = f.cache;
+	f.cache = NULL;
 	l = f.loaded;
 	f.conf = NULL;
 	f.store = NULL;

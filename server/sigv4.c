@@ -116,7 +116,7 @@ static bool check_signed_headers(slice_t v)
 
 static bool decode_signature(slice_t v, uint8_t *sig)
 {
-	if (v.n != 2 * SHA256_DIGEST_LENGTH)
+	if (v.n != (size_t)2 * SHA256_DIGEST_LENGTH)
 		return false;
 	for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++) {
 		int hi = hexval(v.p[2 * i]), lo = hexval(v.p[2 * i + 1]);
@@ -282,7 +282,7 @@ static bool parse_http_date(const char *s, time_t *t)
 		return false;
 	int mon = -1;
 	for (int i = 0; i < 12; i++)
-		if (memcmp(s + 8, months + 3 * i, 3) == 0)
+		if (memcmp(s + 8, months + (size_t)3 * (size_t)i, 3) == 0)
 			mon = i;
 	if (mon < 0)
 		return false;

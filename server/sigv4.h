@@ -41,7 +41,7 @@
 #include <time.h>
 
 /** Largest accepted difference between X-Amz-Date and now, in seconds (AWS: 15 min). */
-#define SIGV4_MAX_SKEW (15 * 60)
+#define SIGV4_MAX_SKEW ((time_t)15 * 60)
 
 /** One access key pair. Both strings borrowed. */
 typedef struct sigv4_cred {
@@ -51,14 +51,14 @@ typedef struct sigv4_cred {
 
 /** A request as received. Every pointer is borrowed for the duration of the call. */
 typedef struct sigv4_req {
-	const char *method; /**< "GET" */
+	const char *method; /**< "GET"; not NULL */
 	const char *path;   /**< URI path exactly as received, still percent-encoded
 			         ("/2013-04-01/hostedzone/Z1/rrset/") */
 	const char *query;  /**< raw query string without '?', or NULL */
 	/** Header value lookup: lower_name is lower case, the lookup is case-insensitive;
 	 *  NULL if absent. A header sent more than once should come back as the values joined
 	 *  with ',' (RFC 9110 5.3), which is what SigV4 signs. */
-	const char *(*header)(void *ctx, const char *lower_name);
+	const char *(*header)(void *ctx, const char *lower_name); /**< not NULL */
 	void *header_ctx;     /**< passed to header */
 	const uint8_t *body;  /**< the body, or NULL when body_len is 0 */
 	size_t body_len;

@@ -484,6 +484,186 @@ static int push(r53_list_t *l, r53_set_t *s)
 	return ERR_OK;
 }
 
+/* ---- the conversion cache ---- */
+
+typedef struct r53_centry {
+	const json_t *doc;     /* the key (a reference is held) */
+	char zone[256];        /* the zone it was converted for */
+	unsigned mark;         /* sweep generation of its last use */
+	r53_set_t set;         /* the converted set */
+} r53_centry_t;
+
+struct r53_cache {
+	r53_centry_t **slot;   /* open addressing by doc pointer; NULL empty */
+	size_t cap, n;         /* slots (power of two), entries */
+	unsigned mark;         /* current sweep generation */
+};
+
+static size_t cache_hash(const json_t *p, size_t mask)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x & mask;
+}
+
+r53_cache_t *r53_cache_new(void)
+{
+	r53_cache_t *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->cap = 1024;
+	c->slot = calloc(c->cap, sizeof(*c->slot));
+	if (c->slot == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void centry_free(r53_centry_t *e)
+{
+	set_free(&e->set);
+	json_decref((json_t *)e->doc);
+	free(e);
+}
+
+static r53_centry_t *cache_find(const r53_cache_t *c, const json_t *doc, const char *zone)
+{
+	size_t mask = c->cap - 1;
+	for (size_t i = cache_hash(doc, mask);; i = (i + 1) & mask) {
+		r53_centry_t *e = c->slot[i];
+		if (e == NULL)
+			return NULL;
+		if (e->doc == doc)
+			return strcmp(e->zone, zone) == 0 ? e : NULL;
+	}
+}
+
+static void cache_insert_slot(r53_centry_t **slot, size_t cap, r53_centry_t *e)
+{
+	size_t mask = cap - 1;
+	size_t i = cache_hash(e->doc, mask);
+	while (slot[i] != NULL)
+		i = (i + 1) & mask;
+	slot[i] = e;
+}
+
+/* Rebuild the table at capacity cap, keeping only entries marked `keep` (or all). */
+static int cache_rehash(r53_cache_t *c, size_t cap, bool sweep)
+{
+	r53_centry_t **ns = calloc(cap, sizeof(*ns));
+	if (ns == NULL)
+		return ERR_NOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < c->cap; i++) {
+		r53_centry_t *e = c->slot[i];
+		if (e == NULL)
+			continue;
+		if (sweep && e->mark != c->mark) {
+			centry_free(e);
+			continue;
+		}
+		cache_insert_slot(ns, cap, e);
+		n++;
+	}
+	free(c->slot);
+	c->slot = ns;
+	c->cap = cap;
+	c->n = n;
+	return ERR_OK;
+}
+
+/* Remember a converted set (a copy) for doc; failures only lose the caching. */
+static void cache_put(r53_cache_t *c, const json_t *doc, const char *zone, const r53_set_t *s)
+{
+	if ((c->n + 1) * 2 > c->cap && cache_rehash(c, c->cap * 2, false) != ERR_OK)
+		return;
+	if (strlen(zone) >= sizeof(((r53_centry_t *)0)->zone))
+		return;
+	r53_centry_t *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return;
+	e->set = *s;
+	e->set.json = NULL;
+	e->set.set_id = s->set_id ? strdup(s->set_id) : NULL;
+	e->set.hc_id = s->hc_id ? strdup(s->hc_id) : NULL;
+	e->set.alias_zone = s->alias_zone ? strdup(s->alias_zone) : NULL;
+	e->set.cidr_coll = s->cidr_coll ? strdup(s->cidr_coll) : NULL;
+	e->set.cidr_loc = s->cidr_loc ? strdup(s->cidr_loc) : NULL;
+	memset(&e->set.vals, 0, sizeof(e->set.vals));
+	if ((s->set_id && !e->set.set_id) || (s->hc_id && !e->set.hc_id) ||
+	    (s->alias_zone && !e->set.alias_zone) || (s->cidr_coll && !e->set.cidr_coll) ||
+	    (s->cidr_loc && !e->set.cidr_loc) || zl_list_copy(&e->set.vals, &s->vals) != ERR_OK) {
+		set_free(&e->set);
+		free(e);
+		return;
+	}
+	for (size_t i = 0; i < e->set.vals.n; i++)
+		e->set.vals.rr[i].file = e->set.where;
+	snprintf(e->zone, sizeof(e->zone), "%s", zone);
+	e->doc = json_incref((json_t *)doc);
+	e->mark = c->mark;
+	cache_insert_slot(c->slot, c->cap, e);
+	c->n++;
+}
+
+/* A copy of a cached set into *s (where and json set by the caller). */
+static int cache_copy(const r53_centry_t *e, r53_set_t *s)
+{
+	char where[sizeof(s->where)];
+	memcpy(where, s->where, sizeof(where));
+	*s = e->set;
+	memcpy(s->where, where, sizeof(where));
+	s->json = NULL;
+	s->set_id = e->set.set_id ? strdup(e->set.set_id) : NULL;
+	s->hc_id = e->set.hc_id ? strdup(e->set.hc_id) : NULL;
+	s->alias_zone = e->set.alias_zone ? strdup(e->set.alias_zone) : NULL;
+	s->cidr_coll = e->set.cidr_coll ? strdup(e->set.cidr_coll) : NULL;
+	s->cidr_loc = e->set.cidr_loc ? strdup(e->set.cidr_loc) : NULL;
+	int ret = zl_list_copy(&s->vals, &e->set.vals);
+	if (ret != ERR_OK || (e->set.set_id && !s->set_id) || (e->set.hc_id && !s->hc_id) ||
+	    (e->set.alias_zone && !s->alias_zone) || (e->set.cidr_coll && !s->cidr_coll) ||
+	    (e->set.cidr_loc && !s->cidr_loc)) {
+		set_free(s);
+		return ERR_NOMEM;
+	}
+	return ERR_OK;
+}
+
+void r53_cache_sweep(r53_cache_t *c)
+{
+	if (c == NULL)
+		return;
+	size_t cap = 1024;
+	size_t live = 0;
+	for (size_t i = 0; i < c->cap; i++)
+		live += c->slot[i] != NULL && c->slot[i]->mark == c->mark;
+	while (cap < live * 2 + 2)
+		cap *= 2;
+	cache_rehash(c, cap, true);
+	c->mark++;
+}
+
+void r53_cache_free(r53_cache_t *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->slot[i] != NULL)
+			centry_free(c->slot[i]);
+	free(c->slot);
+	free(c);
+}
+
+size_t r53_cache_size(const r53_cache_t *c)
+{
+	return c ? c->n : 0;
+}
+
+static _Thread_local r53_cache_t *load_cache; /* the cache of the r53_load_cached call running (one thread) */
+
 /* Apply one document: a listing or a change batch. */
 static int apply_doc(rerr_t *e, const json_t *doc, const char *file, const char *prefix,
 		     const char *zone, const uint8_t *apex, size_t alen, r53_list_t *l)
@@ -500,9 +680,16 @@ static int apply_doc(rerr_t *e, const json_t *doc, const char *file, const char 
 			r53_set_t s;
 			memset(&s, 0, sizeof(s));
 			snprintf(s.where, sizeof(s.where), "%s: %sResourceRecordSets[%zu]", file, prefix, i);
-			ret = parse_set(e, o, &s, zone, apex, alen);
-			if (ret == ERR_OK && find_set(l, &s) >= 0)
-				ret = fail(e, s.where, "a record set with this Name, Type and SetIdentifier already exists");
+			r53_centry_t *ce = load_cache ? cache_find(load_cache, o, zone) : NULL;
+			if (ce != NULL) {
+				ce->mark = load_cache->mark;
+				ret = cache_copy(ce, &s);
+			} else {
+				ret = parse_set(e, o, &s, zone, apex, alen);
+				if (ret == ERR_OK && load_cache != NULL)
+					cache_put(load_cache, o, zone, &s);
+			}
+			/* duplicates: checked once for the whole list (check_dups), not per set */
 			s.json = json_incref(o);
 			if (ret == ERR_OK)
 				ret = push(l, &s);
@@ -564,8 +751,87 @@ static int apply_doc(rerr_t *e, const json_t *doc, const char *file, const char 
 	return ERR_OK;
 }
 
+static int r53_load_docs(const json_t *doc, const char *file, const char *zone,
+			 const uint8_t *apex, size_t alen, r53_list_t *out, char *err,
+			 size_t errlen);
+
+/* Order of two sets by (name, type, SetIdentifier), then by position. */
+static const r53_list_t *dup_list;
+
+static int cmp_dup(const void *a, const void *b)
+{
+	const r53_set_t *x = &dup_list->v[*(const size_t *)a], *y = &dup_list->v[*(const size_t *)b];
+	if (x->namelen != y->namelen)
+		return x->namelen < y->namelen ? -1 : 1;
+	int c = memcmp(x->name, y->name, x->namelen);
+	if (c != 0)
+		return c;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	if (x->set_id == NULL || y->set_id == NULL) {
+		if ((x->set_id == NULL) != (y->set_id == NULL))
+			return x->set_id == NULL ? -1 : 1;
+	} else if ((c = strcmp(x->set_id, y->set_id)) != 0) {
+		return c;
+	}
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static bool same_key(const r53_set_t *x, const r53_set_t *y)
+{
+	return x->namelen == y->namelen && x->type == y->type &&
+	       memcmp(x->name, y->name, x->namelen) == 0 &&
+	       ((x->set_id == NULL && y->set_id == NULL) ||
+		(x->set_id && y->set_id && strcmp(x->set_id, y->set_id) == 0));
+}
+
+/* A (name, type, SetIdentifier) defined twice: the later definition is the error. One
+ * sort instead of a comparison of every pair (10,000 sets: 50 million memcmp). */
+static int check_dups(rerr_t *e, const r53_list_t *l)
+{
+	if (l->n < 2)
+		return ERR_OK;
+	size_t *ix = malloc(l->n * sizeof(*ix));
+	if (ix == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		ix[i] = i;
+	dup_list = l;
+	qsort(ix, l->n, sizeof(*ix), cmp_dup);
+	dup_list = NULL;
+	size_t bad = SIZE_MAX;
+	for (size_t i = 1; i < l->n; i++) {
+		if (same_key(&l->v[ix[i - 1]], &l->v[ix[i]]) && (bad == SIZE_MAX || ix[i] < bad))
+			bad = ix[i];
+	}
+	free(ix);
+	if (bad != SIZE_MAX)
+		return fail(e, l->v[bad].where, "a record set with this Name, Type and SetIdentifier already exists");
+	return ERR_OK;
+}
+
 int r53_load(const json_t *doc, const char *file, const char *zone, const uint8_t *apex,
 	     size_t alen, r53_list_t *out, char *err, size_t errlen)
+{
+	return r53_load_cached(doc, file, zone, apex, alen, NULL, out, err, errlen);
+}
+
+int r53_load_cached(const json_t *doc, const char *file, const char *zone, const uint8_t *apex,
+		    size_t alen, r53_cache_t *cache, r53_list_t *out, char *err, size_t errlen)
+{
+	load_cache = cache;
+	int ret = r53_load_docs(doc, file, zone, apex, alen, out, err, errlen);
+	load_cache = NULL;
+	if (ret == ERR_OK) {
+		rerr_t e = { .buf = err, .len = errlen };
+		ret = check_dups(&e, out);
+	}
+	return ret;
+}
+
+static int r53_load_docs(const json_t *doc, const char *file, const char *zone,
+			 const uint8_t *apex, size_t alen, r53_list_t *out, char *err,
+			 size_t errlen)
 {
 	rerr_t e = { .buf = err, .len = errlen };
 	memset(out, 0, sizeof(*out));

@@ -69,6 +69,27 @@ int r53_load(const json_t *doc, const char *file, const char *zone, const uint8_
 void r53_list_deinit(r53_list_t *l);
 
 /**
+ * A cache of converted record sets, keyed by the JSON object (a record set document the
+ * caller never modifies, such as the API's stored documents) and the zone. A build that
+ * converts the same documents again (every change to a zone rebuilds it) copies the
+ * converted set instead of parsing its values with ldns again. One thread at a time.
+ */
+typedef struct r53_cache r53_cache_t;
+
+/** A new, empty cache; NULL when out of memory. */
+r53_cache_t *r53_cache_new(void);
+/** Drop the entries that no r53_load_cached() call used since the previous sweep. */
+void r53_cache_sweep(r53_cache_t *c);
+/** Free; NULL does nothing. */
+void r53_cache_free(r53_cache_t *c);
+/** Entries held. */
+size_t r53_cache_size(const r53_cache_t *c);
+
+/** r53_load() through a cache (NULL: r53_load()). */
+int r53_load_cached(const json_t *doc, const char *file, const char *zone, const uint8_t *apex,
+		    size_t alen, r53_cache_t *cache, r53_list_t *out, char *err, size_t errlen);
+
+/**
  * Parse a Route 53 name (trailing dot optional, \DDD octal and \c escapes) into lower-cased
  * wire form. \retval ERR_OK or ERR_INVAL.
  */

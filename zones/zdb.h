@@ -63,6 +63,8 @@ typedef struct zdb_opts {
 					     loaded), or NULL; read during the build only */
 	const json_t *vpcs;            /**< conf vpcs ([{"VPCId", "VPCRegion", "sources"}]),
 					    or NULL; read during the build only */
+	struct r53_cache *set_cache;   /**< converted record sets kept between builds (the
+					    API's documents are immutable), or NULL */
 	bool vpcs_lenient;             /**< a private zone's VPC that vpcs[] does not list is
 					    ignored (no source address sees it) instead of being
 					    an error, and a private zone may have none: zones

@@ -52,7 +52,11 @@ static uint8_t *blob_put(zl_list_t *l, const uint8_t *p, size_t n)
 {
 	zl_chunk_t *c = l->blob;
 	if (c == NULL || c->size - c->used < n) {
-		size_t size = n > (1u << 20) ? n : (1u << 20);
+		/* Chunks grow from 512 bytes to 1 MiB: a record set of the API holds one list
+		 * of a few records, a zone file one list of millions. */
+		size_t size = c == NULL ? 512 : (c->size >= (1u << 19) ? (1u << 20) : c->size * 2);
+		if (size < n)
+			size = n;
 		c = malloc(sizeof(*c) + size);
 		if (c == NULL)
 			return NULL;
@@ -73,7 +77,7 @@ int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line)
 	int ret = ERR_NOMEM;
 	ldns_buffer *buf = NULL;
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
+		size_t cap = l->cap ? l->cap * 2 : 4;
 		zl_rr_t *n = realloc(l->rr, cap * sizeof(*n));
 		if (n == NULL)
 			goto out;
@@ -450,6 +454,38 @@ int zl_load(const char *path, const char *origin, zl_list_t *out, char *err, siz
 	ldns_rdf_deep_free(o);
 	ldns_rdf_deep_free(c.prev);
 	return ret;
+}
+
+int zl_list_copy(zl_list_t *dst, const zl_list_t *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	size_t bytes = 0;
+	for (size_t i = 0; i < src->n; i++)
+		bytes += src->rr[i].ownerlen + src->rr[i].rdlen;
+	if (src->n > 0) {
+		dst->rr = malloc(src->n * sizeof(*dst->rr));
+		if (dst->rr == NULL)
+			return ERR_NOMEM;
+		dst->cap = src->n;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		zl_rr_t r = src->rr[i];
+		if (bytes > 0 && dst->blob == NULL) {
+			zl_chunk_t *c = malloc(sizeof(*c) + bytes);
+			if (c == NULL) {
+				zl_list_deinit(dst);
+				return ERR_NOMEM;
+			}
+			c->next = NULL;
+			c->used = 0;
+			c->size = bytes;
+			dst->blob = c;
+		}
+		r.owner = blob_put(dst, src->rr[i].owner, r.ownerlen);
+		r.rdata = blob_put(dst, src->rr[i].rdata, r.rdlen);
+		dst->rr[dst->n++] = r;
+	}
+	return ERR_OK;
 }
 
 void zl_list_deinit(zl_list_t *l)

@@ -43,7 +43,8 @@ typedef struct zl_list {
  * Convert an ldns record into the list (owner lower-cased, rdata to wire) and free it.
  * \param rr    taken over (freed on success and failure).
  * \param file  borrowed; must outlive the list.
- * etval ERR_OK, ERR_NOMEM, ERR_PARSE (rdata does not convert).
+ * 
+etval ERR_OK, ERR_NOMEM, ERR_PARSE (rdata does not convert).
  */
 int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line);
 
@@ -56,6 +57,13 @@ int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line);
  * \retval 0 ok, ERR_IO (cannot open), ERR_PARSE (syntax), ERR_NOMEM, ERR_LIMIT.
  */
 int zl_load(const char *path, const char *origin, zl_list_t *out, char *err, size_t errlen);
+
+/**
+ * Copy a list's records (owners and rdata into one new chunk). File names are not copied:
+ * the copy's rr[].file pointers are src's, so src's files must outlive dst.
+ * \retval ERR_OK, ERR_NOMEM (dst is then empty).
+ */
+int zl_list_copy(zl_list_t *dst, const zl_list_t *src);
 
 /** Free the records and names of a list. */
 void zl_list_deinit(zl_list_t *l);

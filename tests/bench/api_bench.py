@@ -367,7 +367,12 @@ def bench_a(a, store):
         log("api_bench: (a/%s) zone of %d sets loaded through the API in %.1f s"
             % (store, a.zone_sets, load_s))
         lat, reply, polls, stale, timeouts = [], [], [], 0, 0
+        t_budget = time.monotonic() + a.a_budget
         for k in range(a.changes):
+            if time.monotonic() > t_budget:
+                log("api_bench: (a/%s) time budget (%d s) spent after %d changes"
+                    % (store, a.a_budget, k))
+                break
             i = (k * 7919) % n_sets
             gen = k + 1
             body = batch_xml([("UPSERT", rname(i), "A", 300, [addr(i, gen)])])
@@ -398,6 +403,7 @@ def bench_a(a, store):
                 stale += 1
         return {"store": store, "zone_sets": a.zone_sets, "load_s": load_s,
                 "changes": a.changes, "ok": len(lat), "timeouts": timeouts,
+                "p90_ms": 1000 * pct(lat, 90),
                 "p50_ms": 1000 * pct(lat, 50), "p99_ms": 1000 * pct(lat, 99),
                 "max_ms": 1000 * max(lat) if lat else float("nan"),
                 "reply_p50_ms": 1000 * pct(reply, 50), "reply_p99_ms": 1000 * pct(reply, 99),
@@ -556,7 +562,12 @@ def bench_c(a):
             q = "maxitems=300"
             t0 = time.perf_counter()
             page_times = []
+            complete = False
+            t_budget = time.monotonic() + a.c_budget
             for _ in range(n // 300 + 100):
+                if time.monotonic() > t_budget:
+                    log("api_bench: (c) time budget (%d s) spent after %d pages" % (a.c_budget, pages))
+                    break
                 tp = time.perf_counter()
                 st, data = srv.call("GET", "/2013-04-01/hostedzone/ZLISTBENCH/rrset?" + q)
                 page_times.append(time.perf_counter() - tp)
@@ -565,6 +576,7 @@ def bench_c(a):
                 pages += 1
                 listed += data.count(b"<ResourceRecordSet>")
                 if b"<IsTruncated>true</IsTruncated>" not in data:
+                    complete = True
                     break
                 nn = re.search(rb"<NextRecordName>([^<]*)</NextRecordName>", data).group(1)
                 nt = re.search(rb"<NextRecordType>([^<]*)</NextRecordType>", data).group(1)
@@ -572,6 +584,7 @@ def bench_c(a):
                     urlq(nn.decode()), nt.decode())
             total = time.perf_counter() - t0
             return {"sets": n, "listed": listed, "pages": pages, "total_s": total,
+                    "complete": complete,
                     "page_ms_p50": 1000 * pct(page_times, 50),
                     "page_ms_max": 1000 * max(page_times), "start_s": start_s,
                     "loaded_from": "configuration record_sets JSON, memory store"}
@@ -596,24 +609,28 @@ def print_results(res, a):
     if "a" in res:
         print("\n(a) UPSERT of one record to INSYNC, zone of %d record sets, %d changes in a "
               "row (GetChange polled every 2 ms)" % (a.zone_sets, a.changes))
-        print("%-7s %8s %8s %8s %11s %11s %7s %7s %8s" % (
-            "store", "p50 ms", "p99 ms", "max ms", "reply p50", "reply p99", "polls", "stale",
-            "load s"))
+        print("%-7s %8s %8s %8s %8s %11s %11s %7s %7s %8s" % (
+            "store", "changes", "p50 ms", "p99 ms", "max ms", "reply p50", "reply p99", "polls",
+            "stale", "load s"))
         for r in res["a"]:
-            print("%-7s %8s %8s %8s %11s %11s %7s %7d %8s" % (
-                r["store"], fmt(r["p50_ms"], ".2f"), fmt(r["p99_ms"], ".2f"),
+            print("%-7s %8d %8s %8s %8s %11s %11s %7s %7d %8s" % (
+                r["store"], r["ok"], fmt(r["p50_ms"], ".2f"), fmt(r["p99_ms"], ".2f"),
                 fmt(r["max_ms"], ".2f"), fmt(r["reply_p50_ms"], ".2f"),
                 fmt(r["reply_p99_ms"], ".2f"), fmt(r["polls_mean"], ".1f"),
                 r["stale_after_insync"], fmt(r["load_s"], ".1f")))
             if r["timeouts"]:
                 print("        ! %d changes not INSYNC within 30 s" % r["timeouts"])
+            if r["ok"] + r["timeouts"] < r["changes"]:
+                print("        ! only %d of %d changes measured: the --a-budget of %d s ran out"
+                      % (r["ok"] + r["timeouts"], r["changes"], a.a_budget))
         print("(reply: until the 200 of ChangeResourceRecordSets; polls: GetChange calls per "
               "change; stale: answers still old right after INSYNC, must be 0)")
     if "b" in res:
         b = res["b"]
-        print("\n(b) %d changes/min for %d s under dnsperf (%s), LMDB store, %d worker(s); "
-              "threads seen: %s" % (a.rate, a.seconds, a.dnsperf, a.workers,
-                                    ", ".join(b["thread_names"])))
+        print("\n(b) %d changes/min (paced; %d per window) for %d s under dnsperf (%s), LMDB "
+              "store, %d worker(s); threads seen: %s" % (
+                  a.rate, int(a.rate * (a.seconds - 1) / 60), a.seconds, a.dnsperf, a.workers,
+                  ", ".join(b["thread_names"])))
         print("%-12s %9s %10s %6s %11s %9s %8s %8s %12s" % (
             "window", "qps", "answered", "lost", "worker µs/q", "(sched)", "changes", "INSYNC",
             "ctl ms/chg"))
@@ -654,6 +671,10 @@ def print_results(res, a):
         print("%8d %8d %7d %9.2f %12.2f %12.2f %9.2f" % (
             c["sets"], c["listed"], c["pages"], c["total_s"], c["page_ms_p50"],
             c["page_ms_max"], c["start_s"]))
+        if not c["complete"]:
+            print("        ! incomplete: the --c-budget of %d s ran out (%d of %d sets listed)"
+                  % (a.c_budget, c["listed"], c["sets"]))
+        print("(start s: from starting r53d to its API answering, loading the zone file included)")
 
 
 def find_r53d(a):
@@ -675,6 +696,10 @@ def main():
     ap.add_argument("--changes", type=int, default=1000, help="(a) changes measured")
     ap.add_argument("--zone-sets", type=int, default=10000, help="(a)(b) record sets in the zone")
     ap.add_argument("--a-stores", default="lmdb,memory", help="(a) stores to measure")
+    ap.add_argument("--a-budget", type=int, default=100,
+                    help="(a) seconds per store for the changes (fewer are measured if spent)")
+    ap.add_argument("--c-budget", type=int, default=150,
+                    help="(c) seconds for the listing (stops early and says so if spent)")
     ap.add_argument("--rate", type=float, default=1000, help="(b) changes per minute")
     ap.add_argument("--seconds", type=int, default=60, help="(b) length of each window")
     ap.add_argument("--b-repeats", type=int, default=1,

@@ -885,6 +885,24 @@ def scenario_main(ctx):
     ctx.r53.update_health_check(HealthCheckId=hcid, FailureThreshold=2, Port=8080)  # no version
     hcr = hc_read(ctx, hcid, dict(HC_CFG, FailureThreshold=2, Port=8080),
                   {"Name": "primary-web-2"}, "hc after update")
+    # pitfall 9: "aws:" keys ignored or kept consistently (Terraform's IgnoreSystem skips them)
+    try:
+        ctx.r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hc2,
+                                         AddTags=[{"Key": "aws:cloudformation:stack-name",
+                                                   "Value": "x"}])
+        t = list_tags(ctx, "healthcheck", hc2, "aws: tag")
+        R.check(t in ({}, {"aws:cloudformation:stack-name": "x"}),
+                "an aws: tag is either ignored or kept as given", t)
+        if t:
+            ctx.r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hc2,
+                                             RemoveTagKeys=["aws:cloudformation:stack-name"])
+            R.eq(list_tags(ctx, "healthcheck", hc2, "aws: tag removed"), {},
+                 "an aws: tag kept can be removed")
+        R.note("aws: tag keys are %s" % ("kept" if t else "ignored"))
+    except botocore.exceptions.ClientError as e:
+        R.check(code(e) == "InvalidInput" and http_status(e) == 400,
+                "an aws: tag refused consistently (InvalidInput)", errtext(e))
+        R.note("aws: tag keys are refused: %s" % errtext(e))
     R.eq(hcr.get("HealthCheckVersion"), 2, "HealthCheckVersion +1 after UpdateHealthCheck")
     recs["primary"] = dict(recs["primary"], ttl=120)
     rr_put(ctx, zid, recs["primary"], "UPSERT", "UPSERT primary TTL 120")
