@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 
 /* A record during the build. */
@@ -637,14 +636,8 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			goto out;
 	}
 	if (src->record_sets != NULL) {
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ret = r53_load_cached(src->record_sets, src->record_sets_file, src->name, apex,
 				      alen, b->opts->set_cache, &sets, b->err, b->errlen);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (getenv("R53D_TIMING"))
-			fprintf(stderr, "r53_load %zu sets: %.1f ms\n", sets.n,
-				(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		if (ret != ERR_OK)
 			goto out;
 	}
