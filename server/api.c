@@ -63,7 +63,7 @@ int api_fail(api_call_t *c, int http_status, const char *code, const char *fmt, 
 	c->err_status = http_status;
 	snprintf(c->err_code, sizeof(c->err_code), "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(c->err_msg, sizeof(c->err_msg), fmt, ap);
+	vsnprintf(c->err_msg, sizeof(c->err_msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
 	va_end(ap);
 	return API_DONE;
 }
@@ -435,8 +435,9 @@ static int op_create_hosted_zone(api_call_t *c)
 	json_t *nsrr = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach(nss, i, v)
+	json_array_foreach(nss, i, v) {
 		json_array_append_new(nsrr, json_pack("{s:O}", "Value", v));
+	}
 	json_t *nsset = json_pack("{s:s,s:s,s:i,s:o}", "Name", canon, "Type", "NS", "TTL", 172800,
 				  "ResourceRecords", nsrr);
 	json_t *soaset = json_pack("{s:s,s:s,s:i,s:[{s:s}]}", "Name", canon, "Type", "SOA", "TTL",
@@ -910,13 +911,14 @@ static json_t *set_canon(const json_t *in, char *err, size_t errlen)
 		} else if (strcmp(*p, "AliasTarget") == 0 && json_is_object(x)) {
 			json_t *at = json_object();
 			const char *hz = jstr(x, "HostedZoneId"), *dn = jstr(x, "DNSName");
-			char b[300], canon[1100];
 			if (hz != NULL) {
+				char b[300];
 				snprintf(b, sizeof(b), "%s", hz);
 				strip_prefix(b);
 				json_object_set_new(at, "HostedZoneId", json_string(b));
 			}
 			if (dn != NULL) {
+				char canon[1100];
 				if (r53p_name_canon(dn, canon, sizeof(canon)) == ERR_OK)
 					json_object_set_new(at, "DNSName", json_string(canon));
 				else
@@ -1061,7 +1063,7 @@ static void add_msg(char *msgs, size_t len, size_t *nmsg, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	if (o < len)
-		vsnprintf(msgs + o, len - o, fmt, ap);
+		vsnprintf(msgs + o, len - o, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
 	va_end(ap);
 	(*nmsg)++;
 }
@@ -1225,8 +1227,8 @@ static int op_change_rrsets(api_call_t *c)
 		const char *name = jstr(rrs, "Name"), *type = jstr(rrs, "Type");
 		const char *sid = jstr(rrs, "SetIdentifier");
 		char err[1100], desc[1400];
-		if (act == NULL || (strcmp(act, "CREATE") && strcmp(act, "DELETE") &&
-				    strcmp(act, "UPSERT"))) {
+		if (act == NULL || (strcmp(act, "CREATE") != 0 && strcmp(act, "DELETE") != 0 &&
+				    strcmp(act, "UPSERT") != 0)) {
 			api_fail(c, 400, "InvalidInput",
 				 "Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration '[CREATE, DELETE, UPSERT]'. It must be a value from the enumeration.",
 				 act ? act : "");
@@ -1698,8 +1700,9 @@ static bool check_auth(api_call_t *c, const char *method, const char *rawpath,
 			  .header = req_header, .header_ctx = c->req, .body = body,
 			  .body_len = blen };
 	const json_t *creds = api_conf(c)->api_credentials;
-	char akid[256], service[64], err[512];
+	char err[512];
 	if (creds == NULL) {
+		char akid[256], service[64];
 		if (sigv4_parse(&r, akid, sizeof(akid), c->region, sizeof(c->region), service,
 				sizeof(service)) != SIGV4_OK)
 			c->region[0] = '\0';

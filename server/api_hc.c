@@ -242,47 +242,45 @@ static int cmp_item(const void *a, const void *b)
 static int page_out(api_call_t *c, page_item_t *items, size_t n, const char *list_name,
 		    const char *root)
 {
-	int ret = API_DONE;
+	int ret = ERR_INVAL;
 	char from[600];
 	unsigned max;
-	json_t *out = NULL, *list = NULL;
+	json_t *page = NULL, *list = NULL;
 	qsort(items, n, sizeof(*items), cmp_item);
 	if (!token_parse(c, from, sizeof(from)) ||
 	    !api_maxitems(c, "maxresults", CIDR_LIST_DEFAULT, CIDR_LIST_MAX, &max))
 		goto out;
+	ret = ERR_NOMEM;
 	size_t i = 0;
 	while (from[0] != '\0' && i < n && strcmp(items[i].key, from) < 0)
 		i++;
-	out = json_object();
+	page = json_object();
 	list = json_array();
-	if (out == NULL || list == NULL)
-		goto fail;
+	if (page == NULL || list == NULL)
+		goto out;
 	for (size_t k = 0; i < n && k < max; i++, k++)
 		if (json_array_append(list, items[i].item) < 0)
-			goto fail;
+			goto out;
 	if (i < n) {
 		char tok[300];
 		token_make(tok, sizeof(tok), items[i].key);
-		if (json_object_set_new(out, "NextToken", json_string(tok)) < 0)
-			goto fail;
+		if (json_object_set_new(page, "NextToken", json_string(tok)) < 0)
+			goto out;
 	}
-	if (json_object_set_new(out, list_name, list) < 0) {
-		list = NULL;
-		goto fail;
-	}
+	int r = json_object_set_new(page, list_name, list);
 	list = NULL;
-	c->out = out;
+	if (r < 0)
+		goto out;
+	c->out = page;
 	c->root = root;
-	out = NULL;
-	goto out;
-fail:
-	ret = nomem(c);
+	page = NULL;
+	ret = ERR_OK;
 out:
 	json_decref(list);
-	json_decref(out);
+	json_decref(page);
 	for (size_t k = 0; k < n; k++)
 		json_decref(items[k].item);
-	return ret;
+	return ret == ERR_NOMEM ? nomem(c) : API_DONE;
 }
 
 /* ---- health checks ---- */
@@ -309,8 +307,8 @@ static json_t *hc_cfg_normal(const json_t *in)
 	const char *type = json_string_value(json_object_get(in, "Type"));
 	bool known = in_list(type, hc_types, N_OF(hc_types));
 	bool ep = type_http(type) || (type != NULL && strcmp(type, "TCP") == 0);
-	json_t *out = json_object();
-	if (out == NULL)
+	json_t *cfg = json_object(), *ret = NULL;
+	if (cfg == NULL)
 		return NULL;
 	for (size_t i = 0; i < N_OF(cfg_order); i++) {
 		const char *name = cfg_order[i];
@@ -330,21 +328,22 @@ static json_t *hc_cfg_normal(const json_t *in)
 			nv = json_boolean(type_https(type));
 		else
 			continue;
-		if (nv == NULL || json_object_set_new(out, name, nv) < 0)
-			goto fail;
+		if (nv == NULL || json_object_set_new(cfg, name, nv) < 0)
+			goto out;
 	}
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)in, key, v) {
 		if (in_list(key, cfg_order, N_OF(cfg_order)))
 			continue;
-		if (json_object_set_new(out, key, json_deep_copy(v)) < 0)
-			goto fail;
+		if (json_object_set_new(cfg, key, json_deep_copy(v)) < 0)
+			goto out;
 	}
-	return out;
-fail:
-	json_decref(out);
-	return NULL;
+	ret = cfg;
+	cfg = NULL;
+out:
+	json_decref(cfg);
+	return ret;
 }
 
 /** A HealthCheck document {Id, CallerReference, [LinkedService,] HealthCheckConfig,
@@ -352,28 +351,29 @@ fail:
 static json_t *hc_doc(const char *id, const char *ref, const json_t *old, json_t *cfg,
 		      json_int_t version)
 {
-	json_t *d = json_object();
+	json_t *d = json_object(), *ret = NULL;
 	if (d == NULL || cfg == NULL)
-		goto fail;
+		goto out;
 	if (json_object_set_new(d, "Id", json_string(id)) < 0 ||
 	    json_object_set_new(d, "CallerReference", json_string(ref)) < 0)
-		goto fail;
+		goto out;
 	json_t *ls = json_object_get(old, "LinkedService");
 	if (ls != NULL && json_object_set_new(d, "LinkedService", json_deep_copy(ls)) < 0)
-		goto fail;
+		goto out;
 	int r = json_object_set_new(d, "HealthCheckConfig", cfg);
 	cfg = NULL;
 	if (r < 0 || json_object_set_new(d, "HealthCheckVersion", json_integer(version)) < 0)
-		goto fail;
+		goto out;
 	json_t *cw = json_object_get(old, "CloudWatchAlarmConfiguration");
 	if (cw != NULL &&
 	    json_object_set_new(d, "CloudWatchAlarmConfiguration", json_deep_copy(cw)) < 0)
-		goto fail;
-	return d;
-fail:
+		goto out;
+	ret = d;
+	d = NULL;
+out:
 	json_decref(cfg);
 	json_decref(d);
-	return NULL;
+	return ret;
 }
 
 static int no_such_hc(api_call_t *c, const char *id)
@@ -389,7 +389,7 @@ static int no_such_hc(api_call_t *c, const char *id)
  */
 static bool hc_validate(api_call_t *c, const json_t *doc, const json_t *req_cfg, bool create)
 {
-	bool ok = false;
+	int ret = ERR_INVAL;
 	const char *id = json_string_value(json_object_get(doc, "Id"));
 	const json_t *cfg = json_object_get(doc, "HealthCheckConfig");
 	const char *type = json_string_value(json_object_get(cfg, "Type"));
@@ -425,8 +425,10 @@ static bool hc_validate(api_call_t *c, const json_t *doc, const json_t *req_cfg,
 
 	checks = json_array();
 	list = wrap("HealthChecks", checks);
-	if (list == NULL || json_array_append(checks, (json_t *)doc) < 0)
-		goto nomem;
+	if (list == NULL || json_array_append(checks, (json_t *)doc) < 0) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
 	/* the children, so that the validator can resolve them */
 	const json_t *kids = json_object_get(cfg, "ChildHealthChecks");
 	for (size_t i = 0; json_is_array(kids) && i < json_array_size(kids); i++) {
@@ -449,15 +451,19 @@ static bool hc_validate(api_call_t *c, const json_t *doc, const json_t *req_cfg,
 		bool dup = false;
 		for (size_t k = 0; k < i && !dup; k++)
 			dup = strcmp(kid, json_string_value(json_array_get(kids, k))) == 0;
-		if (!dup && json_array_append(checks, kd) < 0)
-			goto nomem;
+		if (!dup && json_array_append(checks, kd) < 0) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
 	}
 	/* the settings without health.force (it may name checks outside this list) */
 	const conf_t *conf = api_conf(c);
 	if (conf != NULL && json_is_object(conf->health)) {
 		settings = json_copy(conf->health);
-		if (settings == NULL)
-			goto nomem;
+		if (settings == NULL) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
 		json_object_del(settings, "force");
 	}
 	if (hc_conf_check(settings, conf != NULL ? conf->path : NULL, list, "request", err,
@@ -470,14 +476,13 @@ static bool hc_validate(api_call_t *c, const json_t *doc, const json_t *req_cfg,
 		api_fail(c, 400, "InvalidInput", "Invalid parameter : %s", msg);
 		goto out;
 	}
-	ok = true;
-	goto out;
-nomem:
-	nomem(c);
+	ret = ERR_OK;
 out:
 	json_decref(settings);
 	json_decref(list);
-	return ok;
+	if (ret == ERR_NOMEM)
+		nomem(c);
+	return ret == ERR_OK;
 }
 
 /** Find the live check created with CallerReference ref; *deleted when it was deleted. */
@@ -594,11 +599,11 @@ int api_get_health_check(api_call_t *c)
 
 int api_list_health_checks(api_call_t *c)
 {
-	int ret = API_DONE;
+	int ret = ERR_NOMEM;
 	unsigned max;
 	size_t n = 0;
 	const char **ids = NULL;
-	json_t *out = NULL, *list = NULL;
+	json_t *page = NULL, *list = NULL;
 	const char *marker = api_q(c, "marker");
 	char maxs[16];
 
@@ -611,32 +616,31 @@ int api_list_health_checks(api_call_t *c)
 	size_t i = 0;
 	while (marker != NULL && i < n && strcmp(ids[i], marker) < 0)
 		i++;
-	out = json_object();
+	page = json_object();
 	list = json_array();
-	if (out == NULL || list == NULL)
-		goto fail;
+	if (page == NULL || list == NULL)
+		goto out;
 	for (size_t k = 0; i < n && k < max; i++, k++)
 		if (json_array_append(list, model_hc(c->m, ids[i])) < 0)
-			goto fail;
+			goto out;
 	snprintf(maxs, sizeof(maxs), "%u", max);
-	int r = json_object_set_new(out, "HealthChecks", list);
+	int r = json_object_set_new(page, "HealthChecks", list);
 	list = NULL;
-	if (r < 0 || (marker != NULL && json_object_set_new(out, "Marker", json_string(marker)) < 0) ||
-	    json_object_set_new(out, "IsTruncated", json_boolean(i < n)) < 0 ||
-	    (i < n && json_object_set_new(out, "NextMarker", json_string(ids[i])) < 0) ||
-	    json_object_set_new(out, "MaxItems", json_string(maxs)) < 0)
-		goto fail;
-	c->out = out;
+	if (r < 0 ||
+	    (marker != NULL && json_object_set_new(page, "Marker", json_string(marker)) < 0) ||
+	    json_object_set_new(page, "IsTruncated", json_boolean(i < n)) < 0 ||
+	    (i < n && json_object_set_new(page, "NextMarker", json_string(ids[i])) < 0) ||
+	    json_object_set_new(page, "MaxItems", json_string(maxs)) < 0)
+		goto out;
+	c->out = page;
 	c->root = "ListHealthChecksResponse";
-	out = NULL;
-	goto out;
-fail:
-	ret = nomem(c);
+	page = NULL;
+	ret = ERR_OK;
 out:
 	json_decref(list);
-	json_decref(out);
+	json_decref(page);
 	free(ids);
-	return ret;
+	return ret == ERR_NOMEM ? nomem(c) : API_DONE;
 }
 
 int api_update_health_check(api_call_t *c)
@@ -1063,23 +1067,177 @@ typedef struct wblock {
 	bool gone;
 } wblock_t;
 
+/** A growable working copy of a collection's blocks. */
+typedef struct wset {
+	wblock_t *b;
+	size_t n, cap;
+	size_t n_old; /* blocks that came from the stored document */
+} wset_t;
+
+static int wset_add(wset_t *ws, const char *loc, const char *cidr)
+{
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? 2 * ws->cap : 16;
+		wblock_t *b = realloc(ws->b, cap * sizeof(*b));
+		if (b == NULL)
+			return ERR_NOMEM;
+		ws->b = b;
+		ws->cap = cap;
+	}
+	wblock_t *w = &ws->b[ws->n++];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->loc, sizeof(w->loc), "%s", loc);
+	snprintf(w->cidr, sizeof(w->cidr), "%s", cidr);
+	return ERR_OK;
+}
+
+/** The stored blocks of collection document doc (canonical text where it parses). */
+static int wset_load(wset_t *ws, const json_t *doc)
+{
+	const json_t *blocks = json_object_get(doc, "Blocks");
+	char canon[80], why[160];
+	for (size_t i = 0; i < json_array_size(blocks); i++) {
+		const json_t *b = json_array_get(blocks, i);
+		const char *text = str_or(json_string_value(json_object_get(b, "CidrBlock")));
+		if (!cidr_canon(text, canon, sizeof(canon), why, sizeof(why)))
+			snprintf(canon, sizeof(canon), "%s", text);
+		if (wset_add(ws, str_or(json_string_value(json_object_get(b, "LocationName"))),
+			     canon) != ERR_OK)
+			return ERR_NOMEM;
+	}
+	ws->n_old = ws->n;
+	return ERR_OK;
+}
+
+/** Apply the Changes of a ChangeCidrCollectionRequest in order. \retval ERR_OK, ERR_INVAL
+ *  (the error is set on c), ERR_NOMEM. */
+static int wset_apply(api_call_t *c, wset_t *ws, const json_t *changes)
+{
+	size_t total = 0;
+	char why[160];
+	for (size_t i = 0; i < json_array_size(changes); i++) {
+		const json_t *chg = json_array_get(changes, i);
+		const char *loc = json_string_value(json_object_get(chg, "LocationName"));
+		const char *act = json_string_value(json_object_get(chg, "Action"));
+		const json_t *cl = json_object_get(chg, "CidrList");
+		if (!valid_name(loc, 16)) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid parameter : Changes[%zu].LocationName must be 1..16 characters of [0-9A-Za-z_-]",
+				 i);
+			return ERR_INVAL;
+		}
+		bool put = act != NULL && strcmp(act, "PUT") == 0;
+		if (!put && (act == NULL || strcmp(act, "DELETE_IF_EXISTS") != 0)) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid parameter : Changes[%zu].Action must be PUT or DELETE_IF_EXISTS", i);
+			return ERR_INVAL;
+		}
+		if (!json_is_array(cl) || json_array_size(cl) < 1 || json_array_size(cl) > 1000 ||
+		    (total += json_array_size(cl)) > 1000) {
+			api_fail(c, 400, "InvalidInput",
+				 "Invalid parameter : Changes[%zu].CidrList must hold 1..1000 CIDR blocks (at most 1000 in a request)",
+				 i);
+			return ERR_INVAL;
+		}
+		for (size_t k = 0; k < json_array_size(cl); k++) {
+			char canon[80];
+			if (!cidr_canon(json_string_value(json_array_get(cl, k)), canon, sizeof(canon),
+					why, sizeof(why))) {
+				api_fail(c, 400, "InvalidInput",
+					 "Invalid parameter : Changes[%zu].CidrList[%zu]: %s", i, k, why);
+				return ERR_INVAL;
+			}
+			size_t x;
+			for (x = 0; x < ws->n; x++)
+				if (!ws->b[x].gone && strcmp(ws->b[x].loc, loc) == 0 &&
+				    strcmp(ws->b[x].cidr, canon) == 0)
+					break;
+			if (!put && x < ws->n)
+				ws->b[x].gone = true;
+			else if (put && x == ws->n && wset_add(ws, loc, canon) != ERR_OK)
+				return ERR_NOMEM;
+		}
+	}
+	return ERR_OK;
+}
+
+/** The rules on the result: a block is in one location; a location that record sets of
+ *  collection id use keeps a block. \retval ERR_OK, ERR_INVAL (the error is set on c). */
+static int wset_check(api_call_t *c, const wset_t *ws, const char *id)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t k = i + 1; !ws->b[i].gone && k < ws->n; k++)
+			if (!ws->b[k].gone && strcmp(ws->b[i].cidr, ws->b[k].cidr) == 0) {
+				api_fail(c, 400, "InvalidInput",
+					 "Invalid parameter : CIDR block %s would be in two locations (%s and %s) of the collection",
+					 ws->b[i].cidr, ws->b[i].loc, ws->b[k].loc);
+				return ERR_INVAL;
+			}
+	for (size_t i = 0; i < ws->n_old; i++) {
+		if (!ws->b[i].gone)
+			continue;
+		bool left = false;
+		for (size_t k = 0; k < ws->n && !left; k++)
+			left = !ws->b[k].gone && strcmp(ws->b[k].loc, ws->b[i].loc) == 0;
+		if (!left && coll_used(c->m, id, ws->b[i].loc)) {
+			api_fail(c, 400, "CidrBlockInUseException",
+				 "The CIDR block %s can't be deleted: it is the last block of location %s, which record sets still use.",
+				 ws->b[i].cidr, ws->b[i].loc);
+			return ERR_INVAL;
+		}
+	}
+	return ERR_OK;
+}
+
+/** A new collection document: old's members with Collection.Version and Blocks replaced.
+ *  NULL when out of memory. */
+static json_t *coll_doc_new(const json_t *old, const wset_t *ws, json_int_t version)
+{
+	json_t *doc = json_object(), *blocks = json_array(), *ret = NULL;
+	const char *key;
+	json_t *v;
+	if (doc == NULL || blocks == NULL)
+		goto out;
+	for (size_t i = 0; i < ws->n; i++)
+		if (!ws->b[i].gone &&
+		    json_array_append_new(blocks, json_pack("{s:s, s:s}", "CidrBlock", ws->b[i].cidr,
+							    "LocationName", ws->b[i].loc)) < 0)
+			goto out;
+	json_object_foreach((json_t *)old, key, v) {
+		json_t *nv = strcmp(key, "Blocks") == 0 ? json_incref(blocks) : json_deep_copy(v);
+		if (nv != NULL && strcmp(key, "Collection") == 0 &&
+		    json_object_set_new(nv, "Version", json_integer(version)) < 0) {
+			json_decref(nv);
+			nv = NULL;
+		}
+		if (json_object_set_new(doc, key, nv) < 0)
+			goto out;
+	}
+	if (json_object_get(doc, "Blocks") == NULL && json_object_set(doc, "Blocks", blocks) < 0)
+		goto out;
+	ret = doc;
+	doc = NULL;
+out:
+	json_decref(blocks);
+	json_decref(doc);
+	return ret;
+}
+
 int api_change_cidr_collection(api_call_t *c)
 {
-	int ret = API_DONE;
+	int ret = ERR_NOMEM, res = API_DONE;
 	const char *id = c->path[0];
-	wblock_t *w = NULL;
-	size_t nw = 0, cap = 0;
-	json_t *doc = NULL, *blocks = NULL, *ch = NULL;
+	wset_t ws = { 0 };
+	json_t *doc = NULL, *ch = NULL;
 	model_txn_t *t = NULL;
-	char why[160];
+	char key[1100];
 
 	json_t *old = model_coll(c->m, id);
 	if (old == NULL)
 		return no_such_coll(c, id);
 	if (!body_ok(c, "ChangeCidrCollectionRequest"))
 		return API_DONE;
-	const json_t *sum = coll_summary(old);
-	json_int_t version = json_integer_value(json_object_get(sum, "Version"));
+	json_int_t version = json_integer_value(json_object_get(coll_summary(old), "Version"));
 	if (version < 1)
 		version = 1;
 	const json_t *rv = json_object_get(c->body, "CollectionVersion");
@@ -1098,161 +1256,26 @@ int api_change_cidr_collection(api_call_t *c)
 		return api_fail(c, 400, "InvalidInput",
 				"Invalid parameter : Changes must hold 1..1000 changes");
 
-	/* the working copy */
-	const json_t *ob = json_object_get(old, "Blocks");
-	cap = json_array_size(ob) + 16;
-	if ((w = calloc(cap, sizeof(*w))) == NULL)
-		return nomem(c);
-	for (size_t i = 0; i < json_array_size(ob); i++) {
-		const json_t *b = json_array_get(ob, i);
-		snprintf(w[nw].loc, sizeof(w[nw].loc), "%s",
-			 str_or(json_string_value(json_object_get(b, "LocationName"))));
-		const char *text = str_or(json_string_value(json_object_get(b, "CidrBlock")));
-		if (!cidr_canon(text, w[nw].cidr, sizeof(w[nw].cidr), why, sizeof(why)))
-			snprintf(w[nw].cidr, sizeof(w[nw].cidr), "%s", text);
-		nw++;
-	}
-	size_t n_old = nw, total = 0;
-
-	for (size_t i = 0; i < json_array_size(changes); i++) {
-		const json_t *chg = json_array_get(changes, i);
-		const char *loc = json_string_value(json_object_get(chg, "LocationName"));
-		const char *act = json_string_value(json_object_get(chg, "Action"));
-		const json_t *cl = json_object_get(chg, "CidrList");
-		if (!valid_name(loc, 16)) {
-			ret = api_fail(c, 400, "InvalidInput",
-				       "Invalid parameter : Changes[%zu].LocationName must be 1..16 characters of [0-9A-Za-z_-]",
-				       i);
-			goto out;
-		}
-		bool put = act != NULL && strcmp(act, "PUT") == 0;
-		if (!put && (act == NULL || strcmp(act, "DELETE_IF_EXISTS") != 0)) {
-			ret = api_fail(c, 400, "InvalidInput",
-				       "Invalid parameter : Changes[%zu].Action must be PUT or DELETE_IF_EXISTS",
-				       i);
-			goto out;
-		}
-		if (!json_is_array(cl) || json_array_size(cl) < 1 || json_array_size(cl) > 1000 ||
-		    (total += json_array_size(cl)) > 1000) {
-			ret = api_fail(c, 400, "InvalidInput",
-				       "Invalid parameter : Changes[%zu].CidrList must hold 1..1000 CIDR blocks (at most 1000 in a request)",
-				       i);
-			goto out;
-		}
-		for (size_t k = 0; k < json_array_size(cl); k++) {
-			const char *text = json_string_value(json_array_get(cl, k));
-			char canon[80];
-			if (!cidr_canon(text, canon, sizeof(canon), why, sizeof(why))) {
-				ret = api_fail(c, 400, "InvalidInput",
-					       "Invalid parameter : Changes[%zu].CidrList[%zu]: %s", i, k,
-					       why);
-				goto out;
-			}
-			size_t x;
-			for (x = 0; x < nw; x++)
-				if (!w[x].gone && strcmp(w[x].loc, loc) == 0 &&
-				    strcmp(w[x].cidr, canon) == 0)
-					break;
-			if (!put) {
-				if (x < nw)
-					w[x].gone = true;
-				continue;
-			}
-			if (x < nw)
-				continue;
-			if (nw == cap) {
-				wblock_t *nwb = realloc(w, 2 * cap * sizeof(*w));
-				if (nwb == NULL) {
-					ret = nomem(c);
-					goto out;
-				}
-				w = nwb;
-				cap *= 2;
-			}
-			memset(&w[nw], 0, sizeof(w[nw]));
-			snprintf(w[nw].loc, sizeof(w[nw].loc), "%s", loc);
-			snprintf(w[nw].cidr, sizeof(w[nw].cidr), "%s", canon);
-			nw++;
-		}
-	}
-
-	/* a block belongs to one location */
-	for (size_t i = 0; i < nw; i++)
-		for (size_t k = i + 1; !w[i].gone && k < nw; k++)
-			if (!w[k].gone && strcmp(w[i].cidr, w[k].cidr) == 0) {
-				ret = api_fail(c, 400, "InvalidInput",
-					       "Invalid parameter : CIDR block %s would be in two locations (%s and %s) of the collection",
-					       w[i].cidr, w[i].loc, w[k].loc);
-				goto out;
-			}
-	/* a location that record sets use keeps at least one block */
-	for (size_t i = 0; i < n_old; i++) {
-		if (!w[i].gone)
-			continue;
-		bool left = false;
-		for (size_t k = 0; k < nw && !left; k++)
-			left = !w[k].gone && strcmp(w[k].loc, w[i].loc) == 0;
-		if (!left && coll_used(c->m, id, w[i].loc)) {
-			ret = api_fail(c, 400, "CidrBlockInUseException",
-				       "The CIDR block %s can't be deleted: it is the last block of location %s, which record sets still use.",
-				       w[i].cidr, w[i].loc);
-			goto out;
-		}
-	}
-
-	/* the new document: the old members, with Collection.Version and Blocks replaced */
-	if ((blocks = json_array()) == NULL)
-		goto nomem;
-	for (size_t i = 0; i < nw; i++)
-		if (!w[i].gone && json_array_append_new(blocks, json_pack("{s:s, s:s}", "CidrBlock",
-									  w[i].cidr, "LocationName",
-									  w[i].loc)) < 0)
-			goto nomem;
-	if ((doc = json_object()) == NULL)
-		goto nomem;
-	const char *key;
-	json_t *v;
-	json_object_foreach(old, key, v) {
-		json_t *nv;
-		if (strcmp(key, "Blocks") == 0) {
-			nv = json_incref(blocks);
-		} else if (strcmp(key, "Collection") == 0) {
-			nv = json_deep_copy(v);
-			if (nv != NULL &&
-			    json_object_set_new(nv, "Version", json_integer(version + 1)) < 0) {
-				json_decref(nv);
-				nv = NULL;
-			}
-		} else {
-			nv = json_deep_copy(v);
-		}
-		if (json_object_set_new(doc, key, nv) < 0)
-			goto nomem;
-	}
-	if (json_object_get(doc, "Blocks") == NULL &&
-	    json_object_set(doc, "Blocks", blocks) < 0)
-		goto nomem;
-
-	char k[1100];
-	snprintf(k, sizeof(k), "/cidrcollections/%s", id);
-	if ((t = model_txn_new(c->m)) == NULL || model_txn_put(t, k, json_incref(doc)) != ERR_OK ||
-	    (ch = api_change_new(c, t, NULL)) == NULL)
-		goto nomem;
-	if ((c->out = wrap("Id", json_deep_copy(json_object_get(ch, "Id")))) == NULL)
-		goto nomem;
+	if ((ret = wset_load(&ws, old)) != ERR_OK || (ret = wset_apply(c, &ws, changes)) != ERR_OK ||
+	    (ret = wset_check(c, &ws, id)) != ERR_OK)
+		goto out;
+	ret = ERR_NOMEM;
+	snprintf(key, sizeof(key), "/cidrcollections/%s", id);
+	if ((doc = coll_doc_new(old, &ws, version + 1)) == NULL ||
+	    (t = model_txn_new(c->m)) == NULL || model_txn_put(t, key, json_incref(doc)) != ERR_OK ||
+	    (ch = api_change_new(c, t, NULL)) == NULL ||
+	    (c->out = wrap("Id", json_deep_copy(json_object_get(ch, "Id")))) == NULL)
+		goto out;
 	c->root = "ChangeCidrCollectionResponse";
-	ret = api_submit(c, t, "InvalidInput");
+	res = api_submit(c, t, "InvalidInput");
 	t = NULL;
-	goto out;
-nomem:
-	ret = nomem(c);
+	ret = ERR_OK;
 out:
 	model_txn_free(t);
 	json_decref(ch);
 	json_decref(doc);
-	json_decref(blocks);
-	free(w);
-	return ret;
+	free(ws.b);
+	return ret == ERR_NOMEM ? nomem(c) : res;
 }
 
 /** The sorted distinct LocationNames of a collection document, as an array of strings. */
@@ -1442,11 +1465,53 @@ static json_t *tag_set(const tag_target_t *tt)
 			 "Tags", tags);
 }
 
+/** cur without the keys of rm, then the tags of add (replacing values in place, new keys
+ *  appended). A new array; NULL when out of memory. */
+static json_t *tags_merge(const json_t *cur, const json_t *add, const json_t *rm)
+{
+	json_t *tags = json_array(), *ret = NULL;
+	if (tags == NULL)
+		return NULL;
+	for (size_t i = 0; i < json_array_size(cur); i++) {
+		json_t *tag = json_array_get(cur, i);
+		const char *k = str_or(json_string_value(json_object_get(tag, "Key")));
+		bool drop = false;
+		for (size_t r = 0; r < json_array_size(rm) && !drop; r++)
+			drop = strcmp(k, str_or(json_string_value(json_array_get(rm, r)))) == 0;
+		if (!drop && json_array_append_new(tags, json_deep_copy(tag)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < json_array_size(add); i++) {
+		const json_t *tag = json_array_get(add, i);
+		const char *k = str_or(json_string_value(json_object_get(tag, "Key")));
+		const json_t *val = json_object_get(tag, "Value");
+		json_t *nt = json_pack("{s:s}", "Key", k);
+		if (nt == NULL ||
+		    (val != NULL && json_object_set_new(nt, "Value", json_deep_copy(val)) < 0)) {
+			json_decref(nt);
+			goto out;
+		}
+		size_t x, n = json_array_size(tags);
+		for (x = 0; x < n; x++)
+			if (strcmp(k, str_or(json_string_value(
+					      json_object_get(json_array_get(tags, x), "Key")))) == 0)
+				break;
+		if ((x < n ? json_array_set_new(tags, x, nt) : json_array_append_new(tags, nt)) < 0)
+			goto out;
+	}
+	ret = tags;
+	tags = NULL;
+out:
+	json_decref(tags);
+	return ret;
+}
+
 int api_change_tags_for_resource(api_call_t *c)
 {
 	tag_target_t tt;
 	json_t *tags = NULL;
-	int ret = API_DONE;
+	model_txn_t *t = NULL;
+	int ret = ERR_NOMEM, res = API_DONE;
 
 	if (!tag_target(c, c->path[0], c->path[1], &tt))
 		return API_DONE;
@@ -1477,61 +1542,31 @@ int api_change_tags_for_resource(api_call_t *c)
 					i);
 	}
 
-	/* the new tag array: removals, then additions replacing values in place */
-	if ((tags = json_array()) == NULL)
+	if ((tags = tags_merge(tt.cur, add, rm)) == NULL)
 		return nomem(c);
-	for (size_t i = 0; i < json_array_size(tt.cur); i++) {
-		json_t *tag = json_array_get(tt.cur, i);
-		const char *k = json_string_value(json_object_get(tag, "Key"));
-		bool drop = false;
-		for (size_t r = 0; k != NULL && r < json_array_size(rm) && !drop; r++)
-			drop = strcmp(k, json_string_value(json_array_get(rm, r))) == 0;
-		if (!drop && json_array_append_new(tags, json_deep_copy(tag)) < 0)
-			goto nomem;
-	}
-	for (size_t i = 0; i < json_array_size(add); i++) {
-		const json_t *tag = json_array_get(add, i);
-		const char *k = json_string_value(json_object_get(tag, "Key"));
-		const json_t *val = json_object_get(tag, "Value");
-		json_t *nt = json_pack("{s:s}", "Key", k);
-		if (nt == NULL ||
-		    (val != NULL && json_object_set_new(nt, "Value", json_deep_copy(val)) < 0)) {
-			json_decref(nt);
-			goto nomem;
-		}
-		size_t x;
-		for (x = 0; x < json_array_size(tags); x++)
-			if (strcmp(k, json_string_value(json_object_get(json_array_get(tags, x),
-									 "Key"))) == 0)
-				break;
-		if ((x < json_array_size(tags) ? json_array_set_new(tags, x, nt)
-					       : json_array_append_new(tags, nt)) < 0)
-			goto nomem;
-	}
 	if (json_array_size(tags) > MAX_TAGS) {
-		ret = api_fail(c, 400, "InvalidInput",
-			       "Invalid parameter : a resource can have at most %d tags; this change would leave %zu",
-			       MAX_TAGS, json_array_size(tags));
+		ret = ERR_INVAL;
+		api_fail(c, 400, "InvalidInput",
+			 "Invalid parameter : a resource can have at most %d tags; this change would leave %zu",
+			 MAX_TAGS, json_array_size(tags));
 		goto out;
 	}
 	c->out = NULL;
 	c->root = "ChangeTagsForResourceResponse";
-	bool same = tt.cur != NULL ? json_equal(tags, tt.cur) : json_array_size(tags) == 0;
-	if (same)
+	ret = ERR_OK;
+	if (tt.cur != NULL ? json_equal(tags, tt.cur) : json_array_size(tags) == 0)
 		goto out; /* nothing changes */
-	model_txn_t *t = model_txn_new(c->m);
-	json_t *val = json_array_size(tags) > 0 ? json_incref(tags) : NULL;
-	if (t == NULL || model_txn_put(t, tt.key, val) != ERR_OK) {
-		model_txn_free(t);
-		goto nomem;
-	}
-	ret = api_submit(c, t, "InvalidInput");
-	goto out;
-nomem:
-	ret = nomem(c);
+	ret = ERR_NOMEM;
+	if ((t = model_txn_new(c->m)) == NULL ||
+	    model_txn_put(t, tt.key, json_array_size(tags) > 0 ? json_incref(tags) : NULL) != ERR_OK)
+		goto out;
+	res = api_submit(c, t, "InvalidInput");
+	t = NULL;
+	ret = ERR_OK;
 out:
+	model_txn_free(t);
 	json_decref(tags);
-	return ret;
+	return ret == ERR_NOMEM ? nomem(c) : res;
 }
 
 int api_list_tags_for_resource(api_call_t *c)

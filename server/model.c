@@ -989,7 +989,7 @@ static void sha_hex(const char *s, size_t n, char out[65])
 	uint8_t md[32];
 	unsigned int mdlen = 0;
 	EVP_Digest(s, n, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
+	for (size_t i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
@@ -1006,10 +1006,10 @@ static void fingerprint(const json_t *v, const char *extra, char out[65])
 		return;
 	}
 	if (d)
-		memcpy(all, d, dl);
+		memcpy(all, d, dl); /* NOLINT(bugprone-not-null-terminated-result): bytes hashed */
 	all[dl] = '\n';
 	if (extra)
-		memcpy(all + dl + 1, extra, el);
+		memcpy(all + dl + 1, extra, el); /* NOLINT(bugprone-not-null-terminated-result) */
 	sha_hex(all, dl + 1 + el, out);
 	free(all);
 	free(d);
@@ -1079,9 +1079,9 @@ static int import_zone(model_t *m, const conf_zone_t *cz, const char *id, bool r
 	if (replace) {
 		/* Drop what the store has for it (a later put of the same key wins). */
 		m_zone_t *z = zone_get(m, id, false);
-		const char *nm;
-		json_t *arr;
 		if (z != NULL) {
+			const char *nm;
+			json_t *arr;
 			json_object_foreach(z->by_name, nm, arr) {
 				size_t i;
 				json_t *d;
@@ -1375,8 +1375,9 @@ int model_export(const model_t *m, const char *dir, char *err, size_t errlen)
 	json_t *hcs = json_array();
 	const char *id;
 	json_t *v;
-	json_object_foreach(m->hcs, id, v)
+	json_object_foreach(m->hcs, id, v) {
 		json_array_append(hcs, v);
+	}
 	if (ret == ERR_OK)
 		ret = write_json(dir, "list-health-checks.json",
 				 json_pack("{s:O,s:b,s:s}", "HealthChecks", hcs, "IsTruncated", 0,

@@ -179,6 +179,7 @@ class R53d:
         self.logpath = os.path.join(a.rundir, "r53d-%s.log" % label)
         self.proc = None
         self.conn = None
+        self.last_used = 0.0
 
     def start(self, limit=600):
         argv = [self.a.r53d, "-c", self.cfg_path]
@@ -197,7 +198,9 @@ class R53d:
                 st, _ = self.call("GET", "/2013-04-01/hostedzone?maxitems=1")
                 if st == 200:
                     return time.monotonic() - t0
-            except OSError:
+            except (OSError, http.client.HTTPException):
+                if self.conn is not None:
+                    self.conn.close()
                 self.conn = None
             time.sleep(0.01)
         die("r53d (%s) API did not answer within %d s:\n%s" % (self.label, limit, self.tail()))
@@ -211,9 +214,18 @@ class R53d:
 
     def call(self, method, path, body=None):
         """One request on a kept-alive connection: (status, body bytes)."""
+        if self.conn is not None and time.monotonic() - self.last_used > 5:
+            self.conn.close()          # the server may have closed an idle connection
+            self.conn = None
         for attempt in (1, 2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(ADDR, self.aport, timeout=60)
+                c = http.client.HTTPConnection(ADDR, self.aport, timeout=60)
+                c.connect()
+                if c.sock.getsockname() == c.sock.getpeername():
+                    c.close()          # TCP self-connect to a port nobody listens on yet
+                    raise ConnectionRefusedError("self-connect")
+                self.conn = c
+            self.last_used = time.monotonic()
             try:
                 self.conn.request(method, path, body=body)
                 r = self.conn.getresponse()

@@ -30,7 +30,7 @@ Classes (one r53d each, with no hosted zones in its configuration; zones come fr
                       and by name, health checks, with page sizes 1 and 2 across 5 objects.
   ApiBatchTest        atomicity (a bad 4th change of 5 leaves list, DNS and SOA serial
                       unchanged), DELETE-then-CREATE in one batch, double DELETE, zone
-                      CallerReference reuse.
+                      CallerReference reuse, two public zones of one name (HZ-4).
   ApiHealthCheckTest  defaults, CallerReference table of ROUTE53-API.md 3.12,
                       HealthCheckVersion, ResetElements, status/last failure/checker ranges,
                       tags, a deleted check referenced by a record set counts as healthy.
@@ -43,6 +43,10 @@ AWS_CONFIG_FILE=/dev/null, a temporary HOME, no proxies, one attempt per request
 call is bounded by a timeout. If /usr/bin/aws is missing the classes fail (contrib/deps.sh
 installs awscli). Only the standard library is used in-process, so any python3 runs it.
 Set R53D_API_TRACE=FILE to log every CLI call with its exit status and stderr.
+
+The Debian CLI (aws-cli 2.9) predates GeoProximityLocation: those two record sets go over
+raw HTTP. Tests in a class build on each other: run a class, not a single later test.
+About 240 CLI calls at ~0.5 s each (more on a loaded machine) plus the drill's probe waits.
 """
 
 import concurrent.futures

@@ -69,9 +69,20 @@ def xml(body):
     return strip_ns(ET.fromstring(body))
 
 
+def connect(port, timeout):
+    """A connection to the admin port. ConnectionRefusedError if nobody listens, including
+    the TCP self-connect the kernel makes to an unused port in the ephemeral range."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.connect()
+    if c.sock.getsockname() == c.sock.getpeername():
+        c.close()
+        raise ConnectionRefusedError("self-connect to port %d" % port)
+    return c
+
+
 def request(port, method, path, body=None, timeout=10.0):
     """One request on a new connection: (status, body bytes)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout * SLOW)
+    c = connect(port, timeout * SLOW)
     try:
         c.request(method, path, body=body)
         r = c.getresponse()
@@ -100,7 +111,7 @@ def wait_api(port, proc, timeout, log):
             if st == 200:
                 return
             last = "HTTP %d" % st
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             last = e
         time.sleep(0.02)
     raise AssertionError("the API did not answer within %.0f s (%s):\n%s" % (timeout, last, log()))
@@ -296,9 +307,7 @@ class BatchKillTest(KillCase):
             body = batch_xml(zname, n)
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.admin_port,
-                                                      timeout=10 * SLOW)
-                    conn.connect()
+                    conn = connect(self.admin_port, 10 * SLOW)
             except ConnectionRefusedError:
                 conn = None           # nothing was sent: the same batch again later
                 with self.lock:

@@ -85,11 +85,14 @@ def wait_api(port, proc, timeout, log):
             raise RuntimeError("r53d exited with %s:\n%s" % (proc.returncode, log()))
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
+            c.connect()
+            if c.sock.getsockname() == c.sock.getpeername():
+                raise ConnectionRefusedError("self-connect")   # nobody listens yet
             c.request("GET", "/2013-04-01/hostedzone")
             r = c.getresponse()
             r.read()
             return r.status
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             last = e
         finally:
             c.close()
