@@ -1107,32 +1107,42 @@ static bool check_conflicts(const json_t *arr, const json_t *s, const char *apex
 	return true;
 }
 
-/* Field checks of one new set with the one record-set validator (r53json.c). */
-static bool check_fields(const json_t *s, const char *zone, size_t idx, char *msgs, size_t len,
-			 size_t *nmsg)
+/*
+ * Field checks of one new set with the one record-set validator (r53json.c). A value that
+ * is not valid rdata is InvalidChangeBatch ("Invalid Resource Record", collected with the
+ * others); a bad field (enum, range, shape) is InvalidInput, set on c at once.
+ * \return 1 ok, 0 a value problem (message added), -1 InvalidInput set on c.
+ */
+static int check_fields(api_call_t *c, const json_t *s, const char *zone, size_t idx,
+			char *msgs, size_t len, size_t *nmsg)
 {
 	uint8_t apex[256];
 	size_t alen;
 	r53_list_t l = { 0 };
 	char err[1024], where[64];
 	if (r53_name(zone, apex, &alen) != ERR_OK)
-		return false;
+		return 1;
 	json_t *doc = json_pack("{s:[O]}", "ResourceRecordSets", s);
 	snprintf(where, sizeof(where), "Changes[%zu]", idx);
 	int ret = r53_load(doc, where, zone, apex, alen, &l, err, sizeof(err));
 	r53_list_deinit(&l);
 	json_decref(doc);
 	if (ret == ERR_OK)
-		return true;
-	/* "Changes[i]: ResourceRecordSets[0].X: reason" -> "Changes[i].X: reason" */
+		return 1;
+	/* "Changes[i]: ResourceRecordSets[0].X: reason" -> "Changes[i].ResourceRecordSet.X: reason" */
 	char clean[1100];
 	const char *p = strstr(err, "ResourceRecordSets[0]");
 	if (p != NULL && strncmp(err, where, strlen(where)) == 0)
-		snprintf(clean, sizeof(clean), "%s%s", where, p + strlen("ResourceRecordSets[0]"));
+		snprintf(clean, sizeof(clean), "%s.ResourceRecordSet%s", where,
+			 p + strlen("ResourceRecordSets[0]"));
 	else
 		snprintf(clean, sizeof(clean), "%s", err);
-	add_msg(msgs, len, nmsg, "Invalid Resource Record: FATAL problem: %s", clean);
-	return false;
+	if (strstr(clean, "ResourceRecords") != NULL) {
+		add_msg(msgs, len, nmsg, "Invalid Resource Record: FATAL problem: %s", clean);
+		return 0;
+	}
+	api_fail(c, 400, "InvalidInput", "Invalid request: %s", clean);
+	return -1;
 }
 
 /* Bump the SOA serial of the working copy (unless the batch set the SOA itself). */
@@ -1308,7 +1318,12 @@ static int op_change_rrsets(api_call_t *c)
 			json_decref(s);
 			continue;
 		}
-		if (!check_fields(s, apex, i, msgs, 65536, &nmsg)) {
+		int fc = check_fields(c, s, apex, i, msgs, 65536, &nmsg);
+		if (fc < 0) {
+			json_decref(s);
+			goto out;
+		}
+		if (fc == 0) {
 			json_decref(s);
 			continue;
 		}
@@ -1536,6 +1551,11 @@ static int op_test_dns_answer(api_call_t *c)
 	}
 	static const char *const keep[] = { "Nameserver", "RecordName", "RecordType",
 					    "RecordData", "ResponseCode", "Protocol", NULL };
+	/* The name server that answered: the zone's first, as Route 53 names one of its own. */
+	json_t *ns = zone_ns(c, z);
+	if (json_array_size(ns) > 0)
+		json_object_set(out, "Nameserver", json_array_get(ns, 0));
+	json_decref(ns);
 	c->out = json_object();
 	for (const char *const *k = keep; *k; k++) {
 		json_t *v = json_object_get(out, *k);

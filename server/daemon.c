@@ -266,7 +266,7 @@ static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t
 		.latency = l.latency,
 		.cidr_collections = src->colls,
 		.vpcs = c->vpcs,
-		.vpcs_lenient = true,
+		.api_lenient = true,
 		.set_cache = cache,
 	};
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -65,10 +65,12 @@ typedef struct zdb_opts {
 					    or NULL; read during the build only */
 	struct r53_cache *set_cache;   /**< converted record sets kept between builds (the
 					    API's documents are immutable), or NULL */
-	bool vpcs_lenient;             /**< a private zone's VPC that vpcs[] does not list is
-					    ignored (no source address sees it) instead of being
-					    an error, and a private zone may have none: zones
-					    made through the API may name any VPC */
+	bool api_lenient;              /**< what the Route 53 API allows and a configuration
+					    file does not: a private zone's VPC that vpcs[] does
+					    not list is ignored (no source address sees it), a
+					    private zone may have none, and a second public zone
+					    of the same name is left out of the public view with
+					    a warning (the first answers) */
 } zdb_opts_t;
 
 /**

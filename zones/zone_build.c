@@ -919,7 +919,7 @@ static bool shadowed(const btab_t *apexes, const zdb_node_t *n)
  * zone owning each name (a hosted child's names are not looked up in its parent).
  */
 static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *view,
-		      const char *what)
+		      const char *what, bool dup_ok)
 {
 	size_t total = 0, nz = 0;
 	for (size_t z = 0; z < b->db->n_zones; z++) {
@@ -938,16 +938,36 @@ static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *
 		free(slot);
 		return ERR_NOMEM;
 	}
+	bool *skip = calloc(b->db->n_zones ? b->db->n_zones : 1, sizeof(*skip));
+	if (skip == NULL) {
+		free(ap.slot);
+		free(slot);
+		return ERR_NOMEM;
+	}
 	for (size_t z = 0; z < b->db->n_zones; z++) {
 		const zdb_zone_t *zone = &b->db->zones[z];
 		if (!member[z])
 			continue;
 		zdb_node_t *apex = (zdb_node_t *)zone->apex;
-		if (btab_find(&ap, apex->name, apex->namelen, apex->hash) != NULL) {
+		const zdb_node_t *other = btab_find(&ap, apex->name, apex->namelen, apex->hash);
+		if (other != NULL && dup_ok) {
+			/* Route 53 allows two public zones of one name (each with its own name
+			 * servers); one view can answer for one of them: the first. */
+			skip[z] = true;
+			if (b->opts->warn != NULL) {
+				char msg[600];
+				snprintf(msg, sizeof(msg), "zone %s (%s): %s already has a public hosted zone of this name (%s); DNS answers from that one",
+					 zone->name, zone->id, what, other->zone->id);
+				b->opts->warn(msg);
+			}
+			continue;
+		}
+		if (other != NULL) {
 			snprintf(b->err, b->errlen, "zone %s: another hosted zone of %s has the same name (HZ-5)",
 				 zone->name, what);
 			free(ap.slot);
 			free(slot);
+			free(skip);
 			return ERR_EXISTS;
 		}
 		btab_put(&ap, apex);
@@ -955,7 +975,7 @@ static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *
 	view->slot = slot;
 	view->mask = size - 1;
 	for (size_t z = 0; z < b->db->n_zones; z++) {
-		if (!member[z])
+		if (!member[z] || skip[z])
 			continue;
 		for (uint64_t i = 0; tabs[z].slot != NULL && i <= tabs[z].mask; i++) {
 			const zdb_node_t *n = tabs[z].slot[i];
@@ -975,6 +995,7 @@ static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *
 		}
 	}
 	free(ap.slot);
+	free(skip);
 	return ERR_OK;
 }
 
@@ -1042,7 +1063,7 @@ static int zone_vpcs(bctx_t *b, const zdb_src_t *src, size_t z, bool *assoc)
 	size_t n = json_array_size(src->vpcs);
 	if (!zone->private_zone)
 		return ERR_OK;
-	if (n == 0 && !b->db->opts.vpcs_lenient) {
+	if (n == 0 && !b->db->opts.api_lenient) {
 		snprintf(b->err, b->errlen, "%s: private zone %s is associated with no VPC (VPCs)",
 			 src->where ? src->where : "hosted_zones", zone->name);
 		return ERR_INVAL;
@@ -1052,7 +1073,7 @@ static int zone_vpcs(bctx_t *b, const zdb_src_t *src, size_t z, bool *assoc)
 		size_t k = 0;
 		while (id != NULL && k < b->db->n_vpcs && strcmp(b->db->vpcs[k].id, id) != 0)
 			k++;
-		if (id != NULL && k == b->db->n_vpcs && b->db->opts.vpcs_lenient)
+		if (id != NULL && k == b->db->n_vpcs && b->db->opts.api_lenient)
 			continue;
 		if (id == NULL || k == b->db->n_vpcs) {
 			snprintf(b->err, b->errlen, "%s: VPCs[%zu]: VPC %s is not in the configuration's vpcs",
@@ -1212,11 +1233,12 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 			ret = zone_vpcs(&b, &src[z], z, assoc);
 		}
 		if (ret == ERR_OK)
-			ret = build_view(&b, tabs, member, &db->public_view, "the public view");
+			ret = build_view(&b, tabs, member, &db->public_view, "the public view",
+					 db->opts.api_lenient);
 		for (size_t v = 0; v < db->n_vpcs && ret == ERR_OK; v++) {
 			char what[128];
 			snprintf(what, sizeof(what), "VPC %s", db->vpcs[v].id);
-			ret = build_view(&b, tabs, assoc + v * nz, &db->vpcs[v].view, what);
+			ret = build_view(&b, tabs, assoc + v * nz, &db->vpcs[v].view, what, false);
 		}
 		free(member);
 	}

@@ -36,6 +36,7 @@ import http.client
 import os
 import random
 import re
+import socket
 import threading
 import time
 import unittest
@@ -56,6 +57,32 @@ BATCH_ZONES = 8                 # so at most 8,000 batches in all
 
 def note(text):
     print("        " + text, flush=True)
+
+
+def quiet_port():
+    """A port free for TCP and UDP on 127.0.0.1 below the kernel's ephemeral range, so that
+    polling it before r53d listens can never self-connect (a client socket that got the same
+    port as its source would hold the port and r53d's bind would fail)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        lo = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, max(10001, lo))
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    return harness.free_port()
 
 
 def strip_ns(root):
@@ -205,9 +232,9 @@ class KillCase(unittest.TestCase):
         if not harness.R53D:
             raise unittest.SkipTest("no r53d binary given (--r53d)")
         self.srv = R53d(zones=[])
-        self.admin_port = harness.free_port()
+        self.admin_port = quiet_port()
         while self.admin_port == self.srv.port:
-            self.admin_port = harness.free_port()
+            self.admin_port = quiet_port()
         self.store_dir = os.path.join(self.srv.dir, "store")
         self.srv.conf["admin"] = {"listen": "127.0.0.1:%d" % self.admin_port}
         self.srv.conf["store"] = {"path": self.store_dir}

@@ -32,7 +32,9 @@ Only loopback addresses; every wait is bounded.
 import http.client
 import json
 import os
+import random
 import re
+import socket
 import subprocess
 import tempfile
 import time
@@ -47,6 +49,32 @@ SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: T
                        r"runtime error:")
 ACCESS_KEY = "AKIDR53DTERRAFORM01"
 SECRET_KEY = "r53d/terraform+replay/secret0123456789ABCD"
+
+
+def quiet_port():
+    """A port free for TCP and UDP on 127.0.0.1 below the kernel's ephemeral range, so that
+    polling it before r53d listens can never self-connect (a client socket that got the same
+    port as its source would hold the port and r53d's bind would fail)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        lo = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, max(10001, lo))
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    return harness.free_port()
 
 
 def boto3_problem():
@@ -115,9 +143,9 @@ class ReplayCase(unittest.TestCase):
         if cls.CREDENTIALS:
             conf["api"] = {"credentials": cls.CREDENTIALS}
         cls.srv = R53d(zones=[], **conf)
-        cls.admin_port = harness.free_port()
+        cls.admin_port = quiet_port()
         while cls.admin_port == cls.srv.port:
-            cls.admin_port = harness.free_port()
+            cls.admin_port = quiet_port()
         cls.srv.conf["admin"] = {"listen": "127.0.0.1:%d" % cls.admin_port}
         cls.srv.write_conf()
         try:
