@@ -17,7 +17,9 @@ endif()
 # path whatever Python runs the test); without it the test fails rather than skips
 # (contrib/deps.sh installs awscli). test_terraform replays Terraform's calls with Debian's
 # boto3 (/usr/bin/python3, python3-boto3; fails if missing); test_durability kill -9s r53d
-# with an LMDB store while change batches and creates are in flight.
+# with an LMDB store while change batches and creates are in flight. test_hcstate (also
+# tsan: the control thread exports checker state while checkers report) restarts r53d
+# with a store and checks that checker views, observations and status come back.
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -30,6 +32,8 @@ set(R53D_INTEG_TESTS
 	test_api:400
 	test_terraform:300
 	test_durability:300
+	test_hcstate:180:tsan
+	test_store:120
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})
