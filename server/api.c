@@ -216,6 +216,39 @@ void api_kick(api_t *a)
 		run_next(a);
 }
 
+/*
+ * A snapshot build's message as an API error text: without the build's own location
+ * ("hosted zone ID: ResourceRecordSets[12]: ", meaningless to the caller) and with bare
+ * zone ids. Returns a static buffer (control thread).
+ */
+static const char *build_msg(const char *msg)
+{
+	static char out[4096];
+	if (msg == NULL)
+		return "invalid change";
+	const char *p = msg;
+	if (strncmp(p, "hosted zone ", 12) == 0) {
+		const char *colon = strstr(p, ": ");
+		if (colon != NULL)
+			p = colon + 2;
+	}
+	if (strncmp(p, "ResourceRecordSets[", 19) == 0) {
+		const char *colon = strstr(p, ": ");
+		if (colon != NULL)
+			p = colon + 2;
+	}
+	size_t o = 0;
+	while (*p != '\0' && o + 1 < sizeof(out)) {
+		if (strncmp(p, "/hostedzone/", 12) == 0) {
+			p += 12;
+			continue;
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void txn_done(void *arg, int ret, const char *msg)
 {
 	api_call_t *c = arg;
@@ -229,7 +262,7 @@ static void txn_done(void *arg, int ret, const char *msg)
 				 msg ? msg : "the change could not be stored");
 		else if (a->inflight_fail != NULL &&
 			 strcmp(a->inflight_fail, "InvalidChangeBatch") == 0)
-			api_fail(c, 400, "InvalidChangeBatch", "[%s]", msg ? msg : "invalid change");
+			api_fail(c, 400, "InvalidChangeBatch", "[%s]", build_msg(msg));
 		else
 			api_fail(c, 400, a->inflight_fail ? a->inflight_fail : "InvalidInput", "%s",
 				 msg ? msg : "invalid request");

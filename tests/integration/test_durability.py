@@ -15,8 +15,10 @@ api.credentials are configured), so the client is fast and needs no boto3.
       values; DNS: one of its names answers, by raw UDP for every batch and by dig for the
       batches acknowledged since the previous check); no batch is partially present (0 or 3
       sets, never 1 or 2); batches that got no reply are all or nothing, in the listing and
-      in DNS alike; batches refused with an error status are absent. At the end one more
-      kill, then a clean SIGTERM stop and start, both checked the same way.
+      in DNS alike; batches refused with an error status are absent; GetChange of the
+      batches acknowledged since the previous check says INSYNC (the change records survive
+      too). At the end one more kill, then a clean SIGTERM stop and start, both checked the
+      same way.
 
   CreateKillTest.test_kill9_during_create_zone_and_health_check
       A client thread alternates CreateHostedZone and CreateHealthCheck (new CallerReference
@@ -26,7 +28,8 @@ api.credentials are configured), so the client is fast and needs no boto3.
       sent plus defaults); a create that got no reply left either one complete object or none
       (a zone that is absent is REFUSED by DNS); re-sending its CallerReference then gives
       HostedZoneAlreadyExists (409) if the zone exists, or the same check again (201, same Id)
-      for a health check, and creates it otherwise.
+      for a health check, and creates it otherwise. GetChange of the last acknowledged
+      CreateHostedZone changes still answers.
 
 Only loopback addresses; every loop and wait is bounded; r53d is killed only by the PID the
 harness started it with.
@@ -304,6 +307,8 @@ class BatchKillTest(KillCase):
             self.zones.append((name, r.findtext("HostedZone/Id").split("/")[-1]))
         self.lock = threading.Lock()
         self.acked, self.unknown, self.rejected = set(), set(), {}
+        self.change_ids = {}    # acked batch -> its change id
+        self.check_times = []
         self.sent = 0
         self.refused = 0
         self.stop = threading.Event()
@@ -362,6 +367,8 @@ class BatchKillTest(KillCase):
             with self.lock:
                 if status == 200:
                     self.acked.add(n)
+                    m = re.search(rb"<Id>/change/([^<]+)</Id>", data)
+                    self.change_ids[n] = m.group(1).decode() if m else None
                 else:
                     self.rejected[n] = "HTTP %d %s" % (status, data[:300].decode("utf-8", "replace"))
             if r.getheader("Connection", "").lower() == "close":
@@ -377,6 +384,13 @@ class BatchKillTest(KillCase):
 
     def check(self, label, checked_before):
         """The invariant, with the client held. Returns the acked batches now verified."""
+        t0 = time.monotonic()
+        try:
+            return self._check(label, checked_before)
+        finally:
+            self.check_times.append(time.monotonic() - t0)
+
+    def _check(self, label, checked_before):
         with self.lock:
             acked, unknown, rejected = set(self.acked), set(self.unknown), dict(self.rejected)
         seen = {}        # batch -> {set index: (ttl, values)}
@@ -441,6 +455,27 @@ class BatchKillTest(KillCase):
                 if present else d.status == "NXDOMAIN"
             if not ok:
                 bad.append("dig %s TXT: want %s, got:\n%s" % (qn, want or "NXDOMAIN", d.text))
+        # the change records survive too: GetChange of acknowledged changes says INSYNC
+        # (Terraform's waiter turns NoSuchChange into "not found")
+        with self.lock:
+            cids = dict(self.change_ids)
+        for n in new[:20]:
+            cid = cids.get(n)
+            if n not in acked:
+                continue
+            if not cid:
+                bad.append("batch %d: no ChangeInfo Id in its 200" % n)
+                continue
+            deadline = time.monotonic() + 5 * SLOW
+            while True:
+                st, data = request(self.admin_port, "GET", "/2013-04-01/change/" + cid)
+                status = xml(data).findtext("ChangeInfo/Status") if st == 200 else None
+                if status != "PENDING" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            if status != "INSYNC":
+                bad.append("GetChange %s (batch %d, acknowledged before the restart): HTTP %d %s"
+                           % (cid, n, st, data[:300].decode("utf-8", "replace")))
         for b in bad[:40]:
             self.fail_later("%s: %s" % (label, b))
         if len(bad) > 40:
@@ -497,8 +532,8 @@ class BatchKillTest(KillCase):
                      len(self.rejected), self.refused))
         if self.restart_times:
             s = sorted(self.restart_times)
-            note("restart to API answering: median %.0f ms, max %.0f ms" % (
-                1000 * s[len(s) // 2], 1000 * s[-1]))
+            note("restart to API answering: median %.0f ms, max %.0f ms; checks took up to "
+                 "%.1f s" % (1000 * s[len(s) // 2], 1000 * s[-1], max(self.check_times or [0])))
         if self.rejected:
             note("refused batches (first 3): %s" % list(self.rejected.items())[:3])
         if self.failures:
@@ -566,6 +601,7 @@ class CreateKillTest(KillCase):
                     a["state"] = "acked"
                     a["id"] = (r.findtext("HostedZone/Id") or "").split("/")[-1] if kind == "zone" \
                         else r.findtext("HealthCheck/Id")
+                    a["change"] = (r.findtext("ChangeInfo/Id") or "").split("/")[-1] or None
                 elif st is None:
                     a["state"] = "unknown"
                 else:
@@ -678,6 +714,15 @@ class CreateKillTest(KillCase):
                                        a["ref"], found[0][0], new_id))
                     with self.lock:
                         self.attempts[i].update(state="acked", id=new_id, resolved=bool(found))
+        # CreateHostedZone's change survives a restart (GetChange INSYNC, not NoSuchChange)
+        zs = [a for _, a in sorted(attempts.items())
+              if a["kind"] == "zone" and a["state"] == "acked" and a.get("change")][-5:]
+        for a in zs:
+            st, data = request(self.admin_port, "GET", "/2013-04-01/change/" + a["change"])
+            status = xml(data).findtext("ChangeInfo/Status") if st == 200 else None
+            if status not in ("INSYNC", "PENDING"):
+                bad.append("GetChange %s (CreateHostedZone %s) after the restart: HTTP %d %s" % (
+                    a["change"], a["name"], st, data[:300].decode("utf-8", "replace")))
         for b in bad[:40]:
             self.fail_later("%s: %s" % (label, b))
         if len(bad) > 40:

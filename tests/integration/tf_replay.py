@@ -86,7 +86,7 @@ ZONE_ID_RE = re.compile(r"^/hostedzone/Z[A-Z0-9]{8,31}$")
 CHANGE_ID_RE = re.compile(r"^/change/C[A-Z0-9]{8,31}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 INSYNC_LIMIT = 15.0   # Terraform's first GetChange poll comes after 15 s (pitfall 4)
-POLL = 0.05           # emulator-speed waiter (Terraform: 15 s)
+POLL = 0.01           # emulator-speed waiter (Terraform: 15 s)
 
 
 # ------------------------------------------------------------------------------ reporting
