@@ -203,6 +203,53 @@ int hc_status_json(hc_system_t *sys, json_t **out);
 int hc_status_write(hc_system_t *sys, struct evbuffer *out);
 
 /**
+ * The checker state of every check that changed after `since`, for keeping it across a
+ * restart (the store's /hcstate/ID keys, server/model.h). Each system has a change counter
+ * that goes up by one, under the aggregation mutex, whenever a checker's view, consecutive
+ * count, observation or last failure, or a check's status word changes (so every probe
+ * result counts); a check remembers the counter value of its last change.
+ * \param since  a counter value from an earlier call; 0 exports every check.
+ * \param out    set to a new object (caller json_decref()s it), empty if nothing changed:
+ *   {"ID": {"Status": "Healthy" | "Unhealthy",       the published status
+ *           "Checkers": [{"Healthy": bool,           the checker's view
+ *                         "Streak": N,               consecutive results that disagree
+ *                                                    with the view (FailureThreshold)
+ *                         "Observation": {"Region", "IPAddress", "StatusReport":
+ *                                         {"Status", "CheckedTime"}} | null,
+ *                         "LastFailure": {...} | null}, ...]}}
+ *   One Checkers entry per checker view (none for CALCULATED, CLOUDWATCH_METRIC and
+ *   RECOVERY_CONTROL checks; Disabled checks keep theirs).
+ * \param now    set to the current counter value: pass it as `since` next time.
+ * \retval HC_OK, HC_ENOMEM.
+ * Any thread except pool threads (takes the aggregation mutex, like hc_status_json, but
+ * only to copy the changed checks' state: the JSON is built after releasing it).
+ */
+int hc_state_export(hc_system_t *sys, uint64_t since, json_t **out, uint64_t *now);
+
+/**
+ * Restore state exported by hc_state_export() (possibly by an earlier process), as if
+ * those probes had just happened. For each check of the current configuration that has an
+ * entry in states:
+ *   - same number of checkers: every checker's view, consecutive count, observation and
+ *     last failure are restored;
+ *   - a different number: only the aggregate (every view starts at the stored checkers'
+ *     aggregate under the current threshold, as hc_system_reload does);
+ *   - CALCULATED, CLOUDWATCH_METRIC and RECOVERY_CONTROL checks: nothing is stored; their
+ *     status is recomputed (a CALCULATED check's from its restored children).
+ * Then the status word is recomputed (current Disabled, Inverted and force apply) and
+ * published; a change is logged as a transition "state restored from the store".
+ * Ids not in the configuration are ignored; an entry that is not understood is skipped
+ * with a warning (that check keeps its state). One INFO line sums up what was restored.
+ * Call it after hc_system_new() or hc_system_reload(). Before hc_system_start() is the
+ * intended use; afterwards it is safe too (it takes the control and aggregation mutexes),
+ * but it overwrites what the running probes have found so far.
+ * \param states  borrowed; NULL does nothing.
+ * \retval HC_OK, HC_EINVAL (states is not an object).
+ * Any thread except pool threads.
+ */
+int hc_state_import(hc_system_t *sys, const json_t *states);
+
+/**
  * Append Prometheus text-format metrics (r53d_hc_*): checks by status, transitions,
  * probes by type and result, probe duration histogram, probes started late (> 100 ms)
  * and a start-lateness histogram.

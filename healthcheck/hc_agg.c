@@ -198,6 +198,8 @@ static void update(hc_aggr_t *a, size_t i, const char *reason, bool added)
 			(g->force != HC_FORCE_AUTO ? HC_WORD_FORCED : 0) | counter;
 	if (!g->published && !eff)
 		counter = (counter + 1) & HC_WORD_COUNTER, word = (word & ~HC_WORD_COUNTER) | counter;
+	if (word != old || !g->published)
+		g->changed = ++a->seq;
 	atomic_store_explicit(w, word, memory_order_relaxed);
 	if (added)
 		hc_log(LOG_INFO, "check %s (%s): added, %s, %s (%s)", cc->id, cc->endpoint,
@@ -242,6 +244,7 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 		hc_agg_t *o = &old[x];
 		g->force = o->force;
 		g->published = o->published;
+		g->changed = o->changed;
 		if (g->k == 0)
 			continue;
 		if (o->k == g->k) {
@@ -255,6 +258,7 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 			bool base = hc_agg_rule(o->n_healthy, o->k, oldconf->threshold);
 			memset(g->view, base, g->k);
 			g->n_healthy = base ? g->k : 0;
+			g->changed = ++a->seq;
 		}
 	}
 	for (size_t f = 0; f < conf->n_force; f++)
@@ -306,6 +310,7 @@ void hc_agg_report(hc_aggr_t *a, size_t check, unsigned checker, const hc_result
 	snprintf(o->status, sizeof(o->status), "%s", r->status);
 	if (!r->ok)
 		g->fail[checker] = *o;
+	g->changed = ++a->seq;
 	uint8_t res = r->ok ? 1 : 0;
 	if (g->view[checker] == res) {
 		g->streak[checker] = 0;
@@ -348,18 +353,23 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
 }
 
+/** Observation o of a checker in region as {Region, IPAddress, StatusReport{Status,
+ *  CheckedTime}}; NULL when out of memory. */
+static json_t *obs_json(const char *region, const hc_obs_t *o)
+{
+	char t[40];
+	iso_time(o->checked_ms, t, sizeof(t));
+	return json_pack("{s:s, s:s, s:{s:s, s:s}}", "Region", region, "IPAddress", o->ip,
+			 "StatusReport", "Status", o->status, "CheckedTime", t);
+}
+
 /** Append one observation per checker of obs[0..k) that has one to list. */
 static int obs_append(json_t *list, const hc_check_conf_t *cc, const hc_obs_t *obs, unsigned k)
 {
 	for (unsigned j = 0; j < k; j++) {
 		if (obs[j].checked_ms == 0)
 			continue;
-		char t[40];
-		iso_time(obs[j].checked_ms, t, sizeof(t));
-		json_t *e = json_pack("{s:s, s:s, s:{s:s, s:s}}", "Region",
-				      hc_region_names[cc->regions[j % cc->n_regions]], "IPAddress",
-				      obs[j].ip, "StatusReport", "Status", obs[j].status,
-				      "CheckedTime", t);
+		json_t *e = obs_json(hc_region_names[cc->regions[j % cc->n_regions]], &obs[j]);
 		if (e == NULL || json_array_append_new(list, e) < 0)
 			return HC_ENOMEM;
 	}
@@ -406,4 +416,280 @@ nomem:
 	pthread_mutex_unlock(&a->lock);
 	json_decref(root);
 	return HC_ENOMEM;
+}
+
+/* ---- persistence: hc_state_export / hc_state_import ---- */
+
+/*
+ * The export copies the state of the checks that changed while it holds the aggregation
+ * mutex (a few hundred bytes per checker) and builds the JSON after releasing it, so that
+ * pool threads reporting results wait for a copy, not for thousands of json_pack calls.
+ */
+
+/** One check's state, copied under the agg mutex. */
+typedef struct st_copy {
+	char id[72];                   /**< Id (at most 64 characters) */
+	bool unhealthy;                /**< its published status */
+	unsigned k;                    /**< number of checker views */
+	uint8_t regions[HC_N_REGIONS]; /**< its Regions, for the observations' Region */
+	size_t n_regions;              /**< their number */
+	uint8_t *view;                 /**< k views (in the export's one block) */
+	uint8_t *streak;               /**< k consecutive counts */
+	hc_obs_t *obs;                 /**< k observations */
+	hc_obs_t *fail;                /**< k last failures */
+} st_copy_t;
+
+/** A checker's observation for the stored state: the object, or null when it has none. */
+static json_t *obs_or_null(const st_copy_t *c, const hc_obs_t *o, unsigned j)
+{
+	return o->checked_ms != 0 ? obs_json(hc_region_names[c->regions[j % c->n_regions]], o)
+				  : json_null();
+}
+
+/** The exported state of one copied check; NULL when out of memory. */
+static json_t *state_doc(const st_copy_t *c)
+{
+	json_t *list = json_array();
+	json_t *doc = json_pack("{s:s, s:o}", "Status", c->unhealthy ? "Unhealthy" : "Healthy",
+				"Checkers", list);
+	if (doc == NULL)
+		return NULL;
+	for (unsigned j = 0; j < c->k; j++) {
+		json_t *e = json_pack("{s:b, s:i, s:o, s:o}", "Healthy", c->view[j] != 0, "Streak",
+				      (int)c->streak[j], "Observation", obs_or_null(c, &c->obs[j], j),
+				      "LastFailure", obs_or_null(c, &c->fail[j], j));
+		if (e == NULL || json_array_append_new(list, e) < 0) {
+			json_decref(doc);
+			return NULL;
+		}
+	}
+	return doc;
+}
+
+/** Copy the checks that changed after since into *copies / *block (caller frees both).
+ *  \retval HC_OK, HC_ENOMEM. Agg mutex held. */
+static int state_copy(hc_aggr_t *a, uint64_t since, st_copy_t **copies, size_t *n_copies,
+		      void **block)
+{
+	size_t n = a->conf != NULL ? a->conf->n_checks : 0, m = 0, views = 0;
+	for (size_t i = 0; i < n; i++)
+		if (since == 0 || a->agg[i].changed > since) {
+			m++;
+			views += a->agg[i].k;
+		}
+	*copies = NULL;
+	*block = NULL;
+	*n_copies = 0;
+	if (m == 0)
+		return HC_OK;
+	st_copy_t *c = calloc(m, sizeof(*c));
+	hc_obs_t *obs = malloc(views > 0 ? views * (2 * sizeof(hc_obs_t) + 2) : 1);
+	if (c == NULL || obs == NULL) {
+		free(c);
+		free(obs);
+		return HC_ENOMEM;
+	}
+	*copies = c;
+	*block = obs;
+	uint8_t *bytes = (uint8_t *)(obs + 2 * views);
+	for (size_t i = 0; i < n; i++) {
+		const hc_check_conf_t *cc = &a->conf->checks[i];
+		const hc_agg_t *g = &a->agg[i];
+		if (since != 0 && g->changed <= since)
+			continue;
+		snprintf(c->id, sizeof(c->id), "%s", cc->id);
+		c->unhealthy = !hc_is_healthy(cur_table(a), g->slot);
+		c->k = g->k;
+		memcpy(c->regions, cc->regions, sizeof(c->regions));
+		c->n_regions = cc->n_regions;
+		c->obs = obs;
+		c->fail = obs + g->k;
+		c->view = bytes;
+		c->streak = bytes + g->k;
+		if (g->k > 0) {
+			memcpy(c->obs, g->obs, g->k * sizeof(*g->obs));
+			memcpy(c->fail, g->fail, g->k * sizeof(*g->fail));
+			memcpy(c->view, g->view, g->k);
+			memcpy(c->streak, g->streak, g->k);
+		}
+		obs += 2 * (size_t)g->k;
+		bytes += 2 * (size_t)g->k;
+		c++;
+	}
+	*n_copies = m;
+	return HC_OK;
+}
+
+int hc_agg_state_export(hc_aggr_t *a, uint64_t since, json_t **out, uint64_t *now)
+{
+	st_copy_t *copies;
+	size_t n;
+	void *block;
+	pthread_mutex_lock(&a->lock);
+	int ret = state_copy(a, since, &copies, &n, &block);
+	uint64_t seq = a->seq;
+	pthread_mutex_unlock(&a->lock);
+	json_t *root = ret == HC_OK ? json_object() : NULL;
+	if (root == NULL)
+		ret = HC_ENOMEM;
+	for (size_t i = 0; i < n && ret == HC_OK; i++) {
+		json_t *doc = state_doc(&copies[i]);
+		if (doc == NULL || json_object_set_new(root, copies[i].id, doc) < 0)
+			ret = HC_ENOMEM;
+	}
+	free(copies);
+	free(block);
+	if (ret != HC_OK) {
+		json_decref(root);
+		return ret;
+	}
+	*out = root;
+	*now = seq;
+	return HC_OK;
+}
+
+/** Milliseconds since the epoch of "YYYY-MM-DDTHH:MM:SS.mmmZ" (iso_time's form); -1 when
+ *  s is not one. */
+static int64_t iso_parse(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *p = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (p == NULL || p[0] != '.' || strlen(p) != 5 || p[4] != 'Z')
+		return -1;
+	int ms = 0;
+	for (int d = 1; d <= 3; d++) {
+		if (p[d] < '0' || p[d] > '9')
+			return -1;
+		ms = ms * 10 + (p[d] - '0');
+	}
+	time_t t = timegm(&tm);
+	if (t <= 0)
+		return -1;
+	return (int64_t)t * 1000 + ms;
+}
+
+/** A stored observation (null or absent: none) into *o. \return false if malformed. */
+static bool obs_parse(const json_t *v, hc_obs_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (v == NULL || json_is_null(v))
+		return true;
+	const json_t *sr = json_object_get(v, "StatusReport");
+	const char *ip = json_string_value(json_object_get(v, "IPAddress"));
+	const char *st = json_string_value(json_object_get(sr, "Status"));
+	int64_t ms = iso_parse(json_string_value(json_object_get(sr, "CheckedTime")));
+	if (ip == NULL || st == NULL || ms <= 0)
+		return false;
+	o->checked_ms = ms;
+	snprintf(o->ip, sizeof(o->ip), "%s", ip);
+	snprintf(o->status, sizeof(o->status), "%s", st);
+	return true;
+}
+
+/** One stored checker {"Healthy", "Streak", "Observation", "LastFailure"}.
+ *  \return false if malformed (the outputs are then unspecified). */
+static bool checker_parse(const json_t *e, uint8_t *view, uint8_t *streak, hc_obs_t *obs,
+			  hc_obs_t *fail)
+{
+	const json_t *h = json_object_get(e, "Healthy");
+	const json_t *s = json_object_get(e, "Streak");
+	json_int_t n = s != NULL ? json_integer_value(s) : 0;
+	if (!json_is_boolean(h) || (s != NULL && !json_is_integer(s)) || n < 0 || n > UINT8_MAX)
+		return false;
+	*view = json_is_true(h) ? 1 : 0;
+	*streak = (uint8_t)n;
+	return obs_parse(json_object_get(e, "Observation"), obs) &&
+	       obs_parse(json_object_get(e, "LastFailure"), fail);
+}
+
+/** What state_restore did. */
+enum { RESTORE_BAD = -1, RESTORE_NONE, RESTORE_FULL, RESTORE_STATUS };
+
+/**
+ * Restore check i from its stored state doc: every checker when the number of checkers is
+ * the same, else every view at the stored aggregate (as a reload does); then recompute and
+ * store its word. Nothing changes when doc is malformed. Agg mutex held.
+ */
+static int state_restore(hc_aggr_t *a, size_t i, const json_t *doc)
+{
+	const hc_check_conf_t *cc = &a->conf->checks[i];
+	hc_agg_t *g = &a->agg[i];
+	const json_t *list = json_object_get(doc, "Checkers");
+	const char *st = json_string_value(json_object_get(doc, "Status"));
+	size_t n = json_array_size(list);
+	unsigned nh = 0;
+	if (!json_is_array(list) || st == NULL ||
+	    (strcmp(st, "Healthy") != 0 && strcmp(st, "Unhealthy") != 0) || n > HC_MAX_CHECKERS)
+		return RESTORE_BAD;
+	for (size_t j = 0; j < n; j++) {
+		uint8_t v, s;
+		hc_obs_t o, f;
+		if (!checker_parse(json_array_get(list, j), &v, &s, &o, &f))
+			return RESTORE_BAD;
+		nh += v;
+	}
+	if (g->k == 0)
+		return RESTORE_NONE; /* CALCULATED, passive types: the caller recomputes them */
+	int ret;
+	if (n == g->k) {
+		for (unsigned j = 0; j < g->k; j++)
+			(void)checker_parse(json_array_get(list, j), &g->view[j], &g->streak[j],
+					    &g->obs[j], &g->fail[j]);
+		g->n_healthy = nh;
+		ret = RESTORE_FULL;
+	} else {
+		/* the number of checkers changed: every view starts at the stored aggregate */
+		bool base;
+		if (n > 0) {
+			base = hc_agg_rule(nh, (unsigned)n, a->conf->threshold);
+		} else {
+			bool was = strcmp(st, "Healthy") == 0;
+			base = cc->inverted ? !was : was;
+		}
+		memset(g->view, base, g->k);
+		memset(g->streak, 0, g->k);
+		g->n_healthy = base ? g->k : 0;
+		ret = RESTORE_STATUS;
+	}
+	g->changed = ++a->seq;
+	update(a, i, "state restored from the store", false);
+	return ret;
+}
+
+int hc_agg_state_import(hc_aggr_t *a, const json_t *states)
+{
+	size_t full = 0, status_only = 0, bad = 0;
+	if (states == NULL)
+		return HC_OK;
+	if (!json_is_object(states))
+		return HC_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	size_t n = a->conf != NULL ? a->conf->n_checks : 0;
+	for (size_t i = 0; i < n; i++) {
+		const hc_check_conf_t *cc = &a->conf->checks[i];
+		const json_t *doc = json_object_get(states, cc->id);
+		if (doc == NULL)
+			continue;
+		int r = state_restore(a, i, doc);
+		if (r == RESTORE_BAD) {
+			hc_log(LOG_WARNING,
+			       "check %s (%s): its stored checker state is not understood; it starts afresh",
+			       cc->id, cc->endpoint);
+			bad++;
+		}
+		full += r == RESTORE_FULL;
+		status_only += r == RESTORE_STATUS;
+	}
+	/* calculated checks over their restored children (a child that flipped has already
+	 * re-evaluated its parents; this covers the rest and changes nothing otherwise) */
+	for (size_t i = 0; i < n; i++)
+		if (a->conf->checks[i].type == HC_T_CALCULATED)
+			update(a, i, "children restored from the store", false);
+	pthread_mutex_unlock(&a->lock);
+	if (full + status_only + bad > 0)
+		hc_log(LOG_INFO,
+		       "health: checker state restored for %zu checks (%zu more with a different number of checkers: status only; %zu not understood)",
+		       full, status_only, bad);
+	return HC_OK;
 }

@@ -176,6 +176,8 @@ typedef struct hc_agg {
 	hc_force_mode_t force; /**< operator override */
 	bool final_healthy;   /**< status after Disabled/Inverted, before force */
 	bool published;       /**< true once a word was stored for this check */
+	uint64_t changed;     /**< hc_aggr_t.seq when its state (views, streaks, observations,
+			           word) last changed: hc_state_export(since) */
 	size_t *parents;      /**< CALCULATED checks that list this one */
 	size_t n_parents;     /**< number of parents */
 } hc_agg_t;
@@ -191,6 +193,8 @@ typedef struct hc_aggr {
 	void *retire_ctx;                 /**< its argument */
 	uint64_t to_healthy;              /**< transitions to healthy */
 	uint64_t to_unhealthy;            /**< transitions to unhealthy */
+	uint64_t seq;                     /**< change counter: +1 at every change of any
+					       check's state (hc_agg_t.changed) */
 	const hc_conf_t *conf;            /**< current configuration (of the current run) */
 	hc_agg_t *agg;                    /**< current aggregation state, conf->n_checks */
 } hc_aggr_t;
@@ -240,6 +244,12 @@ bool hc_agg_rule(unsigned n_healthy, unsigned k, double threshold);
 
 /** Build the status JSON (takes the agg mutex). \retval HC_OK, HC_ENOMEM. */
 int hc_agg_status_json(hc_aggr_t *a, json_t **out);
+
+/** hc_state_export() (takes the agg mutex). */
+int hc_agg_state_export(hc_aggr_t *a, uint64_t since, json_t **out, uint64_t *now);
+
+/** hc_state_import() (takes the agg mutex). */
+int hc_agg_state_import(hc_aggr_t *a, const json_t *states);
 
 /* ---- logging (hc_pool.c) ---- */
 

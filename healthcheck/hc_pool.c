@@ -601,6 +601,19 @@ int hc_status_json(hc_system_t *sys, json_t **out)
 	return hc_agg_status_json(&sys->aggr, out);
 }
 
+int hc_state_export(hc_system_t *sys, uint64_t since, json_t **out, uint64_t *now)
+{
+	return hc_agg_state_export(&sys->aggr, since, out, now);
+}
+
+int hc_state_import(hc_system_t *sys, const json_t *states)
+{
+	pthread_mutex_lock(&sys->ctl);
+	int ret = hc_agg_state_import(&sys->aggr, states);
+	pthread_mutex_unlock(&sys->ctl);
+	return ret;
+}
+
 int hc_status_write(hc_system_t *sys, struct evbuffer *out)
 {
 	json_t *j = NULL;

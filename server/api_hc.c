@@ -779,6 +779,10 @@ int api_delete_health_check(api_call_t *c)
 		snprintf(key, sizeof(key), "/healthchecks/%s/tags", id);
 		r = model_txn_put(t, key, NULL);
 	}
+	if (r == ERR_OK && json_object_get(c->m->hc_state, id) != NULL) {
+		snprintf(key, sizeof(key), "/hcstate/%s", id);
+		r = model_txn_put(t, key, NULL);
+	}
 	const char *ref = json_string_value(json_object_get(doc, "CallerReference"));
 	if (r == ERR_OK && ref != NULL && ref[0] != '\0')
 		r = ref_put(t, "healthcheck", ref, id, true);

@@ -7,7 +7,9 @@
  *   - SIGTERM/SIGINT (stop) and SIGHUP (reload), through libevent's evsignal;
  *   - the admin HTTP endpoint (admin.h), when admin.listen is configured;
  *   - an eventfd on which the loader thread reports a finished reload;
- *   - a reclaim timer that frees retired snapshots once their grace period has ended.
+ *   - a reclaim timer that frees retired snapshots once their grace period has ended;
+ *   - with an LMDB store, a 1 s timer that writes the health checks' changed checker state
+ *     to the store (/hcstate/ID), which start-up restores before the first probe.
  *
  * A reload runs conf_load and zdb_build on a loader thread so that the control loop (admin
  * requests, signals) stays responsive however large the zones are. The loader touches no
@@ -49,6 +51,10 @@
 
 /* How often the control thread looks whether a retired snapshot may be freed. */
 #define DAEMON_RECLAIM_MS 20
+/* How often changed checker state is written to the store, and the largest share of the
+ * control thread's time that writing it may take (longer writes space out the next ones). */
+#define DAEMON_HCSTATE_MS 1000
+#define DAEMON_HCSTATE_SHARE 20
 #define DAEMON_ERRLEN 2048
 
 /* A caller waiting for a reload to finish. */
@@ -75,6 +81,11 @@ struct daemon {
 	size_t n_listen;              /* how many */
 	admin_t *admin;               /* admin endpoint, or NULL */
 	hc_system_t *hc;              /* health checks (probes run on its own threads) */
+	struct event *ev_hcstate;     /* checker state timer (LMDB store only), or NULL */
+	uint64_t hc_state_seen;       /* hc_state_export counter of the last state written */
+	bool hc_state_failing;        /* the last write of checker state failed (logged once) */
+	struct timespec hc_state_at;  /* when the last write of checker state started */
+	double hc_state_ms;           /* and how long it took */
 	int qlog_fd;                  /* query log the workers write to; -1 off; 2 for "-" */
 
 	/* Reloads. The loader_* fields are written by the loader thread while loading is true
@@ -951,6 +962,75 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- checker state ------------------------------------------------------------------------ */
+
+/*
+ * Write the checker state that changed since the last write to the store, one /hcstate/ID
+ * key per check, in one commit (every probe result changes its check's document: with a
+ * few hundred checks that is a few hundred small documents a second). Skipped while a
+ * transaction or reload is in flight, whose rollback must find the model as it left it,
+ * and (unless final) until 1/DAEMON_HCSTATE_SHARE of the control thread's time has passed
+ * since the last write began (thousands of checks: a write every few seconds). Nothing is
+ * lost by skipping: the counter moves on only after a commit.
+ */
+static void hcstate_flush(daemon_t *d, bool final)
+{
+	json_t *st = NULL;
+	uint64_t now = 0;
+	struct timespec t0;
+	if (d->hc == NULL || d->model == NULL || daemon_busy(d))
+		return;
+	if (!final && ms_since(&d->hc_state_at) < DAEMON_HCSTATE_SHARE * d->hc_state_ms)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (hc_state_export(d->hc, d->hc_state_seen, &st, &now) != HC_OK) {
+		log_msg(LOG_ERR, "health: out of memory exporting the checker state");
+		return;
+	}
+	model_txn_t *t = json_object_size(st) > 0 ? model_txn_new(d->model) : NULL;
+	int ret = json_object_size(st) == 0 || t != NULL ? ERR_OK : ERR_NOMEM;
+	const char *id;
+	json_t *doc;
+	json_object_foreach(st, id, doc) {
+		char key[300];
+		if (ret != ERR_OK)
+			break;
+		snprintf(key, sizeof(key), "/hcstate/%s", id); /* Ids: 1..64 characters, no '/' */
+		ret = model_txn_put(t, key, json_incref(doc));
+	}
+	if (ret == ERR_OK && t != NULL) {
+		ret = model_txn_apply(t);
+		if (ret == ERR_OK && (ret = model_txn_commit(t, NULL)) != ERR_OK)
+			model_txn_rollback(t);
+	}
+	if (ret == ERR_OK) {
+		d->hc_state_seen = now;
+		if (d->hc_state_failing)
+			log_msg(LOG_NOTICE, "store %s: checker state written again",
+				store_describe(d->store));
+		d->hc_state_failing = false;
+	} else if (!d->hc_state_failing) {
+		log_msg(LOG_ERR, "store %s: cannot write the checker state of %zu checks: %s; "
+				 "retrying",
+			store_describe(d->store), json_object_size(st), err_str(ret));
+		d->hc_state_failing = true;
+	}
+	d->hc_state_at = t0;
+	d->hc_state_ms = ms_since(&t0);
+	if (json_object_size(st) > 0)
+		log_msg(LOG_DEBUG, "health: checker state of %zu checks written in %.1f ms",
+			json_object_size(st), d->hc_state_ms);
+	model_txn_free(t);
+	json_decref(st);
+}
+
+static void on_hcstate(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hcstate_flush(arg, false);
+}
+
 /* ---- queries from the admin endpoint ------------------------------------------------------ */
 
 hc_system_t *daemon_health(const daemon_t *d)
@@ -1103,6 +1183,7 @@ static void daemon_free(daemon_t *d)
 	free_event(&d->ev_hup);
 	free_event(&d->ev_loaded);
 	free_event(&d->ev_reclaim);
+	free_event(&d->ev_hcstate);
 	if (d->loaded_fd >= 0)
 		close(d->loaded_fd);
 	if (d->qlog_fd > STDERR_FILENO)
@@ -1165,6 +1246,10 @@ static int daemon_start(daemon_t *d)
 	memset(&f.loaded, 0, sizeof(f.loaded));
 	first_load_free(&f);
 	hc_set_retire(d->hc, on_hc_retire, d);
+	/* The checker views, observations and status the last run stored, before the first
+	 * probe and the first query (hc.h: hc_state_import). */
+	if (hc_state_import(d->hc, d->model->hc_state) != HC_OK)
+		log_msg(LOG_WARNING, "health: the stored checker state is not understood; not restored");
 	const conf_t *c = d->conf;
 	if (c->store_path != NULL)
 		log_msg(LOG_NOTICE, "store: %s (revision %" PRIu64 ")", store_describe(d->store),
@@ -1246,6 +1331,14 @@ static int daemon_start(daemon_t *d)
 	    event_add(d->ev_int, NULL) != 0 || event_add(d->ev_hup, NULL) != 0 ||
 	    event_add(d->ev_loaded, NULL) != 0)
 		goto nomem;
+	if (c->store_path != NULL) {
+		static const struct timeval hcs_tv = {
+			DAEMON_HCSTATE_MS / 1000, (suseconds_t)(DAEMON_HCSTATE_MS % 1000) * 1000
+		};
+		d->ev_hcstate = event_new(d->base, -1, EV_PERSIST, on_hcstate, d);
+		if (d->ev_hcstate == NULL || event_add(d->ev_hcstate, &hcs_tv) != 0)
+			goto nomem;
+	}
 
 	d->workers = calloc(c->workers, sizeof(*d->workers));
 	if (d->workers == NULL)
@@ -1325,6 +1418,9 @@ int daemon_run(const char *config_path)
 		log_msg(LOG_ERR, "control thread: event loop failed");
 	else
 		status = DAEMON_EXIT_OK;
+	/* what changed since the last tick, so that a clean restart loses nothing */
+	if (d->ev_hcstate != NULL)
+		hcstate_flush(d, true);
 out:
 	daemon_free(d);
 	if (status == DAEMON_EXIT_OK)

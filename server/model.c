@@ -20,7 +20,7 @@
 /* ---- keys ------------------------------------------------------------------------------ */
 
 enum mkind { K_BAD = 0, K_ZONE, K_SET, K_ZTAGS, K_HC, K_HCTAGS, K_COLL, K_CHANGE, K_REF,
-	     K_IMPORT };
+	     K_IMPORT, K_HCSTATE };
 
 typedef struct mkey {
 	int kind;
@@ -186,6 +186,11 @@ static bool key_parse(const char *key, mkey_t *k)
 	if (strncmp(key, "/imports/", 9) == 0) {
 		k->kind = K_IMPORT;
 		return part_copy(key + 9, strlen(key + 9), k->id, sizeof(k->id));
+	}
+	if (strncmp(key, "/hcstate/", 9) == 0) {
+		k->kind = K_HCSTATE;
+		return strchr(key + 9, '/') == NULL &&
+		       part_copy(key + 9, strlen(key + 9), k->id, sizeof(k->id));
 	}
 	return false;
 }
@@ -508,6 +513,9 @@ int model_apply(model_t *m, const char *key, json_t *doc)
 	case K_IMPORT:
 		ret = obj_put(m->imports, k->id, doc);
 		break;
+	case K_HCSTATE:
+		ret = obj_put(m->hc_state, k->id, doc);
+		break;
 	default:
 		break;
 	}
@@ -565,6 +573,9 @@ static json_t *model_lookup(const model_t *m, const char *key)
 		break;
 	case K_IMPORT:
 		doc = json_object_get(m->imports, k->id);
+		break;
+	case K_HCSTATE:
+		doc = json_object_get(m->hc_state, k->id);
 		break;
 	default:
 		break;
@@ -625,8 +636,9 @@ int model_open(store_t *store, model_t **out, char *err, size_t errlen)
 	m->change_gen = json_object();
 	m->refs = json_object();
 	m->imports = json_object();
+	m->hc_state = json_object();
 	if (!m->hcs || !m->hc_tags || !m->colls || !m->changes || !m->change_gen || !m->refs ||
-	    !m->imports) {
+	    !m->imports || !m->hc_state) {
 		model_free(m);
 		return ERR_NOMEM;
 	}
@@ -658,6 +670,7 @@ void model_free(model_t *m)
 	json_decref(m->change_gen);
 	json_decref(m->refs);
 	json_decref(m->imports);
+	json_decref(m->hc_state);
 	json_decref(m->name_servers);
 	free(m);
 }

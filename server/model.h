@@ -22,6 +22,9 @@
  *                                        healthcheck, cidrcollection; REF percent-encoded)
  *   /imports/KIND/ID                   {"Fingerprint": hex}: what the configuration file
  *                                        said when the resource was imported from it
+ *   /hcstate/ID                        the health check's checker state (hc_state_export:
+ *                                        {"Status", "Checkers": [...]}), written by the
+ *                                        daemon about once a second; may outlive the check
  *
  * IDs in keys are bare ("Z0123...", a health check UUID, "C0123..."). Documents held by the
  * model are never modified in place: a change replaces the document, so a reader (the loader
@@ -81,6 +84,7 @@ typedef struct model {
 			         only; absent: served since start-up) */
 	json_t *refs;      /**< "KIND/REF" -> {"Id", "Deleted"} */
 	json_t *imports;   /**< "KIND/ID" -> {"Fingerprint"} */
+	json_t *hc_state;  /**< health check Id -> its checker state (hc_state_import input) */
 	json_t *name_servers; /**< array of strings: NS names of new zones (from conf) */
 } model_t;
 
@@ -135,7 +139,7 @@ json_t *model_txn_get(const model_txn_t *t, const char *key, bool *touched);
 /** Number of operations. */
 size_t model_txn_size(const model_txn_t *t);
 /** Whether the transaction changes what DNS serves or the health checks (not only tags,
- *  changes, caller references and imports). */
+ *  changes, caller references, imports and checker state). */
 bool model_txn_needs_build(const model_txn_t *t);
 /** Apply to the in-memory model (remembering the old documents). \retval ERR_OK, ERR_NOMEM
  *  (then nothing is applied). */

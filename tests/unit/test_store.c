@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "model.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -919,6 +920,55 @@ static void test_lmdb_crash(void **state)
 	fx_open(fx); /* for the teardown */
 }
 
+/* The model's /hcstate/ID keys: read back by model_open, applied and rolled back by
+ * transactions, and no reason for a snapshot build. */
+static void test_model_hcstate(void **state)
+{
+	fx_t *fx = *state;
+	store_t *s = fx->s;
+	static const char st[] = "{\"Status\":\"Unhealthy\",\"Checkers\":[]}";
+	put1(s, "/hcstate/11111111-2222-4333-8444-555555555555", st);
+	put1(s, "/hcstate/a/b", st); /* not a key of this kind: ignored with a warning */
+	model_t *m = NULL;
+	char err[256];
+	assert_int_equal(model_open(s, &m, err, sizeof(err)), ERR_OK);
+	assert_int_equal(json_object_size(m->hc_state), 1);
+	json_t *d = json_object_get(m->hc_state, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(json_string_value(json_object_get(d, "Status")), "Unhealthy");
+
+	model_txn_t *t = model_txn_new(m);
+	assert_non_null(t);
+	assert_int_equal(model_txn_put(t, "/hcstate/x", json_pack("{s:s,s:[]}", "Status",
+								  "Healthy", "Checkers")),
+			 ERR_OK);
+	assert_int_equal(model_txn_put(t, "/hcstate/11111111-2222-4333-8444-555555555555", NULL),
+			 ERR_OK);
+	assert_false(model_txn_needs_build(t));
+	assert_int_equal(model_txn_apply(t), ERR_OK);
+	assert_int_equal(json_object_size(m->hc_state), 1);
+	assert_non_null(json_object_get(m->hc_state, "x"));
+	model_txn_rollback(t);
+	assert_int_equal(json_object_size(m->hc_state), 1);
+	assert_non_null(json_object_get(m->hc_state, "11111111-2222-4333-8444-555555555555"));
+	assert_int_equal(model_txn_apply(t), ERR_OK);
+	assert_int_equal(model_txn_commit(t, NULL), ERR_OK);
+	model_txn_free(t);
+	model_free(m);
+
+	assert_int_equal(model_open(s, &m, err, sizeof(err)), ERR_OK);
+	assert_int_equal(json_object_size(m->hc_state), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m->hc_state, "x"),
+							      "Status")),
+			    "Healthy");
+	/* a health check next to its state still needs a build */
+	t = model_txn_new(m);
+	assert_int_equal(model_txn_put(t, "/hcstate/y", json_object()), ERR_OK);
+	assert_int_equal(model_txn_put(t, "/healthchecks/y", json_object()), ERR_OK);
+	assert_true(model_txn_needs_build(t));
+	model_txn_free(t);
+	model_free(m);
+}
+
 #define BOTH(f)                                                                          \
 	cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &fx_mem),     \
 		cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &fx_lmdb)
@@ -936,6 +986,7 @@ int main(void)
 		BOTH(test_feed),
 		BOTH(test_values),
 		BOTH(test_many),
+		BOTH(test_model_hcstate),
 		LMDB(test_lmdb_write_failure),
 		LMDB(test_lmdb_grow),
 		LMDB(test_lmdb_open_errors),
