@@ -107,6 +107,7 @@ struct daemon {
 	model_sources_t build_src;    /* the running build's sources (loader reads them) */
 	conf_t *build_conf;           /* a reload's new configuration, or NULL (d->conf) */
 	model_txn_t *build_txn;       /* the running build's transaction (applied, to commit) */
+	const zdb_t *build_prev;      /* the served snapshot's zones the build may share */
 	struct txn_job *job;          /* the running build's API job, or NULL (a reload) */
 	struct txn_job *jobs, *jobs_tail; /* API transactions waiting */
 	reload_waiter_t *waiting;     /* callers of the running reload */
@@ -238,7 +239,7 @@ static double ms_since(const struct timespec *t0)
  */
 static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t **hc,
 			const conf_t *old, const json_t *old_checks, r53_cache_t *cache,
-			daemon_loaded_t *out, char *err, size_t errlen)
+			const zdb_t *prev, daemon_loaded_t *out, char *err, size_t errlen)
 {
 	daemon_loaded_t l = { 0 };
 	bool hc_reloaded = false;
@@ -279,6 +280,7 @@ static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t
 		.vpcs = c->vpcs,
 		.api_lenient = true,
 		.set_cache = cache,
+		.prev = prev,
 	};
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ret = zdb_build(src->src, src->n_src, &opts, &l.db, err, errlen);
@@ -400,7 +402,8 @@ static int first_load(const char *config_path, const char *reimport, hc_system_t
 	if (ret != ERR_OK)
 		return ret;
 	f->cache = r53_cache_new();
-	return daemon_build(f->conf, &f->src, hc, NULL, NULL, f->cache, &f->loaded, err, errlen);
+	return daemon_build(f->conf, &f->src, hc, NULL, NULL, f->cache, NULL, &f->loaded, err,
+			    errlen);
 }
 
 /* --check: the health-check module's warnings and errors only (it narrates "added"). */
@@ -525,7 +528,8 @@ static void *loader_main(void *arg)
 	d->loader_err[0] = '\0';
 	const conf_t *c = d->build_conf ? d->build_conf : d->conf;
 	d->loader_ret = daemon_build(c, &d->build_src, &d->hc, d->conf, d->served_checks,
-				     d->set_cache, &d->loaded, d->loader_err, sizeof(d->loader_err));
+				     d->set_cache, d->build_prev, &d->loaded, d->loader_err,
+				     sizeof(d->loader_err));
 	uint64_t one = 1;
 	ssize_t n = write(d->loaded_fd, &one, sizeof(one));
 	(void)n;
@@ -612,6 +616,7 @@ static void reload_start(daemon_t *d)
 	if (ret == ERR_OK) {
 		d->build_conf = n;
 		d->build_txn = t;
+		d->build_prev = NULL; /* a reload compiles everything again */
 		d->job = NULL;
 		ret = loader_spawn(d, err, sizeof(err));
 		if (ret == ERR_OK)
@@ -644,6 +649,33 @@ static void note_changes(daemon_t *d, const model_txn_t *t, uint64_t epoch)
 	}
 }
 
+/*
+ * Zones a transaction does not touch are shared with the snapshot being served (a change
+ * compiles only its zone), unless it changes health checks or CIDR collections, which
+ * compiled zones refer to.
+ */
+static void mark_unchanged(model_sources_t *s, const model_txn_t *t)
+{
+	for (size_t i = 0; i < model_txn_size(t); i++) {
+		const char *k = model_txn_key(t, i);
+		if (strncmp(k, "/cidrcollections/", 17) == 0 ||
+		    (strncmp(k, "/healthchecks/", 14) == 0 && strchr(k + 14, '/') == NULL))
+			return;
+	}
+	for (size_t z = 0; z < s->n_src; z++) {
+		const char *id = s->src[z].id;
+		const char *bare = strncmp(id, "/hostedzone/", 12) == 0 ? id + 12 : id;
+		size_t bl = strlen(bare);
+		bool touched = false;
+		for (size_t i = 0; i < model_txn_size(t) && !touched; i++) {
+			const char *k = model_txn_key(t, i);
+			touched = strncmp(k, "/zones/", 7) == 0 && strncmp(k + 7, bare, bl) == 0 &&
+				  (k[7 + bl] == '\0' || k[7 + bl] == '/');
+		}
+		s->src[z].unchanged = !touched;
+	}
+}
+
 /* Start the next API transaction. */
 static void txn_start(daemon_t *d)
 {
@@ -672,6 +704,8 @@ static void txn_start(daemon_t *d)
 	log_msg(LOG_DEBUG, "change: apply and sources %.1f ms", ms_since(&d->load_start));
 	if (ret == ERR_OK) {
 		sources_where(&d->build_src, d->conf);
+		mark_unchanged(&d->build_src, j->t);
+		d->build_prev = snap_current(d->snaps)->db;
 		d->build_conf = NULL;
 		d->build_txn = j->t;
 		d->job = j;
@@ -906,9 +940,13 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	model_sources_free(&d->build_src);
 	conf_free(nconf);
 	if (job != NULL) {
-		if (ret == ERR_OK)
-			log_msg(LOG_INFO, "change applied: generation %" PRIu64 ", %.1f ms",
-				d->generation, ms_since(&d->load_start));
+		if (ret == ERR_OK) {
+			const zdb_t *db = snap_current(d->snaps)->db;
+			log_msg(LOG_INFO,
+				"change applied: generation %" PRIu64 ", %.1f ms, %zu of %zu zones compiled",
+				d->generation, ms_since(&d->load_start),
+				zdb_zone_count(db) - zdb_shared_count(db), zdb_zone_count(db));
+		}
 		job_finish(job, ret, ret == ERR_OK ? NULL : d->loader_err);
 		work_next(d);
 		return;

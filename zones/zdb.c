@@ -5,6 +5,7 @@
 #include "zdb_int.h"
 #include "err.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,12 @@ void *zdb_alloc(zdb_t *db, size_t n)
 	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	zdb_arena_chunk_t *c = db->arena;
 	if (c == NULL || c->size - c->used < n) {
-		size_t size = n > ARENA_CHUNK / 2 ? n : ARENA_CHUNK;
+		/* chunks grow from 4 KiB to 1 MiB: every zone has an arena of its own */
+		size_t size = c == NULL ? 4096 : (c->size >= ARENA_CHUNK / 2 ? ARENA_CHUNK : c->size * 2);
+		if (n > ARENA_CHUNK / 2)
+			size = n;
+		else if (size < n)
+			size = ARENA_CHUNK;
 		c = calloc(1, sizeof(*c) + size);
 		if (c == NULL)
 			return NULL;
@@ -69,31 +75,49 @@ const zdb_node_t *zdb_table_find(const zdb_table_t *t, const uint8_t *name, size
 	}
 }
 
-void zdb_free(zdb_t *db)
+static void arena_free(zdb_arena_chunk_t *c)
 {
-	if (db == NULL)
-		return;
-	for (size_t i = 0; i < db->n_zones; i++) {
-		free(db->zones[i].name);
-		free(db->zones[i].id);
-	}
-	free(db->zones);
-	free(db->public_view.slot);
-	for (size_t i = 0; i < db->n_vpcs; i++)
-		free(db->vpcs[i].view.slot);
-	free(db->vpcs);
-	zdb_arena_chunk_t *c = db->arena;
 	while (c != NULL) {
 		zdb_arena_chunk_t *next = c->next;
 		free(c);
 		c = next;
 	}
+}
+
+void zdb_zblob_unref(zdb_zblob_t *zb)
+{
+	if (zb == NULL || atomic_fetch_sub_explicit(&zb->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	arena_free(zb->arena);
+	free(zb->zone.name);
+	free(zb->zone.id);
+	free(zb);
+}
+
+void zdb_free(zdb_t *db)
+{
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->n_zones; i++)
+		zdb_zblob_unref(db->blobs ? db->blobs[i] : NULL);
+	free(db->blobs);
+	free(db->zones);
+	free(db->public_view.slot);
+	for (size_t i = 0; i < db->n_vpcs; i++)
+		free(db->vpcs[i].view.slot);
+	free(db->vpcs);
+	arena_free(db->arena);
 	free(db);
 }
 
 size_t zdb_zone_count(const zdb_t *db)
 {
 	return db->n_zones;
+}
+
+size_t zdb_shared_count(const zdb_t *db)
+{
+	return db->n_shared;
 }
 
 void zdb_zone_info(const zdb_t *db, size_t i, zdb_zone_info_t *info)

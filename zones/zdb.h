@@ -31,6 +31,8 @@ typedef struct zdb_src {
 	const char *record_sets_file; /**< where record_sets came from (messages), or NULL */
 	const char *where;     /**< "CONFIG: hosted_zones[N]" for messages, or NULL */
 	const json_t *vpcs;    /**< private zone: its VPCs ([{"VPCRegion", "VPCId"}]), or NULL */
+	bool unchanged;        /**< the zone of this Id in opts->prev was built from the same
+				    data: share it instead of compiling it again (when safe) */
 } zdb_src_t;
 
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
@@ -63,6 +65,9 @@ typedef struct zdb_opts {
 					     loaded), or NULL; read during the build only */
 	const json_t *vpcs;            /**< conf vpcs ([{"VPCId", "VPCRegion", "sources"}]),
 					    or NULL; read during the build only */
+	const struct zdb *prev;        /**< the snapshot being served, whose compiled zones the
+					    build may share (zdb_src_t.unchanged), or NULL;
+					    borrowed: it must stay alive during the build */
 	struct r53_cache *set_cache;   /**< converted record sets kept between builds (the
 					    API's documents are immutable), or NULL */
 	bool api_lenient;              /**< what the Route 53 API allows and a configuration
@@ -88,6 +93,9 @@ void zdb_free(zdb_t *db);
 
 /** Number of zones in the snapshot. */
 size_t zdb_zone_count(const zdb_t *db);
+
+/** How many of them the build shared with opts->prev instead of compiling them. */
+size_t zdb_shared_count(const zdb_t *db);
 
 /** Per-zone summary for --check and GET /zones. */
 typedef struct zdb_zone_info {

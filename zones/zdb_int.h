@@ -158,10 +158,31 @@ typedef struct zdb_vpc {
 	zdb_table_t view;       /**< nodes of its private zones, most specific zone wins */
 } zdb_vpc_t;
 
+/**
+ * One compiled zone and the memory it lives in, shared by every snapshot that serves it
+ * unchanged: a change to one zone compiles that zone again and shares the others with the
+ * previous snapshot (reference counted; the last snapshot to go frees it, after its grace
+ * period). Immutable once built.
+ */
+typedef struct zdb_zblob {
+	_Atomic unsigned refs;      /**< snapshots holding it */
+	zdb_arena_chunk_t *arena;   /**< its nodes, RRsets, groups, rdata */
+	zdb_zone_t zone;            /**< the zone; its nodes point here */
+	zdb_node_t **nodes;         /**< every node of the zone (in arena) */
+	size_t n_nodes;             /**< how many */
+	bool uses_colls;            /**< groups point into a snapshot's CIDR collections: never
+				         shared */
+} zdb_zblob_t;
+
+/** Drop one reference to a blob; the last frees it. NULL does nothing. */
+void zdb_zblob_unref(zdb_zblob_t *zb);
+
 /** The snapshot. */
 struct zdb {
 	zdb_arena_chunk_t *arena; /**< all memory of the snapshot */
-	zdb_zone_t *zones;        /**< zones */
+	zdb_zone_t *zones;        /**< zones (copies of the blobs' zone structs) */
+	zdb_zblob_t **blobs;      /**< per zone: the blob it lives in (one reference each) */
+	size_t n_shared;          /**< zones shared with the previous snapshot (not compiled) */
 	size_t n_zones;           /**< number of zones */
 	zdb_table_t public_view;  /**< nodes of public zones, most specific zone wins */
 	zdb_opts_t opts;          /**< answer options (strings in arena) */

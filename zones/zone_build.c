@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -186,6 +187,7 @@ typedef struct bctx {
 	const zdb_opts_t *opts;
 	char *err;
 	size_t errlen;
+	bool uses_colls;   /* the zone being built has a group pointing into db->colls */
 } bctx_t;
 
 static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
@@ -408,6 +410,7 @@ static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rr
 			if (g->coll != NULL && g->coll != c)
 				return serr(b, s, "every record of an IP-based group must use the same CollectionId (RR-9)");
 			g->coll = c;
+			b->uses_colls = true;
 			if (strcmp(s->cidr_loc, "*") == 0) {
 				if (++stars > 1)
 					return serr(b, s, "at most one \"*\" location per IP-based group (RR-9)");
@@ -984,7 +987,8 @@ static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *
 			if (shadowed(&ap, n)) {
 				/* the parent's cut at a hosted child's apex still answers DS */
 				zdb_node_t *child = btab_find(&ap, n->name, n->namelen, n->hash);
-				if (child != NULL && n->is_cut)
+				/* a shared child has it already: no write to a node readers see */
+				if (child != NULL && n->is_cut && child->ds_parent != n)
 					child->ds_parent = n;
 				continue;
 			}
@@ -1177,6 +1181,118 @@ static int build_colls(bctx_t *b, const json_t *colls)
 	return ERR_OK;
 }
 
+/* Compile zone i into a blob of its own: the arena is swapped for the build. */
+static int compile_zone(bctx_t *b, const zdb_src_t *src, size_t i, btab_t *tp)
+{
+	zdb_t *db = b->db;
+	zdb_zblob_t *zb = calloc(1, sizeof(*zb));
+	if (zb == NULL)
+		return ERR_NOMEM;
+	atomic_init(&zb->refs, 1);
+	db->blobs[i] = zb;
+	zdb_arena_chunk_t *saved = db->arena;
+	db->arena = NULL;
+	b->uses_colls = false;
+	int ret = build_zone(b, src, &zb->zone, tp);
+	if (ret == ERR_OK && tp->n > 0) {
+		zb->nodes = zdb_alloc(db, tp->n * sizeof(*zb->nodes));
+		if (zb->nodes == NULL)
+			ret = ERR_NOMEM;
+		for (uint64_t k = 0; ret == ERR_OK && k <= tp->mask; k++) {
+			if (tp->slot[k] != NULL)
+				zb->nodes[zb->n_nodes++] = tp->slot[k];
+		}
+	}
+	zb->arena = db->arena;
+	zb->uses_colls = b->uses_colls;
+	db->arena = saved;
+	db->zones[i] = zb->zone;
+	return ret;
+}
+
+/* Zone i is blob zb of the previous snapshot: take a reference, list its nodes for the
+ * views (tp gets a plain array of them, which build_view only iterates). */
+static int share_zone(zdb_t *db, zdb_zblob_t *zb, size_t i, btab_t *tp)
+{
+	atomic_fetch_add_explicit(&zb->refs, 1, memory_order_relaxed);
+	db->blobs[i] = zb;
+	db->zones[i] = zb->zone;
+	if (zb->n_nodes == 0)
+		return ERR_OK;
+	tp->slot = malloc(zb->n_nodes * sizeof(*tp->slot));
+	if (tp->slot == NULL)
+		return ERR_NOMEM;
+	memcpy(tp->slot, zb->nodes, zb->n_nodes * sizeof(*tp->slot));
+	tp->mask = zb->n_nodes - 1;
+	tp->n = zb->n_nodes;
+	return ERR_OK;
+}
+
+/* "a.b." lies strictly below "b." (presentation forms, any case). */
+static bool zone_below(const char *name, const char *parent)
+{
+	size_t ln = strlen(name), lp = strlen(parent);
+	if (strcmp(parent, ".") == 0)
+		return strcmp(name, ".") != 0;
+	return ln > lp && name[ln - lp - 1] == '.' && strcasecmp(name + ln - lp, parent) == 0;
+}
+
+/*
+ * Which zones of prev the build can share (share[i] set): those the caller says are
+ * unchanged, whose groups do not point into prev's CIDR collections, and none of whose
+ * ancestor zones is compiled again, new or gone (a hosted child's apex points at its
+ * parent's delegation node for DS, build_view: that pointer must stay valid).
+ */
+static int plan_sharing(const zdb_src_t *src, size_t n, const zdb_t *prev, zdb_zblob_t ***out)
+{
+	zdb_zblob_t **share = calloc(n ? n : 1, sizeof(*share));
+	bool *kept = prev ? calloc(prev->n_zones ? prev->n_zones : 1, sizeof(*kept)) : NULL;
+	*out = share;
+	if (share == NULL || (prev != NULL && kept == NULL)) {
+		free(kept);
+		return ERR_NOMEM;
+	}
+	if (prev == NULL || prev->blobs == NULL) {
+		free(kept);
+		return ERR_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!src[i].unchanged || src[i].id == NULL || src[i].id[0] == '\0')
+			continue;
+		for (size_t j = 0; j < prev->n_zones; j++) {
+			zdb_zblob_t *zb = prev->blobs[j];
+			if (zb != NULL && !kept[j] && !zb->uses_colls &&
+			    strcmp(prev->zones[j].id, src[i].id) == 0 &&
+			    strcasecmp(prev->zones[j].name, src[i].name) == 0) {
+				share[i] = zb;
+				kept[j] = true;
+				break;
+			}
+		}
+	}
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			if (share[i] == NULL)
+				continue;
+			bool bad = false;
+			for (size_t k = 0; k < n && !bad; k++)
+				bad = share[k] == NULL && zone_below(src[i].name, src[k].name);
+			for (size_t j = 0; j < prev->n_zones && !bad; j++)
+				bad = !kept[j] && zone_below(src[i].name, prev->zones[j].name);
+			if (bad) {
+				for (size_t j = 0; j < prev->n_zones; j++)
+					if (prev->blobs[j] == share[i])
+						kept[j] = false;
+				share[i] = NULL;
+				again = true;
+			}
+		}
+	}
+	free(kept);
+	return ERR_OK;
+}
+
 int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t **out,
 	      char *err, size_t errlen)
 {
@@ -1213,9 +1329,23 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 		ret = build_vpcs(&b, opts->vpcs);
 	if (ret != ERR_OK)
 		goto out;
-	for (size_t i = 0; i < n_src; i++) {
-		db->n_zones = i + 1;
-		ret = build_zone(&b, &src[i], &db->zones[i], &tabs[i]);
+	db->blobs = calloc(n_src ? n_src : 1, sizeof(*db->blobs));
+	if (db->blobs == NULL) {
+		ret = ERR_NOMEM;
+		goto out;
+	}
+	{
+		zdb_zblob_t **share = NULL;
+		ret = plan_sharing(src, n_src, opts->prev, &share);
+		if (ret != ERR_OK)
+			goto out;
+		for (size_t i = 0; i < n_src && ret == ERR_OK; i++) {
+			db->n_zones = i + 1;
+			ret = share[i] != NULL ? share_zone(db, share[i], i, &tabs[i])
+					       : compile_zone(&b, &src[i], i, &tabs[i]);
+			db->n_shared += share[i] != NULL;
+		}
+		free(share);
 		if (ret != ERR_OK)
 			goto out;
 	}

@@ -271,6 +271,71 @@ class ExportTest(StoreCase):
         srv.start()
 
 
+class SharingTest(StoreCase):
+    """A change compiles only its zone and shares the others with the snapshot being served
+    (the configuration's store.test is the fourth zone). A hosted child's DS comes from its
+    parent's delegation node, so a child is compiled again whenever its parent is (under
+    ASan a dangling pointer would show here)."""
+
+    DS = "12345 13 2 " + "ab" * 32
+
+    def create(self, name):
+        code, text = api(self.admin, "POST", "/hostedzone",
+                         '<CreateHostedZoneRequest xmlns="%s"><Name>%s</Name><CallerReference>'
+                         "share-%s</CallerReference></CreateHostedZoneRequest>" % (NS, name, name))
+        self.assertEqual(code, 201, text)
+        return re.search(r"<Id>/hostedzone/(\w+)</Id>", text).group(1)
+
+    def ok(self, zone, changes):
+        code, text = change(self.admin, zone, changes)
+        self.assertEqual(code, 200, text)
+
+    def last_applied(self):
+        lines = [l for l in self.srv.log().splitlines() if "change applied" in l]
+        return lines[-1] if lines else ""
+
+    def ds(self):
+        return self.srv.dig("child.parent.test", "DS").rdatas("ANSWER", "DS")
+
+    def test_changes_share_unchanged_zones(self):
+        self.make().start()
+        parent, child, other = (self.create(n) for n in
+                                ("parent.test", "child.parent.test", "other.test"))
+        self.ok(parent, [("CREATE", "child.parent.test", "NS", 300, ["ns1.child.parent.test."]),
+                         ("CREATE", "child.parent.test", "DS", 300, [self.DS]),
+                         ("CREATE", "ns1.child.parent.test", "A", 300, ["192.0.2.53"])])
+        self.ok(child, [("CREATE", "www.child.parent.test", "A", 60, ["192.0.2.80"])])
+        self.ok(other, [("CREATE", "www.other.test", "A", 60, ["192.0.2.90"])])
+        for step in range(3):
+            # other.test changes: parent and child are shared, and still answer
+            self.ok(other, [("UPSERT", "www.other.test", "A", 60, ["192.0.2.%d" % (91 + step)])])
+            self.assertRegex(self.last_applied(),
+                             r", 1 of 4 zones compiled$")
+            self.assertEqual(self.srv.dig("www.other.test").rdatas("ANSWER", "A"),
+                             ["192.0.2.%d" % (91 + step)])
+            self.assertEqual(self.srv.dig("www.child.parent.test").rdatas("ANSWER", "A"),
+                             ["192.0.2.80"])
+            ds = self.ds()
+            self.assertEqual(len(ds), 1, self.srv.dig("child.parent.test", "DS"))
+            self.assertEqual(ds[0].replace(" ", "").lower(), self.DS.replace(" ", "").lower())
+            # the parent changes: the child is compiled again with it; DS still answered
+            self.ok(parent, [("UPSERT", "p%d.parent.test" % step, "TXT", 60, ['"%d"' % step])])
+            self.assertRegex(self.last_applied(), r", 2 of 4 zones compiled$")
+            self.assertEqual(len(self.ds()), 1)
+            self.assertEqual(self.srv.dig("www.child.parent.test").rdatas("ANSWER", "A"),
+                             ["192.0.2.80"])
+        # the child changes alone, then the parent zone's delegation goes away
+        self.ok(child, [("UPSERT", "www.child.parent.test", "A", 60, ["192.0.2.81"])])
+        self.assertEqual(self.srv.dig("www.child.parent.test").rdatas("ANSWER", "A"),
+                         ["192.0.2.81"])
+        self.ok(parent, [("DELETE", "child.parent.test", "DS", 300, [self.DS])])
+        self.assertEqual(self.ds(), [])
+        self.ok(other, [("UPSERT", "www.other.test", "A", 60, ["192.0.2.99"])])
+        self.assertEqual(self.srv.dig("www.child.parent.test").rdatas("ANSWER", "A"),
+                         ["192.0.2.81"])
+        self.assertIn("change applied", self.srv.log())
+
+
 class StartupTest(StoreCase):
     def test_open_admin_without_credentials_is_refused(self):
         srv = self.make()
