@@ -20,6 +20,8 @@ endif()
 # with an LMDB store while change batches and creates are in flight. test_hcstate (also
 # tsan: the control thread exports checker state while checkers report) restarts r53d
 # with a store and checks that checker views, observations and status come back.
+# test_store (also tsan: snapshots share compiled zones while workers read them) covers the
+# configuration as the store's seed, --export/--reimport and zone sharing.
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -33,7 +35,7 @@ set(R53D_INTEG_TESTS
 	test_terraform:300
 	test_durability:300
 	test_hcstate:180:tsan
-	test_store:120
+	test_store:120:tsan
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})
