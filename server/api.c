@@ -1564,6 +1564,9 @@ static int op_test_dns_answer(api_call_t *c)
 	m_zone_t *z = need_zone(c, id);
 	if (z == NULL)
 		return API_DONE;
+	if (zone_private(z)) /* "only supports querying public hosted zones" (the model docs) */
+		return api_fail(c, 400, "InvalidInput",
+				"TestDNSAnswer only supports public hosted zones; %s is private", id);
 	snprintf(full, sizeof(full), "/hostedzone/%s", id);
 	testdns_params_t p = {
 		.hostedzoneid = full,
