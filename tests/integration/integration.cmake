@@ -21,7 +21,9 @@ endif()
 # tsan: the control thread exports checker state while checkers report) restarts r53d
 # with a store and checks that checker views, observations and status come back.
 # test_store (also tsan: snapshots share compiled zones while workers read them) covers the
-# configuration as the store's seed, --export/--reimport and zone sharing.
+# configuration as the store's seed, --export/--reimport and zone sharing. test_resolver
+# puts Unbound in front, one per VPC (contrib/resolver/resolvers.py), and asks through it;
+# it skips only where unbound is not installed (contrib/deps.sh installs it).
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -36,6 +38,7 @@ set(R53D_INTEG_TESTS
 	test_durability:300
 	test_hcstate:180:tsan
 	test_store:120:tsan
+	test_resolver:180
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})
@@ -57,10 +60,10 @@ foreach(entry IN LISTS R53D_INTEG_TESTS)
 		SKIP_REGULAR_EXPRESSION "(^|\n)0 passed, 0 failed, [1-9][0-9]* skipped")
 endforeach()
 
-# test_policies locates clients with the fixture MMDB that tests/unit/geo.cmake (included
-# before this file) generates; building r53d builds it too.
+# test_policies and test_resolver locate clients with the fixture MMDB that
+# tests/unit/geo.cmake (included before this file) generates; building r53d builds it too.
 add_dependencies(r53d geo_fixtures)
-set_tests_properties(integ_policies PROPERTIES
+set_tests_properties(integ_policies integ_resolver PROPERTIES
 	ENVIRONMENT "R53D_GEO_MMDB=${GEO_FIXTURE_DIR}/geolite2-city.mmdb")
 
 # The demo configuration (contrib/example) loads.
