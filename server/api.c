@@ -297,19 +297,29 @@ static const json_t *zone_hz(const m_zone_t *z)
 	return json_object_get(z->doc, "HostedZone");
 }
 
-static size_t zone_count(m_zone_t *z)
+static size_t zone_count(const api_call_t *c, m_zone_t *z)
 {
 	size_t n = z->n_total;
-	if (jstr(z->doc, "ZoneFile") != NULL) {
-		char err[256];
-		json_t *fs = model_zone_file_sets(z, err, sizeof(err));
-		n += json_array_size(fs);
+	if (jstr(z->doc, "ZoneFile") == NULL)
+		return n;
+	if (z->file_sets != NULL)
+		return n + json_array_size(z->file_sets);
+	/* A zone file not converted to record sets yet (a big one takes seconds, and only a
+	 * listing needs it): the served zone's RRsets, one per name and type. */
+	const zdb_t *db = daemon_zdb(c->api->d);
+	char hid[300];
+	snprintf(hid, sizeof(hid), "/hostedzone/%s", z->id);
+	for (size_t i = 0; i < zdb_zone_count(db); i++) {
+		zdb_zone_info_t zi;
+		zdb_zone_info(db, i, &zi);
+		if (zi.id != NULL && strcmp(zi.id, hid) == 0)
+			return zi.n_rrsets;
 	}
 	return n;
 }
 
 /* The HostedZone element in model order, with ResourceRecordSetCount. */
-static json_t *zone_out(m_zone_t *z)
+static json_t *zone_out(const api_call_t *c, m_zone_t *z)
 {
 	const json_t *hz = zone_hz(z);
 	json_t *cfg = json_object();
@@ -320,12 +330,20 @@ static json_t *zone_out(m_zone_t *z)
 			    json_boolean(json_is_true(json_object_get(oc, "PrivateZone"))));
 	return json_pack("{s:s?,s:s?,s:s?,s:o,s:I}", "Id", jstr(hz, "Id"), "Name",
 			 jstr(hz, "Name"), "CallerReference", jstr(hz, "CallerReference"),
-			 "Config", cfg, "ResourceRecordSetCount", (json_int_t)zone_count(z));
+			 "Config", cfg, "ResourceRecordSetCount", (json_int_t)zone_count(c, z));
 }
 
 static bool zone_private(const m_zone_t *z)
 {
 	return json_is_true(json_object_get(json_object_get(zone_hz(z), "Config"), "PrivateZone"));
+}
+
+/* Append a name server as a DelegationSet shows it: without the trailing dot. */
+static void ns_append(json_t *out, const char *s)
+{
+	size_t l = s ? strlen(s) : 0;
+	if (l > 0)
+		json_array_append_new(out, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
 }
 
 /* The name servers of a zone: its apex NS values, else the configured ones. */
@@ -338,17 +356,11 @@ static json_t *zone_ns(api_call_t *c, m_zone_t *z)
 	size_t i;
 	json_t *v;
 	json_array_foreach(rr, i, v) {
-		const char *s = jstr(v, "Value");
-		if (s != NULL) {
-			size_t l = strlen(s);
-			json_array_append_new(out, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
-		}
+		ns_append(out, jstr(v, "Value"));
 	}
 	if (json_array_size(out) == 0) {
 		json_array_foreach(api_conf(c)->name_servers, i, v) {
-			const char *s = json_string_value(v);
-			size_t l = strlen(s);
-			json_array_append_new(out, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
+			ns_append(out, json_string_value(v));
 		}
 	}
 	return out;
@@ -495,9 +507,7 @@ static int op_create_hosted_zone(api_call_t *c)
 	} else {
 		json_t *ns = json_array();
 		json_array_foreach(nss, i, v) {
-			const char *s = json_string_value(v);
-			size_t l = strlen(s);
-			json_array_append_new(ns, json_stringn(s, l > 1 && s[l - 1] == '.' ? l - 1 : l));
+			ns_append(ns, json_string_value(v));
 		}
 		json_object_set_new(c->out, "DelegationSet", json_pack("{s:o}", "NameServers", ns));
 	}
@@ -514,7 +524,7 @@ static int op_get_hosted_zone(api_call_t *c)
 	m_zone_t *z = need_zone(c, c->path[0]);
 	if (z == NULL)
 		return API_DONE;
-	c->out = json_pack("{s:o}", "HostedZone", zone_out(z));
+	c->out = json_pack("{s:o}", "HostedZone", zone_out(c, z));
 	if (zone_private(z))
 		json_object_set(c->out, "VPCs", json_object_get(z->doc, "VPCs"));
 	else
@@ -554,7 +564,7 @@ static int op_list_hosted_zones(api_call_t *c)
 			next = z->id;
 			break;
 		}
-		json_array_append_new(list, zone_out(model_zone(m, z->id)));
+		json_array_append_new(list, zone_out(c, model_zone(m, z->id)));
 	}
 	c->out = json_pack("{s:o}", "HostedZones", list);
 	if (marker != NULL)
@@ -625,7 +635,7 @@ static int op_list_hosted_zones_by_name(api_call_t *c)
 			next = v[i].z;
 			break;
 		}
-		json_array_append_new(list, zone_out(model_zone(m, v[i].z->id)));
+		json_array_append_new(list, zone_out(c, model_zone(m, v[i].z->id)));
 	}
 	c->out = json_pack("{s:o}", "HostedZones", list);
 	if (dns != NULL)
@@ -718,7 +728,7 @@ static int op_update_hosted_zone_comment(api_call_t *c)
 	char key[300];
 	snprintf(key, sizeof(key), "/zones/%s", z->id);
 	model_txn_put(t, key, doc);
-	json_t *hz = zone_out(z);
+	json_t *hz = zone_out(c, z);
 	json_object_set(hz, "Config", cfg);
 	c->out = json_pack("{s:o}", "HostedZone", hz);
 	c->root = "UpdateHostedZoneCommentResponse";
@@ -861,7 +871,7 @@ static int op_get_hosted_zone_limit(api_call_t *c)
 	json_int_t value, count;
 	if (strcmp(type, "MAX_RRSETS_BY_ZONE") == 0) {
 		value = 10000;
-		count = (json_int_t)zone_count(z);
+		count = (json_int_t)zone_count(c, z);
 	} else if (strcmp(type, "MAX_VPCS_ASSOCIATED_BY_ZONE") == 0) {
 		if (!zone_private(z))
 			return api_fail(c, 400, "HostedZoneNotPrivate",
