@@ -52,7 +52,7 @@ struct api {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *k)
+const char *api_jstr(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
@@ -121,7 +121,7 @@ json_t *api_change_new(api_call_t *c, model_txn_t *t, const char *comment)
 }
 
 /* Strip "/hostedzone/", "hostedzone/", "/change/"... from an id. */
-static void strip_prefix(char *s)
+void api_strip_prefix(char *s)
 {
 	static const char *const pre[] = { "/hostedzone/", "hostedzone/", "/change/", "change/",
 					   "/healthcheck/", "healthcheck/", "/delegationset/",
@@ -292,7 +292,7 @@ int api_submit(api_call_t *c, model_txn_t *t, const char *fail_code)
 
 /* ---- hosted zones ---------------------------------------------------------------------- */
 
-static const json_t *zone_hz(const m_zone_t *z)
+const json_t *api_zone_hz(const m_zone_t *z)
 {
 	return json_object_get(z->doc, "HostedZone");
 }
@@ -300,7 +300,7 @@ static const json_t *zone_hz(const m_zone_t *z)
 static size_t zone_count(const api_call_t *c, m_zone_t *z)
 {
 	size_t n = z->n_total;
-	if (jstr(z->doc, "ZoneFile") == NULL)
+	if (api_jstr(z->doc, "ZoneFile") == NULL)
 		return n;
 	if (z->file_sets != NULL)
 		return n + json_array_size(z->file_sets);
@@ -321,21 +321,21 @@ static size_t zone_count(const api_call_t *c, m_zone_t *z)
 /* The HostedZone element in model order, with ResourceRecordSetCount. */
 static json_t *zone_out(const api_call_t *c, m_zone_t *z)
 {
-	const json_t *hz = zone_hz(z);
+	const json_t *hz = api_zone_hz(z);
 	json_t *cfg = json_object();
 	const json_t *oc = json_object_get(hz, "Config");
-	if (jstr(oc, "Comment") != NULL)
+	if (api_jstr(oc, "Comment") != NULL)
 		json_object_set(cfg, "Comment", json_object_get(oc, "Comment"));
 	json_object_set_new(cfg, "PrivateZone",
 			    json_boolean(json_is_true(json_object_get(oc, "PrivateZone"))));
-	return json_pack("{s:s?,s:s?,s:s?,s:o,s:I}", "Id", jstr(hz, "Id"), "Name",
-			 jstr(hz, "Name"), "CallerReference", jstr(hz, "CallerReference"),
+	return json_pack("{s:s?,s:s?,s:s?,s:o,s:I}", "Id", api_jstr(hz, "Id"), "Name",
+			 api_jstr(hz, "Name"), "CallerReference", api_jstr(hz, "CallerReference"),
 			 "Config", cfg, "ResourceRecordSetCount", (json_int_t)zone_count(c, z));
 }
 
 static bool zone_private(const m_zone_t *z)
 {
-	return json_is_true(json_object_get(json_object_get(zone_hz(z), "Config"), "PrivateZone"));
+	return json_is_true(json_object_get(json_object_get(api_zone_hz(z), "Config"), "PrivateZone"));
 }
 
 /* Append a name server as a DelegationSet shows it: without the trailing dot. */
@@ -350,13 +350,13 @@ static void ns_append(json_t *out, const char *s)
 static json_t *zone_ns(api_call_t *c, m_zone_t *z)
 {
 	json_t *out = json_array();
-	const char *apex = jstr(zone_hz(z), "Name");
+	const char *apex = api_jstr(api_zone_hz(z), "Name");
 	m_set_t *ns = apex ? model_set_find(z, apex, "NS", NULL) : NULL;
 	json_t *rr = ns ? json_object_get(ns->doc, "ResourceRecords") : NULL;
 	size_t i;
 	json_t *v;
 	json_array_foreach(rr, i, v) {
-		ns_append(out, jstr(v, "Value"));
+		ns_append(out, api_jstr(v, "Value"));
 	}
 	if (json_array_size(out) == 0) {
 		json_array_foreach(api_conf(c)->name_servers, i, v) {
@@ -366,7 +366,7 @@ static json_t *zone_ns(api_call_t *c, m_zone_t *z)
 	return out;
 }
 
-static m_zone_t *need_zone(api_call_t *c, const char *id)
+m_zone_t *api_need_zone(api_call_t *c, const char *id)
 {
 	m_zone_t *z = model_zone(c->m, id);
 	if (z == NULL)
@@ -374,7 +374,7 @@ static m_zone_t *need_zone(api_call_t *c, const char *id)
 	return z;
 }
 
-static bool body_is(api_call_t *c, const char *root)
+bool api_body_is(api_call_t *c, const char *root)
 {
 	if (c->body == NULL || strcmp(c->body_root, root) != 0) {
 		api_fail(c, 400, "MalformedInput", "Invalid XML ; expected %s", root);
@@ -401,7 +401,7 @@ static int name_labels(const char *canon)
 }
 
 /* Does canonical name n lie in zone apex (both canonical)? */
-static bool name_in_zone(const char *n, const char *apex)
+bool api_name_in_zone(const char *n, const char *apex)
 {
 	size_t ln = strlen(n), la = strlen(apex);
 	if (strcmp(apex, ".") == 0)
@@ -421,10 +421,10 @@ static bool name_in_zone(const char *n, const char *apex)
 
 static int op_create_hosted_zone(api_call_t *c)
 {
-	if (!body_is(c, "CreateHostedZoneRequest"))
+	if (!api_body_is(c, "CreateHostedZoneRequest"))
 		return API_DONE;
-	const char *name = jstr(c->body, "Name");
-	const char *ref = jstr(c->body, "CallerReference");
+	const char *name = api_jstr(c->body, "Name");
+	const char *ref = api_jstr(c->body, "CallerReference");
 	const json_t *cfg = json_object_get(c->body, "HostedZoneConfig");
 	const json_t *vpc = json_object_get(c->body, "VPC");
 	char canon[1100], key[1400], refk[700];
@@ -437,10 +437,10 @@ static int op_create_hosted_zone(api_call_t *c)
 	if (r53p_name_canon(name, canon, sizeof(canon)) != ERR_OK || name_labels(canon) < 2)
 		return api_fail(c, 400, "InvalidDomainName", "%s is reserved by AWS!%s", name,
 				name_labels(canon) < 2 ? "" : " (not a valid domain name)");
-	if (jstr(cfg, "Comment") != NULL && strlen(jstr(cfg, "Comment")) > 256)
+	if (api_jstr(cfg, "Comment") != NULL && strlen(api_jstr(cfg, "Comment")) > 256)
 		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
 	bool priv = vpc != NULL || json_is_true(json_object_get(cfg, "PrivateZone"));
-	if (priv && (jstr(vpc, "VPCId") == NULL || jstr(vpc, "VPCRegion") == NULL))
+	if (priv && (api_jstr(vpc, "VPCId") == NULL || api_jstr(vpc, "VPCRegion") == NULL))
 		return api_fail(c, 400, "InvalidVPCId",
 				"A private hosted zone needs a VPC (VPCId and VPCRegion)");
 	char rk[800];
@@ -460,15 +460,15 @@ static int op_create_hosted_zone(api_call_t *c)
 	if (t == NULL)
 		return api_fail(c, 500, "InternalFailure", "out of memory");
 	json_t *config = json_object();
-	if (jstr(cfg, "Comment") != NULL)
+	if (api_jstr(cfg, "Comment") != NULL)
 		json_object_set(config, "Comment", json_object_get(cfg, "Comment"));
 	json_object_set_new(config, "PrivateZone", json_boolean(priv));
 	json_t *doc = json_pack("{s:{s:s,s:s,s:s,s:o}}", "HostedZone", "Id", hid, "Name", canon,
 				"CallerReference", ref, "Config", config);
 	if (priv)
 		json_object_set_new(doc, "VPCs",
-				    json_pack("[{s:s,s:s}]", "VPCRegion", jstr(vpc, "VPCRegion"),
-					      "VPCId", jstr(vpc, "VPCId")));
+				    json_pack("[{s:s,s:s}]", "VPCRegion", api_jstr(vpc, "VPCRegion"),
+					      "VPCId", api_jstr(vpc, "VPCId")));
 	snprintf(key, sizeof(key), "/zones/%s", id);
 	model_txn_put(t, key, doc);
 
@@ -502,8 +502,8 @@ static int op_create_hosted_zone(api_call_t *c)
 	c->out = json_pack("{s:o,s:o}", "HostedZone", hz, "ChangeInfo", ci);
 	if (priv) {
 		json_object_set_new(c->out, "VPC", json_pack("{s:s,s:s}", "VPCRegion",
-							     jstr(vpc, "VPCRegion"), "VPCId",
-							     jstr(vpc, "VPCId")));
+							     api_jstr(vpc, "VPCRegion"), "VPCId",
+							     api_jstr(vpc, "VPCId")));
 	} else {
 		json_t *ns = json_array();
 		json_array_foreach(nss, i, v) {
@@ -521,7 +521,7 @@ static int op_create_hosted_zone(api_call_t *c)
 
 static int op_get_hosted_zone(api_call_t *c)
 {
-	m_zone_t *z = need_zone(c, c->path[0]);
+	m_zone_t *z = api_need_zone(c, c->path[0]);
 	if (z == NULL)
 		return API_DONE;
 	c->out = json_pack("{s:o}", "HostedZone", zone_out(c, z));
@@ -549,7 +549,7 @@ static int op_list_hosted_zones(api_call_t *c)
 	char mk[256] = "";
 	if (marker != NULL) {
 		snprintf(mk, sizeof(mk), "%s", marker);
-		strip_prefix(mk);
+		api_strip_prefix(mk);
 	}
 	json_t *list = json_array();
 	const char *next = NULL;
@@ -608,7 +608,7 @@ static int op_list_hosted_zones_by_name(api_call_t *c)
 	}
 	if (hzid != NULL) {
 		snprintf(hid, sizeof(hid), "%s", hzid);
-		strip_prefix(hid);
+		api_strip_prefix(hid);
 	}
 	model_t *m = c->m;
 	zsort_t *v = calloc(m->n_zones ? m->n_zones : 1, sizeof(*v));
@@ -618,7 +618,7 @@ static int op_list_hosted_zones_by_name(api_call_t *c)
 	for (size_t i = 0; i < m->n_zones; i++) {
 		if (m->zones[i]->doc == NULL)
 			continue;
-		r53p_name_rev(jstr(zone_hz(m->zones[i]), "Name"), v[n].rk, sizeof(v[n].rk));
+		r53p_name_rev(api_jstr(api_zone_hz(m->zones[i]), "Name"), v[n].rk, sizeof(v[n].rk));
 		v[n++].z = m->zones[i];
 	}
 	qsort(v, n, sizeof(*v), cmp_zsort);
@@ -644,7 +644,7 @@ static int op_list_hosted_zones_by_name(api_call_t *c)
 		json_object_set_new(c->out, "HostedZoneId", json_string(hid));
 	json_object_set_new(c->out, "IsTruncated", json_boolean(next != NULL));
 	if (next != NULL) {
-		json_object_set_new(c->out, "NextDNSName", json_string(jstr(zone_hz(next), "Name")));
+		json_object_set_new(c->out, "NextDNSName", json_string(api_jstr(api_zone_hz(next), "Name")));
 		json_object_set_new(c->out, "NextHostedZoneId", json_string(next->id));
 	}
 	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
@@ -682,8 +682,8 @@ static int op_list_hosted_zones_by_vpc(api_call_t *c)
 		json_t *v;
 		bool in = false;
 		json_array_foreach(json_object_get(z->doc, "VPCs"), k, v) {
-			if (jstr(v, "VPCId") && strcmp(jstr(v, "VPCId"), vpcid) == 0 &&
-			    jstr(v, "VPCRegion") && strcmp(jstr(v, "VPCRegion"), region) == 0)
+			if (api_jstr(v, "VPCId") && strcmp(api_jstr(v, "VPCId"), vpcid) == 0 &&
+			    api_jstr(v, "VPCRegion") && strcmp(api_jstr(v, "VPCRegion"), region) == 0)
 				in = true;
 		}
 		if (!in || seen++ < start)
@@ -693,7 +693,7 @@ static int op_list_hosted_zones_by_vpc(api_call_t *c)
 			break;
 		}
 		json_array_append_new(list, json_pack("{s:s,s:s?,s:{s:s}}", "HostedZoneId", z->id,
-						       "Name", jstr(zone_hz(z), "Name"), "Owner",
+						       "Name", api_jstr(api_zone_hz(z), "Name"), "Owner",
 						       "OwningAccount", "000000000000"));
 	}
 	c->out = json_pack("{s:o,s:s++}", "HostedZoneSummaries", list, "MaxItems", "", "", "");
@@ -707,10 +707,10 @@ static int op_list_hosted_zones_by_vpc(api_call_t *c)
 
 static int op_update_hosted_zone_comment(api_call_t *c)
 {
-	m_zone_t *z = need_zone(c, c->path[0]);
-	if (z == NULL || !body_is(c, "UpdateHostedZoneCommentRequest"))
+	m_zone_t *z = api_need_zone(c, c->path[0]);
+	if (z == NULL || !api_body_is(c, "UpdateHostedZoneCommentRequest"))
 		return API_DONE;
-	const char *comment = jstr(c->body, "Comment");
+	const char *comment = api_jstr(c->body, "Comment");
 	if (comment != NULL && strlen(comment) > 256)
 		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
 	json_t *doc = json_deep_copy(z->doc);
@@ -737,10 +737,10 @@ static int op_update_hosted_zone_comment(api_call_t *c)
 
 static int op_delete_hosted_zone(api_call_t *c)
 {
-	m_zone_t *z = need_zone(c, c->path[0]);
+	m_zone_t *z = api_need_zone(c, c->path[0]);
 	if (z == NULL)
 		return API_DONE;
-	const char *apex = jstr(zone_hz(z), "Name");
+	const char *apex = api_jstr(api_zone_hz(z), "Name");
 	size_t extra = 0;
 	for (size_t i = 0; i < z->n_sets; i++) {
 		const m_set_t *s = &z->sets[i];
@@ -748,14 +748,14 @@ static int op_delete_hosted_zone(api_call_t *c)
 		      (strcmp(s->type, "SOA") == 0 || strcmp(s->type, "NS") == 0)))
 			extra++;
 	}
-	if (jstr(z->doc, "ZoneFile") != NULL) {
+	if (api_jstr(z->doc, "ZoneFile") != NULL) {
 		char err[256];
 		json_t *fs = model_zone_file_sets(z, err, sizeof(err));
 		size_t i;
 		json_t *d;
 		json_array_foreach(fs, i, d) {
-			const char *ty = jstr(d, "Type");
-			if (!(strcmp(jstr(d, "Name"), apex) == 0 && ty &&
+			const char *ty = api_jstr(d, "Type");
+			if (!(strcmp(api_jstr(d, "Name"), apex) == 0 && ty &&
 			      (strcmp(ty, "SOA") == 0 || strcmp(ty, "NS") == 0)))
 				extra++;
 		}
@@ -782,12 +782,12 @@ static int op_delete_hosted_zone(api_call_t *c)
 
 static int vpc_change(api_call_t *c, bool add)
 {
-	m_zone_t *z = need_zone(c, c->path[0]);
+	m_zone_t *z = api_need_zone(c, c->path[0]);
 	if (z == NULL ||
-	    !body_is(c, add ? "AssociateVPCWithHostedZoneRequest" : "DisassociateVPCFromHostedZoneRequest"))
+	    !api_body_is(c, add ? "AssociateVPCWithHostedZoneRequest" : "DisassociateVPCFromHostedZoneRequest"))
 		return API_DONE;
 	const json_t *vpc = json_object_get(c->body, "VPC");
-	const char *vid = jstr(vpc, "VPCId"), *vr = jstr(vpc, "VPCRegion");
+	const char *vid = api_jstr(vpc, "VPCId"), *vr = api_jstr(vpc, "VPCRegion");
 	if (vid == NULL || vid[0] == '\0')
 		return api_fail(c, 400, "InvalidVPCId", "The VPC ID is not valid: a VPCId is required");
 	if (!zone_private(z))
@@ -803,7 +803,7 @@ static int vpc_change(api_call_t *c, bool add)
 	size_t i, at = SIZE_MAX;
 	json_t *v;
 	json_array_foreach(vpcs, i, v) {
-		if (jstr(v, "VPCId") && strcmp(jstr(v, "VPCId"), vid) == 0)
+		if (api_jstr(v, "VPCId") && strcmp(api_jstr(v, "VPCId"), vid) == 0)
 			at = i;
 	}
 	if (add) {
@@ -836,7 +836,7 @@ static int vpc_change(api_call_t *c, bool add)
 	char key[300];
 	snprintf(key, sizeof(key), "/zones/%s", z->id);
 	model_txn_put(t, key, doc);
-	json_t *ci = api_change_new(c, t, jstr(c->body, "Comment"));
+	json_t *ci = api_change_new(c, t, api_jstr(c->body, "Comment"));
 	c->out = json_pack("{s:o}", "ChangeInfo", ci);
 	c->root = add ? "AssociateVPCWithHostedZoneResponse" : "DisassociateVPCFromHostedZoneResponse";
 	return api_submit(c, t, "InvalidInput");
@@ -864,7 +864,7 @@ static int op_get_hosted_zone_count(api_call_t *c)
 
 static int op_get_hosted_zone_limit(api_call_t *c)
 {
-	m_zone_t *z = need_zone(c, c->path[0]);
+	m_zone_t *z = api_need_zone(c, c->path[0]);
 	if (z == NULL)
 		return API_DONE;
 	const char *type = c->path[1];
@@ -890,651 +890,11 @@ static int op_get_hosted_zone_limit(api_call_t *c)
 
 static int op_get_dnssec(api_call_t *c)
 {
-	if (need_zone(c, c->path[0]) == NULL)
+	if (api_need_zone(c, c->path[0]) == NULL)
 		return API_DONE;
 	c->out = json_pack("{s:{s:s},s:[]}", "Status", "ServeSignature", "NOT_SIGNING",
 			   "KeySigningKeys");
 	c->root = "GetDNSSECResponse";
-	return API_DONE;
-}
-
-/* ---- record sets ----------------------------------------------------------------------- */
-
-static const char *const RRTYPES[] = { "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR",
-				       "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP",
-				       "SVCB", "HTTPS", NULL };
-
-static bool rrtype_ok(const char *t)
-{
-	for (const char *const *p = RRTYPES; *p; p++)
-		if (strcmp(*p, t) == 0)
-			return true;
-	return false;
-}
-
-static const char *const ROUTING[] = { "Weight", "Region", "GeoLocation", "Failover",
-				       "MultiValueAnswer", "CidrRoutingConfig",
-				       "GeoProximityLocation", NULL };
-
-/* The record set in model order, names canonical, AliasTarget.HostedZoneId bare. */
-static json_t *set_canon(const json_t *in, char *err, size_t errlen)
-{
-	static const char *const order[] = { "Name", "Type", "SetIdentifier", "Weight", "Region",
-					     "GeoLocation", "Failover", "MultiValueAnswer", "TTL",
-					     "ResourceRecords", "AliasTarget", "HealthCheckId",
-					     "TrafficPolicyInstanceId", "CidrRoutingConfig",
-					     "GeoProximityLocation", NULL };
-	json_t *out = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)in, k, v) {
-		bool known = false;
-		for (const char *const *p = order; *p && !known; p++)
-			known = strcmp(*p, k) == 0;
-		if (!known) {
-			snprintf(err, errlen, "Invalid request: unknown element ResourceRecordSet/%s", k);
-			json_decref(out);
-			return NULL;
-		}
-	}
-	for (const char *const *p = order; *p; p++) {
-		json_t *x = json_object_get(in, *p);
-		if (x == NULL)
-			continue;
-		if (strcmp(*p, "Name") == 0) {
-			char canon[1100];
-			if (!json_is_string(x) ||
-			    r53p_name_canon(json_string_value(x), canon, sizeof(canon)) != ERR_OK) {
-				snprintf(err, errlen, "Invalid request: %s is not a valid DNS name",
-					 json_string_value(x) ? json_string_value(x) : "Name");
-				json_decref(out);
-				return NULL;
-			}
-			json_object_set_new(out, "Name", json_string(canon));
-		} else if (strcmp(*p, "AliasTarget") == 0 && json_is_object(x)) {
-			json_t *at = json_object();
-			const char *hz = jstr(x, "HostedZoneId"), *dn = jstr(x, "DNSName");
-			if (hz != NULL) {
-				char b[300];
-				snprintf(b, sizeof(b), "%s", hz);
-				strip_prefix(b);
-				json_object_set_new(at, "HostedZoneId", json_string(b));
-			}
-			if (dn != NULL) {
-				char canon[1100];
-				if (r53p_name_canon(dn, canon, sizeof(canon)) == ERR_OK)
-					json_object_set_new(at, "DNSName", json_string(canon));
-				else
-					json_object_set(at, "DNSName", json_object_get(x, "DNSName"));
-			}
-			if (json_object_get(x, "EvaluateTargetHealth") != NULL)
-				json_object_set(at, "EvaluateTargetHealth",
-						json_object_get(x, "EvaluateTargetHealth"));
-			json_object_set_new(out, "AliasTarget", at);
-		} else {
-			json_object_set(out, *p, x);
-		}
-	}
-	return out;
-}
-
-/* "[name='x.', type='A'(, set-identifier='s')]" */
-static void set_desc(const json_t *s, char *buf, size_t len)
-{
-	const char *sid = jstr(s, "SetIdentifier");
-	if (sid != NULL)
-		snprintf(buf, len, "[name='%s', type='%s', set-identifier='%s']", jstr(s, "Name"),
-			 jstr(s, "Type"), sid);
-	else
-		snprintf(buf, len, "[name='%s', type='%s']", jstr(s, "Name"), jstr(s, "Type"));
-}
-
-/* Values of a set as a sorted array of strings, for comparisons. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static bool values_equal(const json_t *a, const json_t *b)
-{
-	size_t n = json_array_size(a);
-	if (n != json_array_size(b))
-		return false;
-	if (n == 0)
-		return true;
-	const char **x = calloc(n, sizeof(*x)), **y = calloc(n, sizeof(*y));
-	bool eq = x != NULL && y != NULL;
-	for (size_t i = 0; eq && i < n; i++) {
-		x[i] = jstr(json_array_get(a, i), "Value");
-		y[i] = jstr(json_array_get(b, i), "Value");
-		eq = x[i] != NULL && y[i] != NULL;
-	}
-	if (eq) {
-		qsort(x, n, sizeof(*x), cmp_str);
-		qsort(y, n, sizeof(*y), cmp_str);
-		for (size_t i = 0; eq && i < n; i++)
-			eq = strcmp(x[i], y[i]) == 0;
-	}
-	free(x);
-	free(y);
-	return eq;
-}
-
-/* DELETE matching (spec 4.3): TTL, values and alias exactly; other fields when given. */
-static bool delete_matches(const json_t *req, const json_t *cur)
-{
-	if (!json_equal(json_object_get(req, "TTL"), json_object_get(cur, "TTL")) &&
-	    (json_object_get(req, "TTL") != NULL || json_object_get(cur, "TTL") != NULL))
-		return false;
-	if ((json_object_get(req, "ResourceRecords") == NULL) !=
-		    (json_object_get(cur, "ResourceRecords") == NULL) ||
-	    !values_equal(json_object_get(req, "ResourceRecords"),
-			  json_object_get(cur, "ResourceRecords")))
-		return false;
-	const json_t *ra = json_object_get(req, "AliasTarget"), *ca = json_object_get(cur, "AliasTarget");
-	if ((ra == NULL) != (ca == NULL))
-		return false;
-	if (ra != NULL) {
-		if (!json_equal(json_object_get(ra, "DNSName"), json_object_get(ca, "DNSName")) ||
-		    !json_equal(json_object_get(ra, "HostedZoneId"), json_object_get(ca, "HostedZoneId")))
-			return false;
-		bool re = json_is_true(json_object_get(ra, "EvaluateTargetHealth"));
-		bool ce = json_is_true(json_object_get(ca, "EvaluateTargetHealth"));
-		if (re != ce)
-			return false;
-	}
-	static const char *const opt[] = { "HealthCheckId", "Weight", "Region", "GeoLocation",
-					   "Failover", "CidrRoutingConfig", "GeoProximityLocation",
-					   NULL };
-	for (const char *const *p = opt; *p; p++) {
-		const json_t *x = json_object_get(req, *p);
-		if (x != NULL && !json_equal(x, json_object_get(cur, *p)))
-			return false;
-	}
-	const json_t *mv = json_object_get(req, "MultiValueAnswer");
-	if (mv != NULL && json_is_true(mv) != json_is_true(json_object_get(cur, "MultiValueAnswer")))
-		return false;
-	return true;
-}
-
-/* The working copy of a batch: per touched name, the sets at that name now. */
-typedef struct wcopy {
-	m_zone_t *z;
-	json_t *file_by_name; /* ZoneFile zones: name -> array of the file's sets */
-	json_t *orig;  /* name -> array as before the batch */
-	json_t *cur;   /* name -> array as the batch left it */
-} wcopy_t;
-
-static json_t *wc_at(wcopy_t *w, const char *name)
-{
-	json_t *a = json_object_get(w->cur, name);
-	if (a != NULL)
-		return a;
-	json_t *o = json_array();
-	json_array_extend(o, json_object_get(w->z->by_name, name));
-	if (w->file_by_name != NULL)
-		json_array_extend(o, json_object_get(w->file_by_name, name));
-	json_object_set_new(w->orig, name, o);
-	a = json_copy(o);
-	json_object_set_new(w->cur, name, a);
-	return a;
-}
-
-static size_t wc_find(const json_t *arr, const char *type, const char *sid)
-{
-	size_t i;
-	json_t *d;
-	json_array_foreach(arr, i, d) {
-		const char *ds = jstr(d, "SetIdentifier");
-		if (strcmp(jstr(d, "Type"), type) == 0 &&
-		    (sid == NULL ? ds == NULL : (ds != NULL && strcmp(ds, sid) == 0)))
-			return i;
-	}
-	return SIZE_MAX;
-}
-
-/* Append "msg" to the collected messages. */
-static void add_msg(char *msgs, size_t len, size_t *nmsg, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void add_msg(char *msgs, size_t len, size_t *nmsg, const char *fmt, ...)
-{
-	size_t o = strlen(msgs);
-	if (*nmsg > 0 && o + 2 < len) {
-		memcpy(msgs + o, ", ", 3);
-		o += 2;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	if (o < len)
-		vsnprintf(msgs + o, len - o, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
-	va_end(ap);
-	(*nmsg)++;
-}
-
-/* Conflicts of a new set s at its name (arr holds the others, without s). */
-static bool check_conflicts(const json_t *arr, const json_t *s, const char *apex, char *msgs,
-			    size_t len, size_t *nmsg)
-{
-	const char *name = jstr(s, "Name"), *type = jstr(s, "Type");
-	const char *sid = jstr(s, "SetIdentifier");
-	if (strcmp(type, "CNAME") == 0 && strcmp(name, apex) == 0) {
-		add_msg(msgs, len, nmsg,
-			"RRSet of type CNAME with DNS name %s is not permitted at apex in zone %s",
-			name, apex);
-		return false;
-	}
-	size_t i;
-	json_t *d;
-	json_array_foreach(arr, i, d) {
-		const char *dt = jstr(d, "Type");
-		const char *ds = jstr(d, "SetIdentifier");
-		if (strcmp(type, "CNAME") == 0 && strcmp(dt, "CNAME") != 0) {
-			add_msg(msgs, len, nmsg,
-				"RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name in zone %s",
-				name, apex);
-			return false;
-		}
-		if (strcmp(type, "CNAME") != 0 && strcmp(dt, "CNAME") == 0) {
-			add_msg(msgs, len, nmsg,
-				"RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type  CNAME with the same DNS name already exists in zone %s",
-				type, name, apex);
-			return false;
-		}
-		if (strcmp(dt, type) == 0 && ((sid == NULL) != (ds == NULL))) {
-			add_msg(msgs, len, nmsg,
-				"RRSet with DNS name %s, type %s cannot be created as other RRSets exist with the same name and type.",
-				name, type);
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * Field checks of one new set with the one record-set validator (r53json.c). A value that
- * is not valid rdata is InvalidChangeBatch ("Invalid Resource Record", collected with the
- * others); a bad field (enum, range, shape) is InvalidInput, set on c at once.
- * \return 1 ok, 0 a value problem (message added), -1 InvalidInput set on c.
- */
-static int check_fields(api_call_t *c, const json_t *s, const char *zone, size_t idx,
-			char *msgs, size_t len, size_t *nmsg)
-{
-	uint8_t apex[256];
-	size_t alen;
-	r53_list_t l = { 0 };
-	char err[1024], where[64];
-	if (r53_name(zone, apex, &alen) != ERR_OK)
-		return 1;
-	json_t *doc = json_pack("{s:[O]}", "ResourceRecordSets", s);
-	snprintf(where, sizeof(where), "Changes[%zu]", idx);
-	int ret = r53_load(doc, where, zone, apex, alen, &l, err, sizeof(err));
-	r53_list_deinit(&l);
-	json_decref(doc);
-	if (ret == ERR_OK)
-		return 1;
-	/* "Changes[i]: ResourceRecordSets[0].X: reason" -> "Changes[i].ResourceRecordSet.X: reason" */
-	char clean[1100];
-	const char *p = strstr(err, "ResourceRecordSets[0]");
-	if (p != NULL && strncmp(err, where, strlen(where)) == 0)
-		snprintf(clean, sizeof(clean), "%s.ResourceRecordSet%s", where,
-			 p + strlen("ResourceRecordSets[0]"));
-	else
-		snprintf(clean, sizeof(clean), "%s", err);
-	if (strstr(clean, "ResourceRecords") != NULL) {
-		add_msg(msgs, len, nmsg, "Invalid Resource Record: FATAL problem: %s", clean);
-		return 0;
-	}
-	api_fail(c, 400, "InvalidInput", "Invalid request: %s", clean);
-	return -1;
-}
-
-/* Bump the SOA serial of the working copy (unless the batch set the SOA itself). */
-static void bump_serial(wcopy_t *w, const char *apex, bool soa_touched)
-{
-	if (soa_touched)
-		return;
-	json_t *arr = wc_at(w, apex);
-	size_t i = wc_find(arr, "SOA", NULL);
-	if (i == SIZE_MAX)
-		return;
-	json_t *soa = json_array_get(arr, i);
-	const char *v = jstr(json_array_get(json_object_get(soa, "ResourceRecords"), 0), "Value");
-	char mname[600], rname[600];
-	unsigned long serial, refresh, retry, expire, minimum;
-	if (v == NULL || sscanf(v, "%599s %599s %lu %lu %lu %lu %lu", mname, rname, &serial,
-				&refresh, &retry, &expire, &minimum) != 7)
-		return;
-	char nv[1400];
-	snprintf(nv, sizeof(nv), "%s %s %lu %lu %lu %lu %lu", mname, rname,
-		 (serial + 1) & 0xffffffffUL ? (serial + 1) & 0xffffffffUL : 1, refresh, retry,
-		 expire, minimum);
-	json_t *ns = json_deep_copy(soa);
-	json_object_set_new(ns, "ResourceRecords", json_pack("[{s:s}]", "Value", nv));
-	json_array_set_new(arr, i, ns);
-}
-
-static json_t *file_by_name(json_t *fs)
-{
-	json_t *o = json_object();
-	size_t i;
-	json_t *d;
-	json_array_foreach(fs, i, d) {
-		const char *n = jstr(d, "Name");
-		json_t *a = json_object_get(o, n);
-		if (a == NULL) {
-			a = json_array();
-			json_object_set_new(o, n, a);
-		}
-		json_array_append(a, d);
-	}
-	return o;
-}
-
-static int op_change_rrsets(api_call_t *c)
-{
-	m_zone_t *z = need_zone(c, c->path[0]);
-	if (z == NULL || !body_is(c, "ChangeResourceRecordSetsRequest"))
-		return API_DONE;
-	const json_t *batch = json_object_get(c->body, "ChangeBatch");
-	const json_t *changes = json_object_get(batch, "Changes");
-	const char *comment = jstr(batch, "Comment");
-	if (!json_is_array(changes) || json_array_size(changes) == 0)
-		return api_fail(c, 400, "InvalidInput",
-				"Invalid request: ChangeBatch.Changes must hold at least one Change");
-	if (comment != NULL && strlen(comment) > 256)
-		return api_fail(c, 400, "InvalidInput", "Comment: at most 256 characters");
-	const char *apex = jstr(zone_hz(z), "Name");
-
-	size_t records = 0;
-	size_t i;
-	json_t *ch;
-	json_array_foreach(changes, i, ch) {
-		size_t n = json_array_size(json_object_get(json_object_get(ch, "ResourceRecordSet"),
-							   "ResourceRecords"));
-		const char *act = jstr(ch, "Action");
-		records += act && strcmp(act, "UPSERT") == 0 ? 2 * n : n;
-	}
-	if (records > 1000)
-		return api_fail(c, 400, "InvalidChangeBatch",
-				"[Number of records limit of 1000 exceeded.]");
-
-	char *msgs = calloc(1, 65536);
-	if (msgs == NULL)
-		return api_fail(c, 500, "InternalFailure", "out of memory");
-	size_t nmsg = 0;
-	wcopy_t w = { .z = z, .orig = json_object(), .cur = json_object() };
-	json_t *fs = NULL;
-	if (jstr(z->doc, "ZoneFile") != NULL) {
-		char err[1024];
-		fs = model_zone_file_sets(z, err, sizeof(err));
-		if (fs == NULL) {
-			api_fail(c, 500, "InternalFailure", "zone file of %s: %s", z->id, err);
-			goto out;
-		}
-		w.file_by_name = file_by_name(fs);
-	}
-	bool soa_touched = false;
-	json_array_foreach(changes, i, ch) {
-		const char *act = jstr(ch, "Action");
-		const json_t *rrs = json_object_get(ch, "ResourceRecordSet");
-		const char *name = jstr(rrs, "Name"), *type = jstr(rrs, "Type");
-		const char *sid = jstr(rrs, "SetIdentifier");
-		char err[1100], desc[1400];
-		if (act == NULL || (strcmp(act, "CREATE") != 0 && strcmp(act, "DELETE") != 0 &&
-				    strcmp(act, "UPSERT") != 0)) {
-			api_fail(c, 400, "InvalidInput",
-				 "Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration '[CREATE, DELETE, UPSERT]'. It must be a value from the enumeration.",
-				 act ? act : "");
-			goto out;
-		}
-		if (!json_is_object(rrs) || name == NULL || type == NULL) {
-			api_fail(c, 400, "InvalidInput",
-				 "Invalid request: Change %zu needs a ResourceRecordSet with Name and Type", i);
-			goto out;
-		}
-		if (!rrtype_ok(type)) {
-			api_fail(c, 400, "InvalidInput",
-				 "Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration for Type.",
-				 type);
-			goto out;
-		}
-		bool alias = json_object_get(rrs, "AliasTarget") != NULL;
-		bool vals = json_object_get(rrs, "TTL") != NULL &&
-			    json_object_get(rrs, "ResourceRecords") != NULL;
-		bool partial = !alias && (json_object_get(rrs, "TTL") != NULL ||
-					  json_object_get(rrs, "ResourceRecords") != NULL) && !vals;
-		if (alias == vals || partial || (alias && (json_object_get(rrs, "TTL") ||
-							    json_object_get(rrs, "ResourceRecords")))) {
-			api_fail(c, 400, "InvalidInput",
-				 "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found %s in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=%s]",
-				 alias ? "more than one" : "none", act, name, type, sid ? sid : "null");
-			goto out;
-		}
-		bool routed = false;
-		for (const char *const *p = ROUTING; *p; p++)
-			routed = routed || json_object_get(rrs, *p) != NULL;
-		if (routed && sid == NULL) {
-			api_fail(c, 400, "InvalidInput",
-				 "Invalid request: Missing field 'SetIdentifier' in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]",
-				 act, name, type);
-			goto out;
-		}
-		const char *hcid = jstr(rrs, "HealthCheckId");
-		if (hcid != NULL && strcmp(act, "DELETE") != 0 && model_hc(c->m, hcid) == NULL) {
-			api_fail(c, 404, "NoSuchHealthCheck", "A health check with id %s does not exist.",
-				 hcid);
-			goto out;
-		}
-		json_t *s = set_canon(rrs, err, sizeof(err));
-		if (s == NULL) {
-			api_fail(c, 400, "InvalidInput", "%s", err);
-			goto out;
-		}
-		const char *cn = jstr(s, "Name");
-		set_desc(s, desc, sizeof(desc));
-		if (!name_in_zone(cn, apex)) {
-			add_msg(msgs, 65536, &nmsg, "RRSet with DNS name %s is not permitted in zone %s",
-				cn, apex);
-			json_decref(s);
-			continue;
-		}
-		if (strcmp(type, "SOA") == 0)
-			soa_touched = true;
-		json_t *arr = wc_at(&w, cn);
-		size_t at = wc_find(arr, type, sid);
-		if (strcmp(act, "DELETE") == 0) {
-			if (at == SIZE_MAX)
-				add_msg(msgs, 65536, &nmsg,
-					"Tried to delete resource record set %s but it was not found", desc);
-			else if (!delete_matches(s, json_array_get(arr, at)))
-				add_msg(msgs, 65536, &nmsg,
-					"Tried to delete resource record set %s but the values provided do not match the current values",
-					desc);
-			else
-				json_array_remove(arr, at);
-			json_decref(s);
-			continue;
-		}
-		if (strcmp(act, "CREATE") == 0 && at != SIZE_MAX) {
-			add_msg(msgs, 65536, &nmsg,
-				"Tried to create resource record set %s but it already exists", desc);
-			json_decref(s);
-			continue;
-		}
-		int fc = check_fields(c, s, apex, i, msgs, 65536, &nmsg);
-		if (fc < 0) {
-			json_decref(s);
-			goto out;
-		}
-		if (fc == 0) {
-			json_decref(s);
-			continue;
-		}
-		json_t *others = json_copy(arr);
-		if (at != SIZE_MAX)
-			json_array_remove(others, at);
-		bool ok = check_conflicts(others, s, apex, msgs, 65536, &nmsg);
-		json_decref(others);
-		if (!ok) {
-			json_decref(s);
-			continue;
-		}
-		if (at != SIZE_MAX)
-			json_array_set_new(arr, at, s);
-		else
-			json_array_append_new(arr, s);
-	}
-	if (nmsg > 0) {
-		api_fail(c, 400, "InvalidChangeBatch", "[%s]", msgs);
-		goto out;
-	}
-	bump_serial(&w, apex, soa_touched);
-
-	/* The transaction: materialise a zone-file zone, then every difference. */
-	model_txn_t *t = model_txn_new(c->m);
-	char key[1400];
-	if (fs != NULL) {
-		json_t *doc = json_deep_copy(z->doc);
-		json_object_del(doc, "ZoneFile");
-		snprintf(key, sizeof(key), "/zones/%s", z->id);
-		model_txn_put(t, key, doc);
-		size_t k;
-		json_t *d;
-		json_array_foreach(fs, k, d) {
-			if (model_key_set(key, sizeof(key), z->id, jstr(d, "Name"), jstr(d, "Type"),
-					  NULL) == ERR_OK)
-				model_txn_put(t, key, json_incref(d));
-		}
-	}
-	const char *nm;
-	json_t *arr;
-	json_object_foreach(w.orig, nm, arr) {
-		json_t *now = json_object_get(w.cur, nm);
-		size_t k;
-		json_t *d;
-		json_array_foreach(arr, k, d) {
-			if (wc_find(now, jstr(d, "Type"), jstr(d, "SetIdentifier")) == SIZE_MAX &&
-			    model_key_set(key, sizeof(key), z->id, nm, jstr(d, "Type"),
-					  jstr(d, "SetIdentifier")) == ERR_OK)
-				model_txn_put(t, key, NULL);
-		}
-		json_array_foreach(now, k, d) {
-			size_t o = wc_find(arr, jstr(d, "Type"), jstr(d, "SetIdentifier"));
-			if (o != SIZE_MAX && json_array_get(arr, o) == d && fs == NULL)
-				continue;
-			if (model_key_set(key, sizeof(key), z->id, nm, jstr(d, "Type"),
-					  jstr(d, "SetIdentifier")) == ERR_OK)
-				model_txn_put(t, key, json_incref(d));
-		}
-	}
-	json_t *ci = api_change_new(c, t, comment);
-	c->out = json_pack("{s:o}", "ChangeInfo", ci);
-	c->root = "ChangeResourceRecordSetsResponse";
-	json_decref(w.orig);
-	json_decref(w.cur);
-	json_decref(w.file_by_name);
-	free(msgs);
-	return api_submit(c, t, "InvalidChangeBatch");
-out:
-	json_decref(w.orig);
-	json_decref(w.cur);
-	json_decref(w.file_by_name);
-	free(msgs);
-	return API_DONE;
-}
-
-/* Lower bound in a sorted array of set documents. */
-static size_t doc_lower(const json_t *arr, const char *rk, const char *type, const char *sid)
-{
-	size_t lo = 0, hi = json_array_size(arr);
-	char b[1100];
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const json_t *d = json_array_get(arr, mid);
-		int r = strcmp(r53p_name_rev(jstr(d, "Name"), b, sizeof(b)), rk);
-		if (r == 0)
-			r = strcmp(jstr(d, "Type"), type ? type : "");
-		if (r == 0) {
-			const char *ds = jstr(d, "SetIdentifier");
-			r = (ds == NULL || sid == NULL) ? (ds != NULL) - (sid != NULL) : strcmp(ds, sid);
-		}
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int op_list_rrsets(api_call_t *c)
-{
-	m_zone_t *z = need_zone(c, c->path[0]);
-	if (z == NULL)
-		return API_DONE;
-	unsigned max;
-	if (!api_maxitems(c, "maxitems", 300, 300, &max))
-		return API_DONE;
-	const char *name = api_q(c, "name"), *type = api_q(c, "type");
-	const char *sid = api_q(c, "identifier");
-	char canon[1100], rk[1100];
-	if (type != NULL && name == NULL)
-		return api_fail(c, 400, "InvalidInput",
-				"The input is not valid: you must specify name if you specify type");
-	if (sid != NULL && type == NULL)
-		return api_fail(c, 400, "InvalidInput",
-				"The input is not valid: you must specify type if you specify identifier");
-	if (type != NULL && !rrtype_ok(type))
-		return api_fail(c, 400, "InvalidInput", "%s is not a valid record type", type);
-	if (name != NULL && r53p_name_canon(name, canon, sizeof(canon)) != ERR_OK)
-		return api_fail(c, 400, "InvalidInput", "%s is not a valid DNS name", name);
-	rk[0] = '\0';
-	if (name != NULL)
-		r53p_name_rev(canon, rk, sizeof(rk));
-	size_t k = name ? model_set_lower(z, canon, type, sid) : 0;
-	json_t *fs = NULL;
-	if (jstr(z->doc, "ZoneFile") != NULL) {
-		char err[1024];
-		fs = model_zone_file_sets(z, err, sizeof(err));
-		if (fs == NULL)
-			return api_fail(c, 500, "InternalFailure", "zone file of %s: %s", z->id, err);
-	}
-	size_t a = name ? doc_lower(fs, rk, type, sid) : 0, nb = json_array_size(fs);
-	json_t *list = json_array();
-	const json_t *next = NULL;
-	while (k < z->n_sets || a < nb) {
-		const json_t *f = a < nb ? json_array_get(fs, a) : NULL;
-		bool take_file = f != NULL;
-		if (f != NULL && k < z->n_sets) {
-			char b[1100];
-			const m_set_t *s = &z->sets[k];
-			int r = strcmp(r53p_name_rev(jstr(f, "Name"), b, sizeof(b)), s->rkey);
-			if (r == 0)
-				r = strcmp(jstr(f, "Type"), s->type);
-			if (r == 0)
-				r = s->setid != NULL ? -1 : 0;
-			take_file = r < 0;
-		}
-		const json_t *d = take_file ? f : z->sets[k].doc;
-		if (json_array_size(list) == max) {
-			next = d;
-			break;
-		}
-		json_array_append(list, (json_t *)d);
-		if (take_file)
-			a++;
-		else
-			k++;
-	}
-	c->out = json_pack("{s:o,s:b}", "ResourceRecordSets", list, "IsTruncated", next != NULL);
-	if (next != NULL) {
-		json_object_set(c->out, "NextRecordName", json_object_get(next, "Name"));
-		json_object_set(c->out, "NextRecordType", json_object_get(next, "Type"));
-		if (json_object_get(next, "SetIdentifier"))
-			json_object_set(c->out, "NextRecordIdentifier",
-					json_object_get(next, "SetIdentifier"));
-	}
-	json_object_set_new(c->out, "MaxItems", json_sprintf("%u", max));
-	c->root = "ListResourceRecordSetsResponse";
 	return API_DONE;
 }
 
@@ -1570,8 +930,8 @@ static int op_test_dns_answer(api_call_t *c)
 				"hostedzoneid, recordname and recordtype are required");
 	char id[256], full[300];
 	snprintf(id, sizeof(id), "%s", hz);
-	strip_prefix(id);
-	m_zone_t *z = need_zone(c, id);
+	api_strip_prefix(id);
+	m_zone_t *z = api_need_zone(c, id);
 	if (z == NULL)
 		return API_DONE;
 	if (zone_private(z)) /* "only supports querying public hosted zones" (the model docs) */
@@ -1589,7 +949,7 @@ static int op_test_dns_answer(api_call_t *c)
 	json_t *out = NULL;
 	int code = testdns_answer(daemon_zdb(c->api->d), &p, &out);
 	if (code != 200) {
-		const char *e = jstr(out, "error");
+		const char *e = api_jstr(out, "error");
 		api_fail(c, code == 404 ? 404 : 400, code == 404 ? "NoSuchHostedZone" : "InvalidInput",
 			 "%s", e ? e : "invalid test");
 		json_decref(out);
@@ -1633,8 +993,8 @@ static const route_t ROUTES[] = {
 	{ "GET", "hostedzone/*", "GetHostedZone", op_get_hosted_zone },
 	{ "POST", "hostedzone/*", "UpdateHostedZoneComment", op_update_hosted_zone_comment },
 	{ "DELETE", "hostedzone/*", "DeleteHostedZone", op_delete_hosted_zone },
-	{ "POST", "hostedzone/*/rrset", "ChangeResourceRecordSets", op_change_rrsets },
-	{ "GET", "hostedzone/*/rrset", "ListResourceRecordSets", op_list_rrsets },
+	{ "POST", "hostedzone/*/rrset", "ChangeResourceRecordSets", api_change_rrsets },
+	{ "GET", "hostedzone/*/rrset", "ListResourceRecordSets", api_list_rrsets },
 	{ "POST", "hostedzone/*/associatevpc", "AssociateVPCWithHostedZone", op_associate_vpc },
 	{ "POST", "hostedzone/*/disassociatevpc", "DisassociateVPCFromHostedZone",
 	  op_disassociate_vpc },
@@ -1719,7 +1079,7 @@ static bool route_match(const char *pattern, const char *rest, api_call_t *c)
 		if (pl == 1 && p[0] == '*') {
 			if (np >= 4 || !segment_decode(r, rl, c->path[np], sizeof(c->path[np])))
 				return false;
-			strip_prefix(c->path[np]);
+			api_strip_prefix(c->path[np]);
 			np++;
 		} else if (pl != rl || strncmp(p, r, pl) != 0) {
 			return false;
@@ -1780,8 +1140,8 @@ static bool check_auth(api_call_t *c, const char *method, const char *rawpath,
 		n = 32;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *x = json_array_get(creds, i);
-		cr[i].access_key_id = jstr(x, "AccessKeyId");
-		cr[i].secret = jstr(x, "SecretAccessKey");
+		cr[i].access_key_id = api_jstr(x, "AccessKeyId");
+		cr[i].secret = api_jstr(x, "SecretAccessKey");
 	}
 	int v = sigv4_verify(&r, cr, n, time(NULL), c->region, sizeof(c->region), err, sizeof(err));
 	switch (v) {

@@ -96,10 +96,27 @@ hc_system_t *api_hc(const api_call_t *c);
  *  response), NULL when out of memory. */
 json_t *api_change_new(api_call_t *c, model_txn_t *t, const char *comment);
 
-/* ---- handlers (api.c: zones, record sets, changes, test answers; api_hc.c: health
+/* ---- helpers of api.c the handler files share ---- */
+
+/** A string member of a JSON object, or NULL. */
+const char *api_jstr(const json_t *o, const char *k);
+/** Remove a leading "/hostedzone/", "/change/", "/healthcheck/"... from an id, in place. */
+void api_strip_prefix(char *s);
+/** The HostedZone object of a zone's document. */
+const json_t *api_zone_hz(const m_zone_t *z);
+/** The zone with this bare Id, or NULL with NoSuchHostedZone set on c. */
+m_zone_t *api_need_zone(api_call_t *c, const char *id);
+/** Whether the body's root element is root; MalformedInput set on c when not. */
+bool api_body_is(api_call_t *c, const char *root);
+/** Whether canonical name n lies in the zone whose canonical apex is apex. */
+bool api_name_in_zone(const char *n, const char *apex);
+
+/* ---- handlers (api.c: zones, changes, test answers; api_rrset.c: record sets; api_hc.c: health
  * checks, CIDR collections, tags, limits) ---- */
 typedef int (*api_handler_fn)(api_call_t *c);
 
+int api_change_rrsets(api_call_t *c);
+int api_list_rrsets(api_call_t *c);
 int api_create_health_check(api_call_t *c);
 int api_get_health_check(api_call_t *c);
 int api_list_health_checks(api_call_t *c);
