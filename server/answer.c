@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define OPT_RR_LEN 11
+#define OPT_NSID 3
 #define RCODE_BADVERS 16
 #define CLASS_CH 3
 
@@ -142,6 +143,16 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 		wire_set16(o + 9, 0);
 		w->len += OPT_RR_LEN;
 		ar++;
+		size_t rdlen = 0;
+		/* NSID (RFC 5001 2.2): only when asked for; room kept out of w->limit */
+		if (q->nsid && opts->nsid != NULL) {
+			uint8_t *p = w->buf + w->len;
+			wire_set16(p, OPT_NSID);
+			wire_set16(p + 2, opts->nsid_len);
+			memcpy(p + 4, opts->nsid, opts->nsid_len);
+			w->len += 4u + opts->nsid_len;
+			rdlen += 4u + opts->nsid_len;
+		}
 		/* ECS (RFC 7871, spec ECS-5): echo with the scope the answer depended on; not
 		 * for private zones. Room for it was kept out of w->limit too. */
 		size_t el = 0;
@@ -149,8 +160,9 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 		    geo_ecs_write(ecs, geo_ecs_scope(ecs, res->location_used, false),
 				  w->buf + w->len, GEO_ECS_MAX_WIRE, &el) == GEO_OK) {
 			w->len += el;
-			wire_set16(o + 9, (uint16_t)el);
+			rdlen += el;
 		}
+		wire_set16(o + 9, (uint16_t)rdlen);
 	}
 	wire_set16(h + 10, ar);
 	ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]++;
@@ -206,6 +218,8 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 	}
 	bool with_opt = q.edns && (st == QP_OK || st == QP_BADVERS);
 	size_t reserve = with_opt ? OPT_RR_LEN + (ecsp ? geo_ecs_wire_len(ecsp) : 0) : 0;
+	if (with_opt && q.nsid && opts->nsid != NULL)
+		reserve += 4u + opts->nsid_len;
 	wire_init(&w, out, WIRE_HDR + qlen, limit - reserve);
 
 	switch (st) {

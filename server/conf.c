@@ -255,6 +255,24 @@ static int load_chaos(conf_t *c, cerr_t *e, json_t *v)
 	return ERR_OK;
 }
 
+/* nsid: a string of 1..128 bytes, or false; absent: chaos.id (cut to 128 bytes). */
+static int load_nsid(conf_t *c, cerr_t *e, json_t *v)
+{
+	if (v != NULL && json_is_false(v))
+		return ERR_OK;
+	if (v != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 128)
+			return fail(e, "nsid", "must be a string of 1 to 128 bytes, or false");
+		c->nsid = xstrdup(json_string_value(v));
+		return c->nsid != NULL ? ERR_OK : ERR_NOMEM;
+	}
+	if (c->chaos_id == NULL || c->chaos_id[0] == '\0')
+		return ERR_OK;
+	c->nsid = strndup(c->chaos_id, 128);
+	return c->nsid != NULL ? ERR_OK : ERR_NOMEM;
+}
+
 static int load_tcp(conf_t *c, cerr_t *e, json_t *v)
 {
 	static const char *const keys[] = { "idle_timeout_ms", "max_connections", "max_queries",
@@ -589,8 +607,8 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	static const char *const keys[] = {
 		"listen", "workers", "admin", "geo", "health", "health_checks",
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
-		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "tcp", "query_log", "store",
-		"api", "name_servers", NULL,
+		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "nsid", "tcp", "query_log",
+		"store", "api", "name_servers", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -622,6 +640,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		return ret;
 	c->edns_udp_size = (uint16_t)usz;
 	if ((ret = load_chaos(c, e, json_object_get(root, "chaos"))) != ERR_OK ||
+	    (ret = load_nsid(c, e, json_object_get(root, "nsid"))) != ERR_OK ||
 	    (ret = load_tcp(c, e, json_object_get(root, "tcp"))) != ERR_OK ||
 	    (ret = load_admin(c, e, json_object_get(root, "admin"))) != ERR_OK)
 		return ret;
@@ -728,6 +747,7 @@ void conf_free(conf_t *c)
 	free(c->listen);
 	free(c->chaos_version);
 	free(c->chaos_id);
+	free(c->nsid);
 	free(c->admin_listen);
 	free(c->query_log);
 	free(c->store_path);

@@ -50,6 +50,8 @@ typedef struct conf {
 	uint16_t edns_udp_size; /**< largest UDP answer we send and advertise (default 1232) */
 	char *chaos_version;   /**< answer for version.bind / version.server CH TXT, NULL: refuse */
 	char *chaos_id;        /**< answer for id.server / hostname.bind CH TXT, NULL: refuse */
+	char *nsid;            /**< NSID option text (RFC 5001, at most 128 bytes; default
+				    chaos_id), NULL: no NSID */
 	char *admin_listen;    /**< admin.listen ("127.0.0.1:8053"), NULL: no admin endpoint */
 	char *query_log;       /**< query_log file path, "-" for stderr, NULL: off */
 	json_t *geo;           /**< "geo" object, or NULL (owned reference) */

@@ -269,6 +269,7 @@ static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t
 		.edns_udp_size = c->edns_udp_size,
 		.chaos_version = c->chaos_version,
 		.chaos_id = c->chaos_id,
+		.nsid = c->nsid,
 		.health = hc_table(*hc),
 		.hc_find = find_slot,
 		.hc_ctx = &sc,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define T_OPT 41
+#define OPT_NSID 3
 #define OPT_ECS 8
 
 static inline uint16_t get16(const uint8_t *p)
@@ -84,6 +85,8 @@ static int parse_opt(const uint8_t *pkt, size_t off, size_t rdlen, uint16_t rcla
 				return QP_FORMERR; /* RFC 7871 7.1.1: at most one */
 			q->ecs = pkt + off;
 			q->ecs_len = olen;
+		} else if (code == OPT_NSID && olen == 0) {
+			q->nsid = true; /* RFC 5001 2.1: a request is empty; others are ignored */
 		}
 		off += olen;
 	}
@@ -99,6 +102,7 @@ int query_parse(const uint8_t *pkt, size_t len, query_t *q)
 	q->edns_do = false;
 	q->ecs = NULL;
 	q->ecs_len = 0;
+	q->nsid = false;
 	q->qend = 12;
 	if (len < 12)
 		return QP_DROP;

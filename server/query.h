@@ -37,6 +37,7 @@ typedef struct query {
 	bool edns_do;       /**< DO bit */
 	const uint8_t *ecs; /**< EDNS Client Subnet option payload (in the packet), or NULL */
 	uint16_t ecs_len;   /**< its length */
+	bool nsid;          /**< an empty NSID option was present (RFC 5001 2.1) */
 } query_t;
 
 /**

@@ -29,11 +29,17 @@ typedef struct lookup {
 	const zdb_zone_t *zone; /* zone of the node */
 } lookup_t;
 
-/* Additional-section candidates, deduplicated. */
+/*
+ * Additional-section candidates, deduplicated. answered/answered_a/answered_aaaa name the
+ * address RRsets already in the answer section, which the additional section leaves out
+ * (RFC 2181 9: no RRset twice in a response; NSD does the same).
+ */
 typedef struct targets {
 	const zdb_node_t *node[MAX_TARGETS];
 	bool required[MAX_TARGETS];
 	size_t n;
+	const zdb_node_t *answered;
+	bool answered_a, answered_aaaa;
 } targets_t;
 
 static void lookup_in(const zdb_table_t *view, const uint8_t *name, size_t len,
@@ -282,6 +288,9 @@ static bool put_additional(qstate_t *s, wire_t *w, const targets_t *t, uint64_t 
 	bool room = true;
 	for (size_t i = 0; i < t->n; i++) {
 		for (int k = 0; k < 2; k++) {
+			if (t->node[i] == t->answered &&
+			    (k == 0 ? t->answered_a : t->answered_aaaa))
+				continue; /* already in the answer section */
 			const zdb_rrset_t *rs = find_rrset(t->node[i], types[k]);
 			if (rs == NULL)
 				continue;
@@ -314,11 +323,18 @@ static bool name_below(const uint8_t *name, size_t len, const uint8_t *apex, siz
 	return off == len - alen;
 }
 
+/*
+ * The referral to cut: its NS set in authority, glue in additional. After a CNAME or DNAME
+ * (after_chain) the answer section holds the chain and AA stays set, as NSD's does; a
+ * plain referral is not authoritative.
+ */
 static void referral(wire_t *w, size_t qend, const zdb_node_t *cut, uint64_t rng[2],
-		     zresult_t *res)
+		     zresult_t *res, bool after_chain)
 {
 	const zdb_rrset_t *ns = find_rrset(cut, LDNS_RR_TYPE_NS);
-	res->aa = false;
+	if (!after_chain)
+		res->aa = false;
+	res->referral = true;
 	if (ns == NULL || !put_rrset(w, 0, cut->name, ns, rng, &res->ns)) {
 		truncate_all(w, qend, res);
 		return;
@@ -359,6 +375,11 @@ static int put_any(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owner,
 			return r;
 		if (r == PUT_OK) {
 			add_targets_of(t, first);
+			t->answered = n;
+			if (n->rrsets[i].type == LDNS_RR_TYPE_A)
+				t->answered_a = true;
+			else if (n->rrsets[i].type == LDNS_RR_TYPE_AAAA)
+				t->answered_aaaa = true;
 			if (!s->q->tcp)
 				break; /* one RRset over UDP: the first that has data for the client */
 		}
@@ -440,7 +461,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 	const zdb_zone_t *zone = lk.zone;
 	res->private_zone = zone->private_zone;
 	if (lk.kind == LK_REFERRAL) {
-		referral(w, qend, lk.node, rng, res);
+		referral(w, qend, lk.node, rng, res, false);
 		return;
 	}
 	res->aa = true;
@@ -512,6 +533,11 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 			}
 			if (lk.kind == LK_DNAME)
 				continue;
+			if (lk.kind == LK_REFERRAL) {
+				/* RFC 1034 4.3.2 step 3b: the new name lies below a delegation */
+				referral(w, qend, lk.node, rng, res, true);
+				return;
+			}
 			if (lk.kind != LK_EXACT && lk.kind != LK_WILD)
 				break;
 			node = lk.node;
@@ -532,8 +558,12 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 				return;
 			}
 			r = put_answer(&st, w, optr, owner, rs ? rs : cn, &first);
-			if (r == PUT_OK && rs != NULL)
+			if (r == PUT_OK && rs != NULL) {
 				add_targets_of(&t, first);
+				t.answered = node;
+				t.answered_a = q->qtype == LDNS_RR_TYPE_A;
+				t.answered_aaaa = q->qtype == LDNS_RR_TYPE_AAAA;
+			}
 			if (r == PUT_OK && rs == NULL && q->qtype != LDNS_RR_TYPE_ANY &&
 			    db->opts.cname_chasing && depth < MAX_CHASE) {
 				/* follow the CNAME inside the zone */
@@ -544,6 +574,12 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 					if (lk.kind == LK_NX && lk.zone == zone) {
 						res->rcode = LDNS_RCODE_NXDOMAIN; /* RFC 6604 */
 						negative(w, qend, zone, res);
+						return;
+					}
+					if (lk.kind == LK_REFERRAL && lk.zone == zone) {
+						/* RFC 1034 4.3.2: restart at the target, which lies
+						 * below a delegation: the chain, then the referral */
+						referral(w, qend, lk.node, rng, res, true);
 						return;
 					}
 					if (lk.kind == LK_DNAME && lk.zone == zone) {
@@ -616,9 +652,9 @@ static void answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, z
 	/*
 	 * QCLASS * (RFC 1035 3.2.5): a server cannot be authoritative for every class, so the
 	 * answer is not authoritative (RFC 6895 3.2) and carries only the answer section, as
-	 * NSD's does; referrals stay as they are.
+	 * NSD's does; referrals stay as they are, also after a CNAME or DNAME (NSD's keep AA).
 	 */
-	if (q->qclass == LDNS_RR_CLASS_ANY && res->aa) {
+	if (q->qclass == LDNS_RR_CLASS_ANY && res->aa && !res->referral) {
 		res->aa = false;
 		if (!res->tc) {
 			w->len = skip_rrs(w->buf, qend, res->an);

@@ -36,6 +36,7 @@ typedef struct zresult {
 	uint16_t an, ns, ar; /**< section counts written */
 	bool location_used;  /**< a location-dependent policy decided (ECS scope) */
 	bool private_zone;   /**< answered from a private zone (no ECS echo) */
+	bool referral;       /**< the authority section is a referral (maybe after a chain) */
 	uint8_t policy;      /**< routing policy of the answer (enum zdb_policy) */
 	const char *chosen;  /**< SetIdentifier chosen, or NULL */
 } zresult_t;

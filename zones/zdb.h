@@ -18,6 +18,9 @@
 #include "geo.h"
 #include "hc_state.h"
 
+/** Longest NSID payload r53d sends (RFC 5001 leaves it to the server). */
+#define ZDB_NSID_MAX 128
+
 typedef struct zdb zdb_t;
 
 /** One hosted zone to load. All strings borrowed for the duration of zdb_build. */
@@ -53,6 +56,9 @@ typedef struct zdb_opts {
 	uint16_t edns_udp_size;        /**< max UDP payload we send/advertise (512..4096) */
 	const char *chaos_version;     /**< version.bind text or NULL (refuse); copied */
 	const char *chaos_id;          /**< id.server text or NULL (refuse); copied */
+	const char *nsid;              /**< NSID option payload (RFC 5001), at most
+					    ZDB_NSID_MAX bytes, or NULL: none; copied */
+	uint16_t nsid_len;             /**< its length, set by the build (input ignored) */
 	const hc_table_t *health;      /**< health table read by the policies; borrowed, must
 					    outlive the snapshot; NULL: everything healthy */
 	zdb_hc_find_fn hc_find;        /**< HealthCheckId -> slot; NULL: any id is an error */

@@ -1310,6 +1310,8 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 	db->opts = *opts;
 	db->opts.chaos_version = NULL;
 	db->opts.chaos_id = NULL;
+	db->opts.nsid = NULL;
+	db->opts.nsid_len = 0;
 	if (opts->chaos_version != NULL) {
 		char *s = zdb_alloc(db, strlen(opts->chaos_version) + 1);
 		if (s == NULL)
@@ -1323,6 +1325,16 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 			goto out;
 		strcpy(s, opts->chaos_id);
 		db->opts.chaos_id = s;
+	}
+	if (opts->nsid != NULL) {
+		size_t nl = strnlen(opts->nsid, ZDB_NSID_MAX);
+		char *s = zdb_alloc(db, nl + 1);
+		if (s == NULL)
+			goto out;
+		memcpy(s, opts->nsid, nl);
+		s[nl] = '\0';
+		db->opts.nsid = s;
+		db->opts.nsid_len = (uint16_t)nl;
 	}
 	ret = build_colls(&b, opts->cidr_collections);
 	if (ret == ERR_OK)

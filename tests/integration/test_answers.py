@@ -5,7 +5,9 @@ Zones: tests/fixtures/zones/example.com.zone (+ example.com.inc) and child.examp
 Spec: ROUTE53.md 1.5-1.7 and 9; RFC 1034 4.3.2, RFC 2308, RFC 4592, RFC 6604, RFC 8482.
 """
 
+import re
 import socket
+import struct
 import unittest
 
 import dnswire
@@ -294,6 +296,34 @@ class AnswerTest(Base):
                          {"ns1.sub.example.com.", "ns2.sub.example.com.", "ns.external.net."}, r)
         self.assertEqual(sorted(x[4] for x in r.additional), ["192.0.2.150", "2001:db8::150"], r)
 
+    def test_cname_into_delegation(self):
+        # RFC 1034 4.3.2 step 3a/3b: restart at the CNAME's target, which lies below a
+        # delegation of the same zone: the CNAME, then the referral (NSD keeps AA, as here).
+        for qtype in ("A", "AAAA", "MX"):
+            with self.subTest(qtype=qtype):
+                m = self.q("tosub.example.com.", qtype)
+                self.assertEqual(m.rcode_name, "NOERROR", m)
+                self.assertTrue(m.aa, m)
+                self.assertEqual([(r.owner, r.type) for r in m.answer],
+                                 [("tosub.example.com.", 5)], m)
+                self.assertEqual(cname_target(m.answer[0]), "host.sub.example.com.")
+                self.assertEqual({r.owner.lower() for r in m.authority}, {"sub.example.com."}, m)
+                self.assertEqual(ns_targets(m.authority), {"ns1.sub.example.com.",
+                                                           "ns2.sub.example.com.",
+                                                           "ns.external.net."}, m)
+                glue = {(r.owner.lower(), r.type, r.rdata) for r in m.additional}
+                self.assertEqual(glue, {("ns1.sub.example.com.", 1, a("192.0.2.150")),
+                                        ("ns2.sub.example.com.", 28, aaaa("2001:db8::150"))}, m)
+        # asking for the CNAME itself is an ordinary positive answer
+        m = self.q("tosub.example.com.", "CNAME")
+        self.assertEqual(ns_targets(m.authority), APEX_NS, m)
+        r = self.srv.dig("tosub.example.com", "A")
+        self.assertEqual(r.status, "NOERROR", r)
+        self.assertIn("aa", r.flags, r)
+        self.assertEqual(r.rdatas("ANSWER", "CNAME"), ["host.sub.example.com."], r)
+        self.assertEqual({x[0] for x in r.rrs("AUTHORITY", "NS")}, {"sub.example.com."}, r)
+        self.assertEqual(sorted(x[4] for x in r.additional), ["192.0.2.150", "2001:db8::150"], r)
+
     # --- a child zone hosted beside its parent --------------------------------------------------
     def test_child_zone_served_directly(self):
         self.assertPositive(self.q("child.example.com."), "A", [a("192.0.2.170")], ttl=600)
@@ -329,6 +359,28 @@ class AnswerTest(Base):
         add = {(r.owner.lower(), r.type, r.rdata) for r in m.additional}
         self.assertIn(("sipserver.example.com.", 1, a("192.0.2.70")), add, m)
         self.assertIn(("sipserver.example.com.", 28, aaaa("2001:db8::70")), add, m)
+
+    def test_answer_not_repeated_in_additional(self):
+        # RFC 2181 9 / NSD: an RRset in the answer section is not added again as additional
+        # data (ns1 is an apex NS target); its other address RRset still is.
+        m = self.q("ns1.example.com.", "A")
+        self.assertPositive(m, "A", [a("192.0.2.53")])
+        add = {(r.owner.lower(), r.type, r.rdata) for r in m.additional}
+        self.assertEqual(add, {("ns1.example.com.", 28, aaaa("2001:db8::53")),
+                               ("ns2.example.com.", 1, a("192.0.2.54"))}, m)
+        m = self.q("ns1.example.com.", "AAAA")
+        add = {(r.owner.lower(), r.type, r.rdata) for r in m.additional}
+        self.assertEqual(add, {("ns1.example.com.", 1, a("192.0.2.53")),
+                               ("ns2.example.com.", 1, a("192.0.2.54"))}, m)
+        # ANY over TCP: both of ns1's address RRsets are answers, neither is additional
+        m = self.srv.q("ns1.example.com.", "ANY", edns=1232, tcp=True)
+        self.assertEqual({r.type for r in m.answer}, {1, 28}, m)
+        self.assertEqual({(r.owner.lower(), r.type) for r in m.additional},
+                         {("ns2.example.com.", 1)}, m)
+        r = self.srv.kdig("ns1.example.com", "A")
+        self.assertEqual(r.rdatas("ANSWER", "A"), ["192.0.2.53"], r)
+        self.assertNotIn("192.0.2.53", [x[4] for x in r.additional], r)
+        self.assertIn("2001:db8::53", [x[4] for x in r.additional], r)
 
     # --- case and compression ---------------------------------------------------------------------
     def test_qname_case_preserved(self):
@@ -664,8 +716,88 @@ class ChaosTest(Base):
 
 
 
+def opt_options(m):
+    """The options of a reply's OPT record as [(code, bytes)]."""
+    out, rd, off = [], m.opt.rdata, 0
+    while off < len(rd):
+        code, n = struct.unpack("!HH", rd[off:off + 4])
+        out.append((code, rd[off + 4:off + 4 + n]))
+        off += 4 + n
+    return out
+
+
+NSID_QUERY = struct.pack("!HH", 3, 0)          # RFC 5001 2.1: an empty NSID option
+
+
+def dig_nsid(r):
+    """The NSID text as dig (; NSID: 6e 6f ... ("node-7")) or kdig (;; NSID: 6E6F... "node-7")
+    prints it, or None."""
+    m = re.search(r"NSID: [0-9A-Fa-f ]*\(?\"(.*)\"\)?", r.text)
+    return m.group(1) if m else None
+
+
+class NsidTest(Base):
+    """NSID (RFC 5001) from the nsid key."""
+    SERVER_ARGS = {"nsid": "r53d-nsid-1", "chaos": {"id": "node-7"}}
+
+    def test_raw_option_bytes(self):
+        m = self.q("www.example.com.", edns=1232, options=NSID_QUERY)
+        self.assertEqual(m.opt.rdata, b"\x00\x03\x00\x0b" + b"r53d-nsid-1", m)
+        self.assertEqual(m.rcode_name, "NOERROR")
+        # not asked for: no NSID; no EDNS: no OPT at all
+        m = self.q("www.example.com.", edns=1232)
+        self.assertEqual(m.opt.rdata, b"", m)
+        self.assertIsNone(self.q("www.example.com.", edns=None).opt)
+        # also on negative answers, refusals and beside ECS (RFC 5001 2.2: any reply)
+        for name in ("nx.example.com.", "www.example.org."):
+            m = self.q(name, edns=1232, options=NSID_QUERY)
+            self.assertEqual(opt_options(m), [(3, b"r53d-nsid-1")], m)
+        ecs = struct.pack("!HHHBB", 8, 7, 1, 24, 0) + bytes([198, 51, 100])
+        m = self.q("www.example.com.", edns=1232, options=NSID_QUERY + ecs)
+        self.assertEqual([c for c, _ in opt_options(m)], [3, 8], m)
+        self.assertEqual(opt_options(m)[0], (3, b"r53d-nsid-1"))
+
+    def test_nonempty_request_ignored(self):
+        m = self.q("www.example.com.", edns=1232, options=struct.pack("!HH", 3, 2) + b"xy")
+        self.assertEqual(m.rcode_name, "NOERROR")
+        self.assertEqual(opt_options(m), [], m)
+
+    def test_dig_and_kdig(self):
+        r = self.srv.dig("www.example.com", "A", "+nsid")
+        self.assertEqual(r.status, "NOERROR", r)
+        self.assertEqual(dig_nsid(r), "r53d-nsid-1", r)
+        r = self.srv.kdig("www.example.com", "A", "+nsid")
+        self.assertEqual(dig_nsid(r), "r53d-nsid-1", r)
+        r = self.srv.dig("www.example.com", "A")
+        self.assertIsNone(dig_nsid(r), r)
+
+
+class NsidFromChaosIdTest(Base):
+    """Without nsid, chaos.id is the NSID."""
+    SERVER_ARGS = {"chaos": {"id": "node-7"}}
+
+    def test_nsid_is_chaos_id(self):
+        m = self.q("www.example.com.", edns=1232, options=NSID_QUERY)
+        self.assertEqual(opt_options(m), [(3, b"node-7")], m)
+        self.assertEqual(dig_nsid(self.srv.dig("www.example.com", "A", "+nsid")), "node-7")
+
+
+class NsidOffTest(Base):
+    """nsid false: no NSID even with chaos.id."""
+    SERVER_ARGS = {"chaos": {"id": "node-7"}, "nsid": False}
+
+    def test_no_nsid(self):
+        m = self.q("www.example.com.", edns=1232, options=NSID_QUERY)
+        self.assertEqual(opt_options(m), [], m)
+        self.assertIsNone(dig_nsid(self.srv.dig("www.example.com", "A", "+nsid")))
+
+
 class ChaosVersionOnlyTest(Base):
     SERVER_ARGS = {"chaos": {"version": "v9"}}
+
+    def test_no_nsid_without_id(self):
+        m = self.q("www.example.com.", edns=1232, options=NSID_QUERY)
+        self.assertEqual(opt_options(m), [], m)
 
     def test_only_version_answered(self):
         r = self.srv.dig("version.bind", "TXT", qclass="CH")

@@ -214,6 +214,13 @@ class ConfigErrorTest(unittest.TestCase):
     def test_wrong_value_type(self):
         self.check_conf("wrong-type.json", r"workers")
 
+    def test_bad_nsid(self):
+        # nsid: a string of 1..128 bytes (RFC 5001 leaves the length to the server), or false
+        self.check_conf("bad-nsid-long.json", r"nsid", r"128")
+        self.check_conf("bad-nsid-type.json", r"nsid")
+        rc, out, err = run_r53d("--check", os.path.join(CONFS, "nsid-128.json"))
+        self.assertEqual(rc, 0, out + err)
+
     def test_missing_zone_file(self):
         # DESIGN.md: every error names the file and the line or JSON path -- here the
         # entry that refers to the missing file (hosted_zones[0].zone_file).

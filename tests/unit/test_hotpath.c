@@ -113,7 +113,8 @@ static int setup(void **state)
 		  .zone_file = R53D_TEST_DATA "/policy.zone", .record_sets = rs },
 	};
 	zdb_opts_t o = { .cname_chasing = true, .authority_ns = true, .edns_udp_size = 1232,
-			 .health = hc, .hc_find = hc_find, .geo = geo, .cidr_collections = colls };
+			 .health = hc, .hc_find = hc_find, .geo = geo, .cidr_collections = colls,
+			 .nsid = "hotpath-nsid" };
 	zdb_t *db = NULL;
 	int ret = zdb_build(src, 2, &o, &db, err, sizeof(err));
 	json_decref(rs);
@@ -160,8 +161,8 @@ static int teardown(void **state)
 }
 
 /* Queries, made once: name, type, optional ECS (IPv4 /24). */
-static uint8_t qbuf[16][300];
-static size_t qlen[16];
+static uint8_t qbuf[20][300];
+static size_t qlen[20];
 static size_t nq;
 
 static void add_query(const char *name, uint16_t type, const char *ecs)
@@ -197,6 +198,17 @@ static void add_query(const char *name, uint16_t type, const char *ecs)
 	qlen[nq++] = n;
 }
 
+/* The same with an OPT record carrying an empty NSID option (RFC 5001). */
+static void add_query_nsid(const char *name, uint16_t type)
+{
+	add_query(name, type, NULL);
+	static const uint8_t opt[] = { 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 4, 0, 3, 0, 0 };
+	uint8_t *q = qbuf[nq - 1];
+	q[11] = 1;
+	memcpy(q + qlen[nq - 1], opt, sizeof(opt));
+	qlen[nq - 1] += sizeof(opt);
+}
+
 static void test_no_allocation_per_query(void **state)
 {
 	(void)state;
@@ -214,6 +226,8 @@ static void test_no_allocation_per_query(void **state)
 	add_query("mv.policy.test.", 1, NULL);
 	add_query("ip.policy.test.", 1, "203.0.113.0");
 	add_query("www.example.org.", 1, NULL); /* REFUSED */
+	add_query("ns1.example.com.", 1, NULL); /* its own A not repeated as additional */
+	add_query_nsid("www.example.com.", 1); /* NSID in the OPT */
 	qbuf[nq][0] = 0xff; /* a malformed one: QDCOUNT 2 */
 	memcpy(qbuf[nq], qbuf[0], qlen[0]);
 	qbuf[nq][5] = 2;
