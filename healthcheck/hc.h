@@ -190,7 +190,12 @@ int hc_force_parse(const char *text, hc_force_mode_t *mode);
  *   "StatusReport": {"Status", "CheckedTime"}}],
  *   "LastFailures": [{"Region", "IPAddress", "StatusReport": {"Status", "CheckedTime"}}]}]}
  * HealthCheckObservations: one per checker that has completed a probe, its latest (none
- * for CALCULATED, CLOUDWATCH_METRIC, RECOVERY_CONTROL or Disabled checks).
+ * for CALCULATED, CLOUDWATCH_METRIC, RECOVERY_CONTROL or Disabled checks). For checks with
+ * MeasureLatency, an observation also has "Latency": {"ConnectMs", "FirstByteMs"}, the
+ * checker's latest measured TCP connect time and time from connect() to the first
+ * response byte (HTTP/HTTPS types only), in ms to 0.001; a field is absent until
+ * measured, and "Latency" too (a probe that cannot connect measures nothing). Latencies
+ * are not in hc_state_export() and restart empty on a restart.
  * LastFailures: one per checker that has ever failed a probe, its most recent failure
  * (Route 53 GetHealthCheckLastFailureReason). Both carry over a reload by Id unless the
  * check's number of checkers changes.
@@ -252,7 +257,10 @@ int hc_state_import(hc_system_t *sys, const json_t *states);
 /**
  * Append Prometheus text-format metrics (r53d_hc_*): checks by status, transitions,
  * probes by type and result, probe duration histogram, probes started late (> 100 ms)
- * and a start-lateness histogram.
+ * and a start-lateness histogram. For checks with MeasureLatency only, one series per
+ * check (label id) of the histograms r53d_hc_connect_seconds and
+ * r53d_hc_first_byte_seconds (buckets 0.001 .. 10 s and +Inf; HTTP/HTTPS checks only
+ * have first-byte observations); they carry over a reload by Id.
  * \retval HC_OK, HC_ENOMEM. Any thread except pool threads.
  */
 int hc_metrics_write(hc_system_t *sys, struct evbuffer *out);

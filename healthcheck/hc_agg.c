@@ -19,6 +19,10 @@
  *   final    Inverted ? !base : base   (HC-21, OC-22)
  *   word     force == AUTO ? final : forced value, with bit 30 while forced.
  * A calculated check is re-evaluated whenever a child's published status changes.
+ *
+ * MeasureLatency: each checker's latest connect and first-byte times (hc_lat_t) and two
+ * histograms per check (hc_lathist_t) live beside the observations, allocated with them
+ * at prepare time and updated by hc_agg_report() under the same mutex.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,6 +75,8 @@ void hc_agg_free_array(hc_agg_t *agg, size_t n)
 		free(agg[i].streak);
 		free(agg[i].obs);
 		free(agg[i].fail);
+		free(agg[i].lat);
+		free(agg[i].hist);
 		free(agg[i].parents);
 	}
 	free(agg);
@@ -110,6 +116,12 @@ int hc_agg_prepare(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t **out, hc_table
 			    g->fail == NULL)
 				goto out;
 			memset(g->view, 1, g->k);
+			if (cc->measure_latency) {
+				g->lat = calloc(g->k, sizeof(*g->lat));
+				g->hist = calloc(2, sizeof(*g->hist));
+				if (g->lat == NULL || g->hist == NULL)
+					goto out;
+			}
 		}
 	}
 	/* parents of each child */
@@ -247,6 +259,10 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 		g->changed = o->changed;
 		if (g->k == 0)
 			continue;
+		if (g->hist != NULL && o->hist != NULL)
+			memcpy(g->hist, o->hist, 2 * sizeof(*g->hist));
+		if (g->lat != NULL && o->lat != NULL && o->k == g->k)
+			memcpy(g->lat, o->lat, g->k * sizeof(*g->lat));
 		if (o->k == g->k) {
 			memcpy(g->view, o->view, g->k);
 			memcpy(g->streak, o->streak, g->k);
@@ -310,6 +326,21 @@ void hc_agg_report(hc_aggr_t *a, size_t check, unsigned checker, const hc_result
 	snprintf(o->status, sizeof(o->status), "%s", r->status);
 	if (!r->ok)
 		g->fail[checker] = *o;
+	if (g->lat != NULL) {
+		hc_lat_t *l = &g->lat[checker];
+		const uint64_t v[2] = { r->connect_ns, r->first_byte_ns };
+		for (int h = 0; h < 2; h++) {
+			if (v[h] == 0)
+				continue;
+			g->hist[h].bucket[hc_lat_bucket(v[h])]++;
+			g->hist[h].sum_ns += v[h];
+			g->hist[h].count++;
+		}
+		if (r->connect_ns != 0)
+			l->connect_ns = r->connect_ns;
+		if (r->first_byte_ns != 0)
+			l->first_byte_ns = r->first_byte_ns;
+	}
 	g->changed = ++a->seq;
 	uint8_t res = r->ok ? 1 : 0;
 	if (g->view[checker] == res) {
@@ -363,8 +394,32 @@ static json_t *obs_json(const char *region, const hc_obs_t *o)
 			 "StatusReport", "Status", o->status, "CheckedTime", t);
 }
 
-/** Append one observation per checker of obs[0..k) that has one to list. */
-static int obs_append(json_t *list, const hc_check_conf_t *cc, const hc_obs_t *obs, unsigned k)
+/** ns as milliseconds rounded to 0.001 ms. */
+static double lat_ms(uint64_t ns)
+{
+	return (double)((ns + 500) / 1000) / 1000.0;
+}
+
+/** {"ConnectMs", "FirstByteMs"} of l (a field is absent until measured); NULL: ENOMEM. */
+static json_t *lat_json(const hc_lat_t *l)
+{
+	json_t *j = json_object();
+	if (j == NULL)
+		return NULL;
+	if ((l->connect_ns != 0 &&
+	     json_object_set_new(j, "ConnectMs", json_real(lat_ms(l->connect_ns))) < 0) ||
+	    (l->first_byte_ns != 0 &&
+	     json_object_set_new(j, "FirstByteMs", json_real(lat_ms(l->first_byte_ns))) < 0)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/** Append one observation per checker of obs[0..k) that has one to list; with lat (not
+ *  NULL: MeasureLatency), each one that has a measurement gets "Latency". */
+static int obs_append(json_t *list, const hc_check_conf_t *cc, const hc_obs_t *obs,
+		      const hc_lat_t *lat, unsigned k)
 {
 	for (unsigned j = 0; j < k; j++) {
 		if (obs[j].checked_ms == 0)
@@ -372,8 +427,67 @@ static int obs_append(json_t *list, const hc_check_conf_t *cc, const hc_obs_t *o
 		json_t *e = obs_json(hc_region_names[cc->regions[j % cc->n_regions]], &obs[j]);
 		if (e == NULL || json_array_append_new(list, e) < 0)
 			return HC_ENOMEM;
+		if (lat == NULL || (lat[j].connect_ns == 0 && lat[j].first_byte_ns == 0))
+			continue;
+		if (json_object_set_new(e, "Latency", lat_json(&lat[j])) < 0)
+			return HC_ENOMEM;
 	}
 	return HC_OK;
+}
+
+size_t hc_lat_bucket(uint64_t ns)
+{
+	static const double le[] = HC_LAT_BUCKETS;
+	_Static_assert(sizeof(le) / sizeof(le[0]) == HC_LAT_N - 1, "HC_LAT_N");
+	size_t b = 0;
+	while (b < HC_LAT_N - 1 && (double)ns > le[b] * 1e9)
+		b++;
+	return b;
+}
+
+/** One histogram family over every check with MeasureLatency (h: 0 connect, 1 first byte). */
+static int lat_family(hc_aggr_t *a, struct evbuffer *out, int h, const char *name,
+		      const char *help)
+{
+	static const double le[] = HC_LAT_BUCKETS;
+	int r = evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < a->conf->n_checks; i++) {
+		const hc_lathist_t *hs = a->agg[i].hist;
+		const char *id = a->conf->checks[i].id;
+		if (hs == NULL)
+			continue;
+		hs += h;
+		uint64_t acc = 0;
+		for (size_t b = 0; b < HC_LAT_N - 1; b++) {
+			acc += hs->bucket[b];
+			r |= evbuffer_add_printf(out, "%s_bucket{id=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+						 name, id, le[b], acc);
+		}
+		r |= evbuffer_add_printf(out,
+			"%s_bucket{id=\"%s\",le=\"+Inf\"} %" PRIu64 "\n"
+			"%s_sum{id=\"%s\"} %.6f\n%s_count{id=\"%s\"} %" PRIu64 "\n",
+			name, id, hs->count, name, id, (double)hs->sum_ns / 1e9, name, id,
+			hs->count);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+int hc_agg_latency_metrics(hc_aggr_t *a, struct evbuffer *out)
+{
+	int r = 0;
+	pthread_mutex_lock(&a->lock);
+	bool any = false;
+	for (size_t i = 0; a->conf != NULL && i < a->conf->n_checks; i++)
+		any |= a->agg[i].hist != NULL;
+	if (any) {
+		r |= lat_family(a, out, 0, "r53d_hc_connect_seconds",
+				"MeasureLatency: TCP connect time of probes, per health check.");
+		r |= lat_family(a, out, 1, "r53d_hc_first_byte_seconds",
+				"MeasureLatency: time from connect to the first response byte of "
+				"HTTP(S) probes, per health check.");
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
 }
 
 int hc_agg_status_json(hc_aggr_t *a, json_t **out)
@@ -405,8 +519,8 @@ int hc_agg_status_json(hc_aggr_t *a, json_t **out)
 				      "LastFailures", fails);
 		if (o == NULL || json_array_append_new(list, o) < 0)
 			goto nomem;
-		if (obs_append(obs, cc, g->obs, g->k) != HC_OK ||
-		    obs_append(fails, cc, g->fail, g->k) != HC_OK)
+		if (obs_append(obs, cc, g->obs, g->lat, g->k) != HC_OK ||
+		    obs_append(fails, cc, g->fail, NULL, g->k) != HC_OK)
 			goto nomem;
 	}
 	pthread_mutex_unlock(&a->lock);

@@ -77,7 +77,7 @@ typedef struct hc_check_conf {
 	size_t search_len;         /**< its length */
 	unsigned interval;         /**< RequestInterval, seconds */
 	unsigned failure_threshold; /**< FailureThreshold */
-	bool measure_latency;      /**< MeasureLatency (accepted, not used) */
+	bool measure_latency;      /**< MeasureLatency: connect / first-byte times kept */
 	bool inverted;             /**< Inverted */
 	bool disabled;             /**< Disabled */
 	bool enable_sni;           /**< EnableSNI (HTTPS types) */
@@ -164,6 +164,26 @@ typedef struct hc_obs {
 	char status[168];     /**< "Success: ..." / "Failure: ..." */
 } hc_obs_t;
 
+/** MeasureLatency: a checker's latest measurements, ns; 0: not measured yet. */
+typedef struct hc_lat {
+	uint64_t connect_ns;    /**< TCP connect time of its last connected probe */
+	uint64_t first_byte_ns; /**< connect start to first response byte (HTTP/HTTPS) */
+} hc_lat_t;
+
+/** Latency histogram buckets, upper bounds in seconds (+Inf is the last bucket). */
+#define HC_LAT_BUCKETS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+#define HC_LAT_N 14 /**< the bounds above and +Inf */
+
+/** One latency histogram of a check (non-cumulative counts). */
+typedef struct hc_lathist {
+	uint64_t bucket[HC_LAT_N]; /**< observations per bucket */
+	uint64_t sum_ns;           /**< sum of observations */
+	uint64_t count;            /**< number of observations */
+} hc_lathist_t;
+
+/** Bucket of a latency in ns. */
+size_t hc_lat_bucket(uint64_t ns);
+
 /** Aggregation state of one check. Protected by the agg mutex. */
 typedef struct hc_agg {
 	uint32_t slot;        /**< its table slot */
@@ -173,6 +193,8 @@ typedef struct hc_agg {
 	uint8_t *streak;      /**< per checker: consecutive results disagreeing with view */
 	hc_obs_t *obs;        /**< per checker: last observation */
 	hc_obs_t *fail;       /**< per checker: last failed observation (checked_ms 0: none) */
+	hc_lat_t *lat;        /**< per checker: latest latencies; NULL without MeasureLatency */
+	hc_lathist_t *hist;   /**< [0] connect, [1] first byte; NULL without MeasureLatency */
 	hc_force_mode_t force; /**< operator override */
 	bool final_healthy;   /**< status after Disabled/Inverted, before force */
 	bool published;       /**< true once a word was stored for this check */
@@ -227,6 +249,9 @@ typedef struct hc_result {
 	const char *status;   /**< observation text */
 	const char *ip;       /**< local address used */
 	int64_t checked_ms;   /**< wall clock ms */
+	uint64_t connect_ns;  /**< MeasureLatency: TCP connect time, monotonic; 0: none */
+	uint64_t first_byte_ns; /**< MeasureLatency: connect start to first response byte;
+				     0: none (TCP checks, or no response) */
 } hc_result_t;
 
 /**
@@ -244,6 +269,14 @@ bool hc_agg_rule(unsigned n_healthy, unsigned k, double threshold);
 
 /** Build the status JSON (takes the agg mutex). \retval HC_OK, HC_ENOMEM. */
 int hc_agg_status_json(hc_aggr_t *a, json_t **out);
+
+/**
+ * Append the MeasureLatency histograms (r53d_hc_connect_seconds and
+ * r53d_hc_first_byte_seconds, one series per check that sets MeasureLatency, label id);
+ * nothing when no check sets it. \retval 0, -1 (evbuffer out of memory).
+ * Takes the agg mutex.
+ */
+int hc_agg_latency_metrics(hc_aggr_t *a, struct evbuffer *out);
 
 /** hc_state_export() (takes the agg mutex). */
 int hc_agg_state_export(hc_aggr_t *a, uint64_t since, json_t **out, uint64_t *now);
@@ -325,6 +358,10 @@ typedef struct hc_checker {
 	char local_ip[48];         /**< local address of the last connection */
 	uint64_t due_ns;           /**< when the probe should start (monotonic) */
 	uint64_t start_ns;         /**< when it started */
+	uint64_t conn_start_ns;    /**< MeasureLatency: when connect() was called */
+	uint64_t connect_ns;       /**< MeasureLatency: connect time of this probe; 0: none */
+	uint64_t first_byte_ns;    /**< MeasureLatency: connect start to the first response
+				        byte of this probe; 0: none */
 	bool tls_done;             /**< TLS handshake completed */
 	bool no_sni;               /**< retrying without SNI (spec HC-5) */
 	hc_http_t http;            /**< response parser */

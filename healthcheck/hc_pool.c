@@ -807,6 +807,7 @@ int hc_metrics_write(hc_system_t *sys, struct evbuffer *out)
 	r |= hist_write(out, "r53d_hc_probe_lateness_seconds",
 			"How late probes started relative to their schedule.", sum->lateness,
 			atomic_load_explicit(&sum->lateness_sum_us, memory_order_relaxed));
+	r |= hc_agg_latency_metrics(&sys->aggr, out);
 	free(sum);
 	return r < 0 ? HC_ENOMEM : HC_OK;
 }

@@ -324,8 +324,14 @@ too_big:
 
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	process(arg);
+	hc_checker_t *ck = arg;
+	/* MeasureLatency: the first response byte (after TLS: the first decrypted byte) */
+	if (ck->cc->measure_latency && ck->first_byte_ns == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		uint64_t now = hc_now_ns();
+		ck->first_byte_ns = now > ck->conn_start_ns ? now - ck->conn_start_ns : 1;
+	}
+	process(ck);
 }
 
 /** HC-5: the certificate does not name the FQDN we sent as SNI. */

@@ -10,6 +10,9 @@
  * spec HC-2). HTTP(S) continues in hc_probe_http.c. A source address, when configured,
  * is bound before connect with IP_BIND_ADDRESS_NO_PORT so that the kernel picks the
  * port at connect time from the whole 4-tuple space.
+ * MeasureLatency: the connect time runs from connect() to the connection being
+ * established (monotonic clock, pool thread); hc_probe_http.c adds the time to the first
+ * response byte, counted from the same connect(). Both go to the aggregator with the result.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,6 +98,8 @@ void hc_probe_finish(hc_checker_t *ck, hc_res_t res, const char *fmt, ...)
 		      : ck->src != NULL	    ? ck->src->text
 					    : "127.0.0.1",
 		.checked_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000,
+		.connect_ns = ck->connect_ns,
+		.first_byte_ns = ck->first_byte_ns,
 	};
 	hc_agg_report(&ck->thr->run->sys->aggr, ck->check, ck->idx, &r);
 
@@ -142,6 +147,8 @@ void hc_probe_start(hc_checker_t *ck)
 	if (late_us > 100000)
 		hc_count(&st->late, 1);
 	ck->start_ns = now;
+	ck->connect_ns = 0;
+	ck->first_byte_ns = 0;
 	ck->local_ip[0] = '\0';
 	ck->no_sni = false;
 	const hc_check_conf_t *cc = ck->cc;
@@ -177,8 +184,17 @@ static void local_addr(hc_checker_t *ck, int fd)
 	inet_ntop(ss.ss_family, a, ck->local_ip, sizeof(ck->local_ip));
 }
 
+/** Monotonic ns since t, at least 1 (0 means "not measured"). */
+static uint64_t since_ns(uint64_t t)
+{
+	uint64_t now = hc_now_ns();
+	return now > t ? now - t : 1;
+}
+
 static void connected(hc_checker_t *ck, int fd)
 {
+	if (ck->cc->measure_latency)
+		ck->connect_ns = since_ns(ck->conn_start_ns);
 	local_addr(ck, fd);
 	if (ck->cc->type == HC_T_TCP) {
 		close(fd);
@@ -240,6 +256,8 @@ void hc_probe_connect(hc_checker_t *ck)
 			return;
 		}
 	}
+	if (ck->cc->measure_latency)
+		ck->conn_start_ns = hc_now_ns();
 	if (connect(fd, (const struct sockaddr *)&ck->dst, ck->dstlen) == 0) {
 		connected(ck, fd);
 		return;

@@ -70,7 +70,8 @@ void admin_reply(struct evhttp_request *req, int code, const char *content_type,
 
 void admin_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	char *text = body ? json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
+			  : NULL;
 	json_decref(body);
 	if (text == NULL) {
 		evhttp_send_error(req, 500, NULL);

@@ -338,6 +338,7 @@ class HealthCase(unittest.TestCase):
     ENDPOINTS = {}       # endpoint name -> handler class (or "closed": a port nobody serves)
     TLS_ENDPOINTS = ()   # names served over TLS
     PORTS = {}           # health check Id -> endpoint name
+    MEASURE_LATENCY = ()  # health check Ids given "MeasureLatency": true
     srv = None
 
     @classmethod
@@ -365,6 +366,8 @@ class HealthCase(unittest.TestCase):
                 cls.checks_doc = json.load(f)
             for hc in cls.checks_doc["HealthChecks"]:
                 hc["HealthCheckConfig"]["Port"] = cls.port_of(cls.PORTS[hc["Id"]])
+                if hc["Id"] in cls.MEASURE_LATENCY:
+                    hc["HealthCheckConfig"]["MeasureLatency"] = True
             cls.write_checks(cls.checks_doc)
             cls.t_start = time.monotonic()
             cls.srv.start()
@@ -508,8 +511,10 @@ class HealthCase(unittest.TestCase):
         self.fail("timed out (%.1fs) waiting for %s; /healthchecks:\n%s\nlog:\n%s" %
                   (timeout, what, json.dumps(st, indent=1), self.srv.log()))
 
-    def check_observation_shape(self, obs):
-        self.assertEqual(set(obs), {"Region", "IPAddress", "StatusReport"}, obs)
+    def check_observation_shape(self, obs, latency=False):
+        """latency: the check sets MeasureLatency, so "Latency" may be there too."""
+        keys = set(obs) - ({"Latency"} if latency else set())
+        self.assertEqual(keys, {"Region", "IPAddress", "StatusReport"}, obs)
         self.assertIn(obs["Region"], REGIONS)
         self.assertIsInstance(obs["IPAddress"], str)
         rep = obs["StatusReport"]
@@ -795,6 +800,7 @@ class HealthAdminTest(HealthCase):
                  "reload": HttpHandler}
     PORTS = {"hc-adm-primary": "primary", "hc-adm-secondary": "secondary",
              "hc-adm-down": "down", "hc-reload": "reload"}
+    MEASURE_LATENCY = ("hc-adm-primary", "hc-adm-secondary", "hc-adm-down")
 
     def force(self, check_id, mode, code=200):
         c, ctype, body = admin(self.admin_port, "POST", "/healthchecks/%s/force" % check_id, mode)
@@ -823,7 +829,7 @@ class HealthAdminTest(HealthCase):
             self.assertIs(h["Forced"], False)
             self.assertEqual(h["Checkers"], 3)
             for o in h["HealthCheckObservations"]:
-                self.check_observation_shape(o)
+                self.check_observation_shape(o, cid in self.MEASURE_LATENCY)
         self.assertEqual(st["hc-adm-primary"]["Status"], "Healthy")
         self.assertEqual(st["hc-adm-primary"]["HealthyCheckers"], 3)
         self.assertEqual(st["hc-adm-down"]["HealthyCheckers"], 0)
@@ -964,6 +970,48 @@ class HealthAdminTest(HealthCase):
         self.assertGreater(delta("r53d_hc_probes_total", type="tcp", result="success"), 0)
         self.assertGreater(delta("r53d_hc_probes_total", type="tcp", result="refused"), 0)
         self.assertGreaterEqual(delta("r53d_hc_probes_late_total"), 0)
+
+    def test_4b_measure_latency(self):
+        """MeasureLatency: per-checker ConnectMs / FirstByteMs in GET /healthchecks and a
+        histogram per check in GET /metrics; nothing for checks without it."""
+        st = self.settled()
+        for cid, fields in (("hc-adm-primary", {"ConnectMs", "FirstByteMs"}),
+                            ("hc-adm-secondary", {"ConnectMs"})):
+            obs = st[cid]["HealthCheckObservations"]
+            self.assertEqual(len(obs), 3, cid)
+            for o in obs:
+                lat = o.get("Latency")
+                self.assertIsNotNone(lat, "%s: %r" % (cid, o))
+                self.assertEqual(set(lat), fields, o)
+                self.assertGreater(lat["ConnectMs"], 0, o)
+                self.assertLess(lat["ConnectMs"], 1000 * SLOW, o)
+                if "FirstByteMs" in lat:
+                    self.assertGreaterEqual(lat["FirstByteMs"], lat["ConnectMs"], o)
+        for cid in ("hc-adm-down", "hc-reload"):   # refused: nothing measured; not set
+            for o in st[cid]["HealthCheckObservations"] + st[cid].get("LastFailures", []):
+                self.assertNotIn("Latency", o, cid)
+        note("MeasureLatency: hc-adm-primary %s" %
+             [o["Latency"] for o in st["hc-adm-primary"]["HealthCheckObservations"]])
+
+        s, types = self.metrics()
+        for fam in ("r53d_hc_connect_seconds", "r53d_hc_first_byte_seconds"):
+            self.assertEqual(types.get(fam), "histogram", fam)
+            ids = {dict(k[1]).get("id") for k in s if k[0].startswith(fam + "_")}
+            self.assertEqual(ids, set(self.MEASURE_LATENCY), fam)
+            for cid in self.MEASURE_LATENCY:
+                buckets = sorted((float(dict(k[1])["le"]), v) for k, v in s.items()
+                                 if k[0] == fam + "_bucket" and dict(k[1])["id"] == cid)
+                self.assertGreater(len(buckets), 5)
+                self.assertEqual(buckets[-1][0], float("inf"))
+                self.assertEqual([v for _, v in buckets], sorted(v for _, v in buckets))
+                self.assertEqual(buckets[-1][1], metric(s, fam + "_count", id=cid))
+                self.assertIsNotNone(metric(s, fam + "_sum", id=cid))
+        c = lambda fam, cid: metric(s, fam + "_count", id=cid)
+        self.assertGreaterEqual(c("r53d_hc_connect_seconds", "hc-adm-primary"), 3)
+        self.assertGreaterEqual(c("r53d_hc_first_byte_seconds", "hc-adm-primary"), 3)
+        self.assertGreaterEqual(c("r53d_hc_connect_seconds", "hc-adm-secondary"), 3)
+        self.assertEqual(c("r53d_hc_first_byte_seconds", "hc-adm-secondary"), 0)   # TCP
+        self.assertEqual(c("r53d_hc_connect_seconds", "hc-adm-down"), 0)           # refused
 
     def wait_generation(self, gen):
         deadline = time.monotonic() + 10 * SLOW

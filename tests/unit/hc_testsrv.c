@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,6 +45,7 @@ struct ts_listener {
 	int gzip; /* 0 none, 1 gzip, 2 raw deflate */
 	uint64_t allow;
 	bool deny_close;
+	unsigned delay_ms; /* wait this long after the request before answering */
 	unsigned count;
 	char last[2048];
 	char sni[256];
@@ -59,6 +61,7 @@ typedef struct conn {
 	bool answered;
 	char *resp;
 	size_t resp_len, pos;
+	uint64_t answer_ns; /* delayed answer: not before this CLOCK_MONOTONIC time */
 	struct conn *prev, *next;
 } conn_t;
 
@@ -266,6 +269,32 @@ static void respond(conn_t *c)
 	bufferevent_setcb(c->bev, NULL, write_done_cb, NULL, c);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_t *c = arg;
+	(void)fd;
+	(void)what;
+	/* libevent's timers follow a coarse clock and may fire a few ms early: the delay is
+	 * a lower bound the tests rely on */
+	uint64_t now = mono_ns();
+	if (now < c->answer_ns) {
+		uint64_t us = (c->answer_ns - now) / 1000 + 1;
+		struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+		evtimer_add(c->tick, &tv);
+		return;
+	}
+	event_free(c->tick);
+	c->tick = NULL;
+	respond(c);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	conn_t *c = arg;
@@ -287,8 +316,16 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	size_t n = (size_t)p.pos + 4 < sizeof(l->last) - 1 ? (size_t)p.pos + 4 : sizeof(l->last) - 1;
 	evbuffer_copyout(in, l->last, n);
 	l->last[n] = '\0';
+	unsigned delay_ms = l->delay_ms;
 	pthread_mutex_unlock(&l->srv->lock);
 	evbuffer_drain(in, evbuffer_get_length(in));
+	if (delay_ms > 0) {
+		c->answer_ns = mono_ns() + delay_ms * 1000000ull;
+		c->tick = evtimer_new(l->srv->base, delay_cb, c);
+		struct timeval tv = { delay_ms / 1000, (suseconds_t)(delay_ms % 1000) * 1000 };
+		evtimer_add(c->tick, &tv);
+		return;
+	}
 	respond(c);
 }
 
@@ -554,6 +591,13 @@ void ts_set_mode(ts_server_t *s, ts_listener_t *l, ts_mode_t mode)
 {
 	pthread_mutex_lock(&s->lock);
 	l->mode = mode;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void ts_set_delay(ts_server_t *s, ts_listener_t *l, unsigned ms)
+{
+	pthread_mutex_lock(&s->lock);
+	l->delay_ms = ms;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -36,6 +36,8 @@ ts_listener_t *ts_listen(ts_server_t *s, ts_mode_t mode, bool tls);
 uint16_t ts_port(const ts_listener_t *l);
 /** Change mode. */
 void ts_set_mode(ts_server_t *s, ts_listener_t *l, ts_mode_t mode);
+/** Answer requests ms milliseconds after they arrive (0, the default: at once). */
+void ts_set_delay(ts_server_t *s, ts_listener_t *l, unsigned ms);
 /** HTTP status and reason for TS_HTTP (default 200 OK). */
 void ts_set_status(ts_server_t *s, ts_listener_t *l, int status, const char *reason);
 /** Body (copied); chunked: send with Transfer-Encoding: chunked; gzip: 1 gzip it, 2 send it
