@@ -397,7 +397,8 @@ static json_t *obs_json(const char *region, const hc_obs_t *o)
 /** ns as milliseconds rounded to 0.001 ms. */
 static double lat_ms(uint64_t ns)
 {
-	return (double)((ns + 500) / 1000) / 1000.0;
+	uint64_t us = (ns + 500) / 1000; /* whole microseconds */
+	return (double)us / 1000.0;
 }
 
 /** {"ConnectMs", "FirstByteMs"} of l (a field is absent until measured); NULL: ENOMEM. */

@@ -49,7 +49,7 @@ void hc_log(int level, const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
 	va_end(ap);
 	hc_log_fn fn = atomic_load_explicit(&g_logger, memory_order_acquire);
 	if (fn != NULL)

@@ -77,7 +77,7 @@ void hc_probe_finish(hc_checker_t *ck, hc_res_t res, const char *fmt, ...)
 	char text[sizeof(((hc_obs_t *)0)->status)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
 	va_end(ap);
 	hc_probe_cleanup(ck);
 

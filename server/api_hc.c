@@ -208,8 +208,12 @@ static bool token_parse(api_call_t *c, char *buf, size_t len)
 	bool ok = n > 0 && n % 2 == 0 && n / 2 < len;
 	for (size_t i = 0; ok && i < n; i += 2) {
 		int hi = hexval(tok[i]), lo = hexval(tok[i + 1]);
+		if (hi < 0 || lo < 0) {
+			ok = false;
+			break;
+		}
 		int ch = hi << 4 | lo;
-		if (hi < 0 || lo < 0 || ch < 0x20 || ch > 0x7e)
+		if (ch < 0x20 || ch > 0x7e)
 			ok = false;
 		else
 			buf[i / 2] = (char)ch;

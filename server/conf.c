@@ -41,7 +41,7 @@ static int fail(cerr_t *e, const char *path, const char *fmt, ...)
 		return ERR_INVAL;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
 	va_end(ap);
 	return ERR_INVAL;
 }

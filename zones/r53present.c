@@ -162,7 +162,7 @@ const char *r53p_name_rev(const char *canon, char *buf, size_t buflen)
 		return "";
 	/* Is the last character an unescaped separator (the trailing dot)? */
 	while (i < len) {
-		if (canon[i] == '\\') {
+		if (canon[i] == '\\') { /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): i < strlen(canon) */
 			i += 2;
 			continue;
 		}

@@ -1349,8 +1349,10 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 	{
 		zdb_zblob_t **share = NULL;
 		ret = plan_sharing(src, n_src, opts->prev, &share);
-		if (ret != ERR_OK)
+		if (ret != ERR_OK) {
+			free(share);
 			goto out;
+		}
 		for (size_t i = 0; i < n_src && ret == ERR_OK; i++) {
 			db->n_zones = i + 1;
 			ret = share[i] != NULL ? share_zone(db, share[i], i, &tabs[i])

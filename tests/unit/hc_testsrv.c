@@ -539,7 +539,7 @@ void ts_stop(ts_server_t *s)
 		pthread_join(s->tid, NULL);
 	}
 	while (s->conns)
-		conn_free(s->conns);
+		conn_free(s->conns); /* NOLINT(clang-analyzer-unix.Malloc): conn_free unlinks it first */
 	for (ts_listener_t *l = s->listeners, *nx; l; l = nx) {
 		nx = l->next;
 		evconnlistener_free(l->lev);

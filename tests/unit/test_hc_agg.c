@@ -348,7 +348,7 @@ static void test_slots_and_reload(void **state)
 	hc_set_retire(sys, retire_hook, &retired);
 	const hc_table_t *before = hc_table(sys);
 	assert_int_equal(hc_force(sys, "a", HC_FORCE_UNHEALTHY), HC_OK);
-	char *big = malloc(200 * 120);
+	char *big = malloc((size_t)200 * 120);
 	strcpy(big, "{\"HealthChecks\": [" TCP("a", ""));
 	for (int i = 0; i < 150; i++)
 		sprintf(big + strlen(big), ",{\"Id\": \"n%d\", \"HealthCheckConfig\": {\"IPAddress\": \"192.0.2.1\", \"Type\": \"TCP\"}}", i);

@@ -679,8 +679,10 @@ static void walk(const char *dir, stats_t *st)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	if (d == NULL)
+	if (d == NULL) {
 		fail_msg("cannot open %s", dir);
+		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		char path[2048];
 		struct stat sb;
@@ -764,7 +766,7 @@ static void test_round_trip_escapes(void **state)
 		"dup A 192.0.2.9\n"
 		"dup 60 A 192.0.2.10\n";
 	/* one TXT string with every byte value */
-	char *text = malloc(sizeof(head) + 256 * 4 + 64);
+	char *text = malloc(sizeof(head) + (size_t)256 * 4 + 64);
 	assert_non_null(text);
 	size_t n = (size_t)snprintf(text, sizeof(head) + 16, "%sall TXT \"", head);
 	for (int c = 0; c < 255; c++) /* 255 bytes: one character-string */
