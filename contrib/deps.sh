@@ -2,17 +2,17 @@
 # deps.sh -- install the Debian 12 packages r53d needs to build, test and benchmark.
 # Installs only what is missing; safe to run again. Needs root (apt-get).
 #   contrib/deps.sh          build + run-time + test packages
-#   contrib/deps.sh --bench  also the benchmark tools (nsd, dnsperf)
+#   contrib/deps.sh --bench  also the benchmark tools (dnsperf, and knot and gdnsd as peers)
 set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
 libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev zlib1g-dev
-liblmdb-dev lmdb-utils libxml2-dev
+liblmdb-dev lmdb-utils libxml2-dev libknot-dev
 python3 dnsutils knot-dnsutils ldnsutils awscli python3-boto3 curl
 clang libclang-rt-14-dev
 libmaxmind-db-writer-perl mmdb-bin
-nsd unbound openssl iproute2 procps"
-BENCH_PKGS="dnsperf"
+nsd unbound etcd-server openssl iproute2 procps"
+BENCH_PKGS="dnsperf knot gdnsd"
 
 want=$PKGS
 [ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"
@@ -33,14 +33,19 @@ if [ -n "$missing" ]; then
 		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-	# unbound's packaging also enables its system service: undone, so no boot starts it.
-	case " $missing " in *" unbound "*)
-		update-rc.d unbound disable >/dev/null 2>&1 || true
+	# unbound's, etcd-server's, knot's and gdnsd's packaging also enable their system
+	# services: undone, so no boot starts them (the tests start their own, on their own
+	# loopback ports, and stop them by PID).
+	for svc in unbound etcd knot gdnsd; do
+		pkg=$svc; [ "$svc" = etcd ] && pkg=etcd-server
+		case " $missing " in *" $pkg "*) ;; *) continue ;; esac
+		update-rc.d "$svc" disable >/dev/null 2>&1 || true
 		if command -v systemctl >/dev/null; then
-			systemctl --quiet disable unbound.service unbound-resolvconf.service 2>/dev/null || true
-		else   # no systemd here (yet): the links dpkg made
-			rm -f /etc/systemd/system/multi-user.target.wants/unbound.service \
-				/etc/systemd/system/unbound.service.wants/unbound-resolvconf.service
-		fi ;;
-	esac
+			systemctl --quiet disable "$svc.service" 2>/dev/null || true
+			[ "$svc" = unbound ] && systemctl --quiet disable unbound-resolvconf.service 2>/dev/null || true
+		fi
+		# no systemd here (yet): the links dpkg made
+		rm -f "/etc/systemd/system/multi-user.target.wants/$svc.service"
+		[ "$svc" = unbound ] && rm -f /etc/systemd/system/unbound.service.wants/unbound-resolvconf.service || true
+	done
 fi
