@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""bench.py -- r53d against NSD and a bare UDP echo: server CPU per query, zone load time
-and resident memory. See README.md beside this file. Not run by CTest.
+"""bench.py -- r53d against NSD, Knot, gdnsd and a bare UDP echo: server CPU per query,
+policy scenarios, zone load time and memory, and the reload of one small zone beside a big
+one. See README.md beside this file. Not run by CTest.
 
-    tests/bench/run.sh                       # everything, defaults below
+    tests/bench/run.sh                       # everything, defaults below (about 10 minutes)
     tests/bench/run.sh --seconds 20 --repeats 5
-    tests/bench/run.sh --only throughput     # skip the zone-scale part
+    tests/bench/run.sh --only throughput     # one part: throughput, scale or reload
     tests/bench/run.sh --only scale --scale 100000,1000000
+    tests/bench/run.sh --only reload --reload-names 1000000
     tests/bench/run.sh --tune                # sweep dnsperf -T/-c/-q against echo and NSD
-    tests/bench/run.sh --scenario static,weighted   # policy scenarios (issue 4), ratio to static
+    tests/bench/run.sh --scenario static     # no policy scenarios (default: all five)
 
 Only loopback; every process it starts is pinned, bounded in time and stopped by PID.
 """
@@ -50,6 +52,7 @@ KNOWN_SCENARIOS = {
 DEFAULT_DNSPERF = "-T 2 -c 16 -q 500"
 
 LIVE = []  # every Server started and not yet stopped, for cleanup
+GIVEN_PORTS = set()  # every port free_port() returned
 
 
 def log(msg):
@@ -144,14 +147,29 @@ def memory_kb(pids):
 # ---------------------------------------------------------------------------- DNS bits
 
 def free_port():
-    """A port free for both UDP and TCP on the loopback address."""
-    for _ in range(100):
+    """A port free for both UDP and TCP on the loopback address, below the ephemeral range:
+    a server binds seconds after we choose (after loading its zone), and the probes, dig and
+    dnsperf take ephemeral ports meanwhile, so a port from that range could be gone."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    lo = max(1024, low - 12000)
+    for _ in range(200):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind((ADDR, 0))
+        try:
+            u.bind((ADDR, random.randrange(lo, low) if low - lo >= 1000 else 0))
+        except OSError:
+            u.close()
+            continue
         port = u.getsockname()[1]
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            if port in GIVEN_PORTS:  # handed out already, maybe not bound yet
+                continue
             t.bind((ADDR, port))
+            GIVEN_PORTS.add(port)
             return port
         except OSError:
             continue
@@ -256,22 +274,25 @@ def expect_class(cls, res):
 class Server:
     """One server instance we started: its PID, its port, its processes."""
 
-    def __init__(self, kind, label, argv, port, logpath, cpu):
+    def __init__(self, kind, label, argv, port, logpath, cpu, env=None):
         self.kind, self.label, self.port, self.logpath = kind, label, port, logpath
         self.argv = (["taskset", "-c", str(cpu)] if cpu is not None else []) + argv
+        self.env = env
         self.proc = None
         self.pids = {}
 
     def start(self):
         self.logf = open(self.logpath, "w")
         self.t_start = time.monotonic()
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, env=env)
         LIVE.append(self)
 
-    def wait_ready(self, probe_name, probe_rdata, limit):
-        """Poll until the probe answers; returns seconds from start, or None."""
-        deadline = self.t_start + limit
+    def wait_ready(self, probe_name, probe_rdata, limit, since_start=True):
+        """Poll until the probe answers; returns seconds from start, or None. The limit
+        counts from the start, or from now (since_start=False)."""
+        deadline = (self.t_start if since_start else time.monotonic()) + limit
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return None
@@ -377,7 +398,98 @@ zone:
     with open(path, "w") as f:
         f.write(conf)
     return Server("nsd", label, [a.nsd, "-d", "-c", path], port,
-                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu)
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu, peer_env(a))
+
+
+def peer_env(a):
+    """The peers' environment: rcvbuf.so preloaded, so their UDP sockets get the receive
+    buffer r53d asks for (--rcvbuf; Knot has no option for it and keeps the OS default)."""
+    if not a.rcvbuf or not getattr(a, "rcvbuf_so", None):
+        return None
+    return {"LD_PRELOAD": a.rcvbuf_so, "BENCH_RCVBUF": str(a.rcvbuf)}
+
+
+def knot_server(a, label, zone_meta, port):
+    """Knot DNS: one UDP, one TCP and one background worker; the zone file is read whole,
+    never written back (zonefile-sync -1), no journal; no RRL module (Knot has none unless
+    configured); its own rundir and database storage under the run directory."""
+    d = os.path.join(a.rundir, label)
+    if os.path.isdir(d):
+        shutil.rmtree(d)  # a fresh instance: no timer database from a previous start
+    os.makedirs(os.path.join(d, "run"))
+    os.makedirs(os.path.join(d, "db"))
+    conf = """server:
+    rundir: "%(d)s/run"
+    listen: %(addr)s@%(port)d
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: notice
+database:
+    storage: "%(d)s/db"
+template:
+  - id: default
+    storage: "%(d)s/db"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: "%(origin)s"
+    file: "%(zone)s"
+""" % {"addr": ADDR, "port": port, "d": d, "origin": zone_meta["origin"],
+       "zone": zone_meta["zone_file"]}
+    path = os.path.join(d, "knot.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return Server("knot", label, [a.knotd, "-c", path], port,
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu, peer_env(a))
+
+
+def gdnsd_server(a, label, zone_meta, port):
+    """gdnsd 3: one UDP thread, one TCP thread (the minimum; idle under a UDP load), one zone
+    loader thread, CNAME chasing on; the same zone file, hard-linked (or copied) into its zones/ directory
+    under the zone's name; run_dir and state_dir under the run directory."""
+    d = os.path.join(a.rundir, label)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    for sub in ("zones", "run", "state"):
+        os.makedirs(os.path.join(d, sub))
+    zf = os.path.join(d, "zones", zone_meta["origin"].rstrip("."))
+    try:
+        os.link(zone_meta["zone_file"], zf)
+    except OSError:
+        shutil.copyfile(zone_meta["zone_file"], zf)
+    conf = """options => {
+  listen => [ %(addr)s:%(port)d ]
+  udp_threads => 1
+  tcp_threads => 1
+  zones_rfc1035_threads => 1
+  # Follow CNAMEs to targets in the same zone as NSD, Knot and r53d do (gdnsd >= 3.4 stops
+  # at the CNAME by default): the same answers, the same work.
+  experimental_no_chain => false
+  # Its maximum; NSD and r53d ask for larger UDP receive buffers too (the OS default of
+  # ~200 kB drops queries under dnsperf's bursts).
+  udp_rcvbuf => 1048576
+  run_dir => "%(d)s/run"
+  state_dir => "%(d)s/state"
+}
+""" % {"addr": ADDR, "port": port, "d": d}
+    with open(os.path.join(d, "config"), "w") as f:
+        f.write(conf)
+    return Server("gdnsd", label, [a.gdnsd, "-c", d, "start"], port,
+                  os.path.join(a.rundir, "%s.log" % label), a.server_cpu, peer_env(a))
+
+
+def peer_server(a, kind, label, zone_meta, port):
+    """NSD, Knot or gdnsd on the generated zone."""
+    return {"nsd": nsd_server, "knot": knot_server, "gdnsd": gdnsd_server}[kind](
+        a, label, zone_meta, port)
+
+
+PEERS = ("nsd", "knot", "gdnsd")
 
 
 def echo_server(a, label, port):
@@ -440,6 +552,15 @@ def build_echo(a):
     if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(src):
         subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", binary, src], check=True)
     return binary
+
+
+def build_rcvbuf(a):
+    src = os.path.join(HERE, "rcvbuf.c")
+    so = os.path.join(a.out, "rcvbuf.so")
+    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
+        subprocess.run([os.environ.get("CC", "cc"), "-O2", "-shared", "-fPIC", "-o", so, src,
+                        "-ldl"], check=True)
+    return so
 
 
 def zone_for(a, names):
@@ -823,26 +944,25 @@ def summarise(runs):
 
 
 def print_throughput(rows, names, invalid):
+    """CPU per query of every server and its ratio to NSD's, gdnsd's and the echo's (below 1:
+    less CPU per answer than that server; issue 10's goal is r53d ÷gdnsd <= 1)."""
     ref = {r["label"]: r["s"]["cpu_us_per_q"] for r in rows}
-    nsd, echo = ref.get("nsd"), ref.get("echo")
+    bases = [b for b in ("nsd", "gdnsd", "echo") if ref.get(b)]
     hdr = ("server", "qps", "answered", "lost%", "CPU µs/q", "(min-max)", "q/CPU-s",
-           "busy%", "resp B", "÷NSD", "÷echo")
+           "busy%", "resp B") + tuple("÷" + ("NSD" if b == "nsd" else b) for b in bases)
     print("\nServer CPU per query, %d-name zone, median of %d runs" % (names, len(rows[0]["runs"])))
-    print("%-16s %9s %10s %6s %9s %13s %9s %6s %6s %6s %6s" % hdr)
+    print(("%-16s %9s %10s %6s %9s %13s %9s %6s %6s" + " %7s" * len(bases)) % hdr)
     for r in rows:
         s = r["s"]
         c = s["cpu_us_per_q"]
         bad = "  ! ANSWERS WRONG" if r["label"] in invalid else ""
-        print("%-16s %9s %10s %6s %9s %13s %9s %6s %6s %6s %6s%s" % (
+        print(("%-16s %9s %10s %6s %9s %13s %9s %6s %6s" + " %7s" * len(bases) + "%s") % ((
             r["label"], fmt(s["qps"], ".0f"), fmt(s["completed"], ".0f"), fmt(s["lost_pct"], ".2f"),
             fmt(c, ".2f"), "%.2f-%.2f" % (s["cpu_min"], s["cpu_max"]),
             fmt(1e6 / c if c else None, ".0f"), fmt(s["busy_pct"], ".0f"),
-            fmt(s["resp_size"], ".0f"),
-            fmt(c / nsd if nsd else None, ".3f"), fmt(c / echo if echo else None, ".2f"), bad))
-    for base in ("nsd", "echo"):
+            fmt(s["resp_size"], ".0f")) + tuple(fmt(c / ref[b], ".3f") for b in bases) + (bad,)))
+    for base in bases:
         b = next((r for r in rows if r["label"] == base), None)
-        if not b:
-            continue
         pr = []
         for r in rows:
             if r is b:
@@ -851,6 +971,14 @@ def print_throughput(rows, names, invalid):
             r["s"]["paired_" + base] = med(ps)
             pr.append("%s %.3f (%s)" % (r["label"], med(ps), " ".join("%.2f" % p for p in ps)))
         print("paired ÷%s (median of the per-repeat ratios): %s" % (base, "; ".join(pr)))
+    rs = {r["label"]: r["s"]["resp_size"] for r in rows if r["kind"] != "echo"}
+    big = max((v for v in rs.values() if v), default=None)
+    small = sorted(k for k, v in rs.items() if v and big and v < 0.8 * big)
+    if small:
+        print("note: %s send smaller answers (resp B): Knot and gdnsd give minimal responses "
+              "(no NS set in the authority section of positive answers, no additional "
+              "addresses for it); --minimal makes r53d and NSD do the same"
+              % ", ".join(small))
     print("rcodes (%): " + "; ".join("%s %s" % (r["label"], " ".join(
         "%s=%s" % kv for kv in r["s"]["rcodes_pct"].items())) for r in rows))
     print("dnsperf client CPU (% of its core): " + ", ".join(
@@ -888,12 +1016,26 @@ def print_scenarios(rows, invalid):
 
 def print_scale(rows):
     print("\nZone scale: load time (start to first correct answer) and memory after load")
-    print("%-8s %-6s %10s %10s %10s %10s %10s" % ("names", "server", "load s", "RSS MB",
-                                                   "PSS MB", "peak MB", "zone MB"))
+    print("%-8s %-6s %10s %10s %10s %10s %10s %6s" % ("names", "server", "load s", "RSS MB",
+                                                       "PSS MB", "peak MB", "zone MB", "procs"))
     for r in rows:
-        print("%-8d %-6s %10s %10s %10s %10s %10.1f" % (
+        print("%-8d %-6s %10s %10s %10s %10s %10.1f %6s" % (
             r["names"], r["server"], fmt(r["load_s"], ".2f"), fmt(r["rss_mb"], ".1f"),
-            fmt(r["pss_mb"], ".1f"), fmt(r["hwm_mb"], ".1f"), r["zone_mb"]))
+            fmt(r["pss_mb"], ".1f"), fmt(r["hwm_mb"], ".1f"), r["zone_mb"], r.get("procs", "-")))
+    # Issue 10's goals: load <= 2/3 of the fastest peer's, PSS <= gdnsd's.
+    for names in sorted({r["names"] for r in rows}):
+        by = {r["server"]: r for r in rows if r["names"] == names}
+        me = by.get("r53d")
+        peers = [r for k, r in by.items() if k != "r53d" and r["load_s"] is not None]
+        if not me or me["load_s"] is None or not peers:
+            continue
+        fast = min(peers, key=lambda r: r["load_s"])
+        out = ["r53d load ÷ fastest peer (%s %.2f s) %.2f (goal <= 0.67)"
+               % (fast["server"], fast["load_s"], me["load_s"] / fast["load_s"])]
+        for k in PEERS:
+            if k in by and by[k]["pss_mb"] and me["pss_mb"]:
+                out.append("PSS ÷%s %.2f" % (k, me["pss_mb"] / by[k]["pss_mb"]))
+        print("%d names: %s" % (names, "; ".join(out)))
 
 
 # ---------------------------------------------------------------------------- phases
@@ -909,8 +1051,11 @@ def phase_throughput(a, r53d_bin):
                 log("bench: r53d not available; measuring the others")
                 continue
             servers.append(r53d_server(a, "r53d", r53d_bin, meta, port))
-        elif kind == "nsd":
-            servers.append(nsd_server(a, "nsd", meta, port))
+        elif kind in PEERS:
+            if not a.binary.get(kind):
+                log("bench: %s not installed (contrib/deps.sh --bench); left out" % kind)
+                continue
+            servers.append(peer_server(a, kind, kind, meta, port))
         elif kind == "echo":
             servers.append(echo_server(a, "echo", port))
     scen = [load_scenario(a, n) for n in a.scenario if n != "static" or static_scenario(a)]
@@ -998,7 +1143,8 @@ def phase_scale(a, r53d_bin):
     for names in a.scale:
         meta = zone_for(a, names)
         zmb = os.path.getsize(meta["zone_file"]) / 1e6
-        kinds = [k for k in ("r53d", "nsd") if k in a.servers]
+        kinds = [k for k in ("r53d",) + PEERS if k in a.servers and
+                 (k == "r53d" or k in a.binary)]
         for rep in range(a.scale_repeats):
             for kind in kinds:
                 port = free_port()
@@ -1008,7 +1154,7 @@ def phase_scale(a, r53d_bin):
                         continue
                     srv = r53d_server(a, label, r53d_bin, meta, port)
                 else:
-                    srv = nsd_server(a, label, meta, port)
+                    srv = peer_server(a, kind, label, meta, port)
                 srv.start()
                 t = srv.wait_ready(meta["probe"], "192.0.2.254", a.load_limit)
                 row = {"names": names, "server": kind, "load_s": t, "zone_mb": zmb,
@@ -1017,7 +1163,7 @@ def phase_scale(a, r53d_bin):
                     log("bench: %s did not answer within %ds. Its log:\n%s" % (
                         label, a.load_limit, srv.tail_log()))
                 else:
-                    time.sleep(a.settle)  # let forked children (NSD) settle
+                    time.sleep(a.settle)  # let forked children (NSD) and loaders settle
                     pids = srv.refresh_pids()
                     rss, pss, hwm = memory_kb(pids)
                     row.update(rss_mb=rss / 1024, pss_mb=pss / 1024, hwm_mb=hwm / 1024,
@@ -1029,7 +1175,7 @@ def phase_scale(a, r53d_bin):
     # median over repeats
     out = []
     for names in a.scale:
-        for kind in ("r53d", "nsd"):
+        for kind in ("r53d",) + PEERS:
             rs = [r for r in rows if r["names"] == names and r["server"] == kind]
             if rs:
                 m = dict(rs[0])
@@ -1037,6 +1183,174 @@ def phase_scale(a, r53d_bin):
                     m[k] = med([r[k] for r in rs])
                 out.append(m)
     return out
+
+
+# ---------------------------------------------------------------------------- reload
+
+SMALL_ORIGIN = "small.test."
+SMALL_PROBE = "changed." + SMALL_ORIGIN
+
+
+def write_small_zone(path, serial, addr, names=100):
+    """A zone of `names` owner names; changed.small.test. A `addr` is what a reload changes.
+    Written beside and renamed over, so r53d never reads half a file."""
+    lines = ["$ORIGIN %s" % SMALL_ORIGIN, "$TTL 300",
+             "@ 3600 IN SOA ns1.%s hostmaster.%s %d 7200 900 1209600 300"
+             % (SMALL_ORIGIN, SMALL_ORIGIN, serial),
+             "@ 3600 IN NS ns1", "@ IN A 192.0.2.1", "ns1 3600 IN A 192.0.2.53",
+             "changed IN A %s" % addr]
+    lines += ["h%d IN A 198.51.100.%d" % (k, k % 250 + 1) for k in range(names - 3)]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def metrics(port):
+    """{name or name{labels}: value} from r53d's /metrics, or {} if it does not answer."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://%s:%d/metrics" % (ADDR, port), timeout=2) as r:
+            text = r.read().decode("utf-8", "replace")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        k, _, v = line.rpartition(" ")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            pass
+    return out
+
+
+RELOAD_METRIC_PREFIXES = ("r53d_snapshot_build", "r53d_snapshot_zones", "r53d_snapshot_bytes",
+                          "r53d_reload_")
+
+
+def phase_reload(a, r53d_bin):
+    """Issue 10: with a big zone (--reload-names) and a 100-name zone loaded in one r53d, a
+    reload (SIGHUP) that changes only the small zone. Per reload: the time from the signal to
+    the first UDP answer with the new address (polled about every millisecond), the time until
+    /metrics counts the reload as done, the process CPU in between, peak RSS growth, and
+    r53d's own build figures from /metrics when it exposes them (r53d_snapshot_build_*,
+    r53d_snapshot_zones_*)."""
+    meta = zone_for(a, a.reload_names)
+    d = os.path.join(a.rundir, "reload")
+    os.makedirs(d, exist_ok=True)
+    small = os.path.join(d, SMALL_ORIGIN + "zone")
+    write_small_zone(small, 1, "192.0.2.100")
+    port, aport = free_port(), free_port()
+    extra = {"hosted_zones": [
+        {"HostedZone": {"Id": ZONE_ID, "Name": meta["origin"]}, "zone_file": meta["zone_file"]},
+        {"HostedZone": {"Id": "/hostedzone/ZSMALL", "Name": SMALL_ORIGIN}, "zone_file": small}],
+        "admin": {"listen": "%s:%d" % (ADDR, aport)}}
+    srv = r53d_server(a, "r53d-reload", r53d_bin, meta, port, extra=extra, cfgdir=d)
+    srv.start()
+    t_load = srv.wait_ready(meta["probe"], "192.0.2.254", a.load_limit)
+    res = {"names": a.reload_names, "load_s": t_load, "reloads": []}
+    if t_load is None or srv.wait_ready(SMALL_PROBE, "192.0.2.100", 10, False) is None:
+        log("bench: r53d-reload did not answer. Its log:\n%s" % srv.tail_log())
+        srv.stop()
+        return res
+    time.sleep(a.settle)
+    pids = srv.refresh_pids()
+    res["rss_mb"] = memory_kb(pids)[0] / 1024
+    m = metrics(aport)
+    if not m:
+        log("bench: r53d-reload: no /metrics on the admin listener; timing from outside only")
+    for k in range(1, a.reload_repeats + 1):
+        addr = "192.0.2.%d" % (100 + k)
+        m0 = metrics(aport)
+        ok0 = m0.get('r53d_reloads_total{result="success"}')
+        bad0 = m0.get('r53d_reloads_total{result="failure"}')
+        write_small_zone(small, 1 + k, addr)
+        pids = srv.refresh_pids()
+        c0, ns0, hwm0 = cpu_ticks(pids), schedstat_ns(pids), memory_kb(pids)[2]
+        t0 = time.monotonic()
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        t_new = t_done = None
+        deadline = t0 + a.load_limit
+        while time.monotonic() < deadline and srv.alive():
+            if probe(port, SMALL_PROBE, addr, timeout=0.2):
+                t_new = time.monotonic() - t0
+                break
+            time.sleep(0.001)
+        # Done: /metrics counts the reload (the old snapshot may still be being freed).
+        m1 = {}
+        while time.monotonic() < deadline and srv.alive() and ok0 is not None:
+            m1 = metrics(aport)
+            if m1.get('r53d_reloads_total{result="success"}', 0) > ok0 or \
+                    m1.get('r53d_reloads_total{result="failure"}', 0) > (bad0 or 0):
+                t_done = time.monotonic() - t0
+                break
+            time.sleep(0.005)
+        c1, ns1 = cpu_ticks(pids), schedstat_ns(pids)
+        big_ok = probe(port, meta["probe"], "192.0.2.254", timeout=1.0)
+        rss, _, hwm1 = memory_kb(pids)
+        r = {"new_answer_ms": None if t_new is None else t_new * 1e3,
+             "done_ms": None if t_done is None else t_done * 1e3,
+             # stat ticks count threads that ended but have a 10 ms grain; schedstat is
+             # exact but loses threads that ended: the larger of the two
+             "cpu_ms": max(1e3 * sum(c1.get(p, c0[p]) - c0[p] for p in c0) / CLK_TCK,
+                           (ns1 - ns0) / 1e6),
+             "peak_growth_mb": (hwm1 - hwm0) / 1024, "rss_mb": rss / 1024,
+             "big_zone_answers": big_ok,
+             "failed": m1.get('r53d_reloads_total{result="failure"}', 0) > (bad0 or 0),
+             "metrics": {n: v for n, v in m1.items() if n.startswith(RELOAD_METRIC_PREFIXES)}}
+        res["reloads"].append(r)
+        log("bench: reload %d: new answer after %s ms, done after %s ms, CPU %.0f ms, peak +%.1f MB"
+            "%s%s %s" % (k, fmt(r["new_answer_ms"], ".1f"), fmt(r["done_ms"], ".1f"), r["cpu_ms"],
+                         r["peak_growth_mb"], "" if big_ok else ", BIG ZONE NOT ANSWERING",
+                         " FAILED" if r["failed"] else "",
+                         " ".join("%s=%g" % kv for kv in sorted(r["metrics"].items()))))
+        time.sleep(a.settle)  # let the old snapshot go before the next one
+    srv.stop()
+    return res
+
+
+def print_reload(res):
+    print("\nReload (SIGHUP) of one r53d serving a %d-name zone and a 100-name zone; only the "
+          "small zone changes (issue 10 goals: new answer < 50 ms, build allocates < 1 MiB)"
+          % res["names"])
+    if res["load_s"] is None or not res["reloads"]:
+        print("r53d did not load the two zones: no reload figures")
+        return
+    rl = res["reloads"]
+    names = sorted({n for r in rl for n in r["metrics"]})
+    print("loaded both zones in %.2f s, RSS %.1f MB; %d reloads" % (
+        res["load_s"], res.get("rss_mb", 0), len(rl)))
+    short = {n: re.sub(r"^r53d_(snapshot_(?=build_|zones_))?", "", n) for n in names}
+    width = {n: max(len(short[n]), 10) for n in names}
+    cols = ["new answer ms", "done ms", "CPU ms", "peak +MB"]
+    print("%-8s" % "reload" + "".join(" %14s" % c for c in cols) +
+          "".join(" %*s" % (width[n], short[n]) for n in names))
+    rows = [(str(i + 1), r) for i, r in enumerate(rl)]
+    medr = {k: med([r[k] for r in rl]) for k in ("new_answer_ms", "done_ms", "cpu_ms",
+                                                  "peak_growth_mb")}
+    medr["metrics"] = {n: med([r["metrics"].get(n) for r in rl]) for n in names}
+    for label, r in rows + [("median", medr)]:
+        line = "%-8s %14s %14s %14s %14s" % (
+            label, fmt(r["new_answer_ms"], ".1f"), fmt(r["done_ms"], ".1f"), fmt(r["cpu_ms"], ".1f"),
+            fmt(r["peak_growth_mb"], ".1f"))
+        for n in names:
+            line += " %*s" % (width[n], fmt(r["metrics"].get(n),
+                                            ".4f" if n.endswith("_seconds") else ".0f"))
+        if label != "median" and (not r["big_zone_answers"] or r["failed"]):
+            line += "  ! %s" % ("reload failed" if r["failed"] else "big zone not answering")
+        print(line)
+    if names:
+        print("columns after 'peak +MB': r53d's /metrics after each reload (r53d_snapshot_*)")
+    else:
+        print("(this r53d exposes no r53d_snapshot_build_* metric: bytes allocated by the build "
+              "not measured; 'CPU ms' is the whole process's CPU from the signal to the reload "
+              "counted in /metrics)")
+    goal = ["new answer %s ms (goal < 50)" % fmt(medr["new_answer_ms"], ".1f")]
+    b = medr["metrics"].get("r53d_snapshot_build_bytes")
+    if b is not None:
+        goal.append("build allocated %.3f MiB (goal < 1)" % (b / 1048576))
+    print("median: " + "; ".join(goal))
 
 
 def tune(a):
@@ -1079,9 +1393,14 @@ def main():
     ap.add_argument("--scale", default="100000,1000000",
                     help="zone sizes for load time/RSS, comma separated, or 'none'")
     ap.add_argument("--scale-repeats", type=int, default=3, help="loads per server and size (median)")
-    ap.add_argument("--only", choices=("all", "throughput", "scale"), default="all")
-    ap.add_argument("--servers", default="r53d,nsd,echo")
-    ap.add_argument("--scenario", default="static",
+    ap.add_argument("--only", choices=("all", "throughput", "scale", "reload"), default="all")
+    ap.add_argument("--reload-names", type=int, default=1000000,
+                    help="big zone of the reload figure (0 to skip the reload part)")
+    ap.add_argument("--reload-repeats", type=int, default=5, help="reloads measured")
+    ap.add_argument("--servers", default="r53d,nsd,knot,gdnsd,echo",
+                    help="which servers (default r53d,nsd,knot,gdnsd,echo; the scale part "
+                         "leaves out the echo)")
+    ap.add_argument("--scenario", default=",".join(KNOWN_SCENARIOS),
                     help="comma list: static (built in), %s" % ", ".join(
                         k for k in KNOWN_SCENARIOS if k != "static"))
     ap.add_argument("--scenario-dir", default=os.path.join(HERE, "scenarios"),
@@ -1099,6 +1418,11 @@ def main():
     ap.add_argument("--r53d", help="r53d binary (default: build one in build-bench/)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--nsd", default=shutil.which("nsd") or "/usr/sbin/nsd")
+    ap.add_argument("--knotd", default=shutil.which("knotd") or "/usr/sbin/knotd")
+    ap.add_argument("--gdnsd", default=shutil.which("gdnsd") or "/usr/sbin/gdnsd")
+    ap.add_argument("--rcvbuf", type=int, default=4 * 1024 * 1024,
+                    help="UDP receive buffer (bytes) given to NSD, Knot and gdnsd through "
+                         "rcvbuf.so, as r53d asks for itself (0: leave theirs alone)")
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
     ap.add_argument("--check-per-class", type=int, default=20,
@@ -1111,6 +1435,12 @@ def main():
     ap.add_argument("--tune-grid", help='with --tune: "T,c,q;T,c,q;..." (repeated --repeats times)')
     a = ap.parse_args()
     a.servers = [s for s in a.servers.split(",") if s]
+    for s in a.servers:
+        if s not in ("r53d", "echo") + PEERS:
+            die("unknown server %r (r53d, nsd, knot, gdnsd, echo)" % s)
+    a.binary = {k: getattr(a, {"nsd": "nsd", "knot": "knotd", "gdnsd": "gdnsd"}[k])
+                for k in PEERS}
+    a.binary = {k: v for k, v in a.binary.items() if v and os.access(v, os.X_OK)}
     a.scenario = [s for s in a.scenario.split(",") if s]
     a.scale = [] if a.scale == "none" else [int(x) for x in a.scale.split(",")]
     for n in a.scenario:
@@ -1135,6 +1465,7 @@ def main():
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
     a.echo = build_echo(a)
+    a.rcvbuf_so = build_rcvbuf(a) if a.rcvbuf else None
     try:
         if a.tune:
             tune(a)
@@ -1159,6 +1490,13 @@ def main():
             srows = phase_scale(a, r53d_bin)
             report["scale"] = srows
             print_scale(srows)
+        if a.only in ("all", "reload") and a.reload_names:
+            if not r53d_bin:
+                log("bench: no r53d binary: no reload figure")
+            else:
+                rres = phase_reload(a, r53d_bin)
+                report["reload"] = rres
+                print_reload(rres)
         report["machine"]["load_after"] = open("/proc/loadavg").read().split()[:3]
         jp = os.path.join(a.rundir, "results.json")
         with open(jp, "w") as f:
