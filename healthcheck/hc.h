@@ -152,6 +152,15 @@ const hc_table_t *hc_table(const hc_system_t *sys);
 void hc_set_retire(hc_system_t *sys, void (*fn)(void *ctx, hc_table_t *old), void *ctx);
 
 /**
+ * A reload that replaces the table keeps the replaced one up to date (every status word is
+ * stored into it too), because the zone snapshot being served reads it and keeps serving
+ * if the rest of the reload fails. Once a snapshot built with the current hc_table() is
+ * published, call this: the replaced tables go to the retire hook (see hc_set_retire) and
+ * are no longer written. NULL does nothing. Control thread.
+ */
+void hc_tables_release(hc_system_t *sys);
+
+/**
  * The slot of a health check, for record sets' HealthCheckId.
  * \param id    borrowed.
  * \param slot  set on success.
@@ -181,6 +190,19 @@ int hc_force(hc_system_t *sys, const char *id, hc_force_mode_t mode);
  * \retval HC_OK, HC_EINVAL.
  */
 int hc_force_parse(const char *text, hc_force_mode_t *mode);
+
+/**
+ * A fleet (server/fleet.h): the checkers of the other nodes. Check id's 18% rule then counts
+ * (healthy local views + healthy) / (local checkers + k), and its observations
+ * (hc_status_json, GetHealthCheckStatus) list obs after the local ones, with
+ * "FleetCheckers" and "FleetHealthyCheckers" beside. k 0 goes back to the local checkers
+ * alone. The setting carries over a reload by Id (a changed check keeps it).
+ * \param obs  an array of observations ({"Region", "IPAddress", "StatusReport"}), or NULL;
+ *             reference stolen.
+ * \retval HC_OK, HC_EINVAL (no check id).
+ * Any thread except pool threads (takes the aggregation mutex).
+ */
+int hc_remote_set(hc_system_t *sys, const char *id, unsigned k, unsigned healthy, json_t *obs);
 
 /**
  * GET /healthchecks as a JSON object:

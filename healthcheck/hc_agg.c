@@ -62,6 +62,9 @@ void hc_aggr_deinit(hc_aggr_t *a)
 	for (size_t i = 0; i < a->n_retired; i++)
 		hc_table_free(a->retired[i]);
 	free(a->retired);
+	for (size_t i = 0; i < a->n_served; i++)
+		hc_table_free(a->served[i]);
+	free(a->served);
 	hc_slots_deinit(&a->slots);
 	pthread_mutex_destroy(&a->lock);
 }
@@ -78,6 +81,7 @@ void hc_agg_free_array(hc_agg_t *agg, size_t n)
 		free(agg[i].lat);
 		free(agg[i].hist);
 		free(agg[i].parents);
+		json_decref(agg[i].remote_obs);
 	}
 	free(agg);
 }
@@ -177,6 +181,11 @@ static bool final_status(hc_aggr_t *a, size_t i, char *why, size_t whylen)
 	} else if (cc->type == HC_T_CLOUDWATCH_METRIC || cc->type == HC_T_RECOVERY_CONTROL) {
 		base = !cc->passive_unhealthy;
 		snprintf(why, whylen, "%s is not probed locally", hc_type_name(cc->type));
+	} else if (g->remote_k > 0) {
+		base = hc_agg_rule(g->n_healthy + g->remote_healthy, g->k + g->remote_k,
+				   a->conf->threshold);
+		snprintf(why, whylen, "%u of %u checkers healthy (%u of %u here)",
+			 g->n_healthy + g->remote_healthy, g->k + g->remote_k, g->n_healthy, g->k);
 	} else {
 		base = hc_agg_rule(g->n_healthy, g->k, a->conf->threshold);
 		snprintf(why, whylen, "%u of %u checkers healthy", g->n_healthy, g->k);
@@ -213,6 +222,11 @@ static void update(hc_aggr_t *a, size_t i, const char *reason, bool added)
 	if (word != old || !g->published)
 		g->changed = ++a->seq;
 	atomic_store_explicit(w, word, memory_order_relaxed);
+	/* the tables a served snapshot may still read see the same word (see hc_agg_commit) */
+	for (size_t t = 0; t < a->n_served; t++)
+		if (g->slot < a->served[t]->n)
+			atomic_store_explicit(&a->served[t]->words[g->slot], word,
+					      memory_order_relaxed);
 	if (added)
 		hc_log(LOG_INFO, "check %s (%s): added, %s, %s (%s)", cc->id, cc->endpoint,
 		       hc_type_name(cc->type), eff ? "healthy" : "unhealthy",
@@ -243,6 +257,32 @@ static void update(hc_aggr_t *a, size_t i, const char *reason, bool added)
 	}
 }
 
+/* Hand a replaced table to the retire hook (or keep it until deinit). Under the lock. */
+static void retire_table(hc_aggr_t *a, hc_table_t *t)
+{
+	if (a->retire != NULL) {
+		a->retire(a->retire_ctx, t);
+		return;
+	}
+	hc_table_t **r = realloc(a->retired, (a->n_retired + 1) * sizeof(*r));
+	if (r != NULL) {
+		a->retired = r;
+		a->retired[a->n_retired++] = t;
+	} else {
+		/* cannot free safely and cannot record: leak rather than crash */
+		hc_log(LOG_ERR, "health: out of memory retiring a status table");
+	}
+}
+
+void hc_agg_release_served(hc_aggr_t *a)
+{
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n_served; i++)
+		retire_table(a, a->served[i]);
+	a->n_served = 0;
+	pthread_mutex_unlock(&a->lock);
+}
+
 hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_table_t *newtab)
 {
 	pthread_mutex_lock(&a->lock);
@@ -257,6 +297,10 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 		g->force = o->force;
 		g->published = o->published;
 		g->changed = o->changed;
+		g->remote_k = o->remote_k;
+		g->remote_healthy = o->remote_healthy;
+		g->remote_obs = o->remote_obs;
+		o->remote_obs = NULL;
 		if (g->k == 0)
 			continue;
 		if (g->hist != NULL && o->hist != NULL)
@@ -287,17 +331,20 @@ hc_agg_t *hc_agg_commit(hc_aggr_t *a, const hc_conf_t *conf, hc_agg_t *agg, hc_t
 					      atomic_load_explicit(&cur->words[s], memory_order_relaxed),
 					      memory_order_relaxed);
 		atomic_store_explicit(&a->table, newtab, memory_order_release);
-		if (a->retire != NULL) {
-			a->retire(a->retire_ctx, cur);
+		/*
+		 * The zone snapshot being served reads cur, and keeps serving if the reload
+		 * that needed the larger table fails later (a bad zone): cur stays written
+		 * (update() mirrors every word into it) until the caller publishes a snapshot
+		 * built with the new table and calls hc_tables_release().
+		 */
+		hc_table_t **s = realloc(a->served, (a->n_served + 1) * sizeof(*s));
+		if (s != NULL) {
+			a->served = s;
+			a->served[a->n_served++] = cur;
 		} else {
-			hc_table_t **r = realloc(a->retired, (a->n_retired + 1) * sizeof(*r));
-			if (r != NULL) {
-				a->retired = r;
-				a->retired[a->n_retired++] = cur;
-			} else {
-				/* cannot free safely and cannot record: leak rather than crash */
-				hc_log(LOG_ERR, "health: out of memory retiring a status table");
-			}
+			hc_log(LOG_ERR, "health: out of memory keeping a status table up to date; "
+					"health changes reach answers after the next reload");
+			retire_table(a, cur);
 		}
 	}
 	a->agg = agg;
@@ -355,6 +402,31 @@ void hc_agg_report(hc_aggr_t *a, size_t check, unsigned checker, const hc_result
 		update(a, check, reason, false);
 	}
 	pthread_mutex_unlock(&a->lock);
+}
+
+int hc_agg_remote(hc_aggr_t *a, const char *id, unsigned k, unsigned healthy, json_t *obs)
+{
+	pthread_mutex_lock(&a->lock);
+	long i = a->conf != NULL ? hc_conf_find(a->conf, id) : -1;
+	if (i < 0) {
+		pthread_mutex_unlock(&a->lock);
+		json_decref(obs);
+		return HC_EINVAL;
+	}
+	hc_agg_t *g = &a->agg[i];
+	bool moved = g->remote_k != k || g->remote_healthy != healthy;
+	g->remote_k = k;
+	g->remote_healthy = healthy > k ? k : healthy;
+	json_decref(g->remote_obs);
+	g->remote_obs = obs;
+	if (moved && g->published) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "the fleet's other nodes: %u of %u checkers healthy",
+			 g->remote_healthy, k);
+		update(a, (size_t)i, reason, false);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return HC_OK;
 }
 
 int hc_agg_force(hc_aggr_t *a, const char *id, hc_force_mode_t mode)
@@ -522,6 +594,12 @@ int hc_agg_status_json(hc_aggr_t *a, json_t **out)
 			goto nomem;
 		if (obs_append(obs, cc, g->obs, g->lat, g->k) != HC_OK ||
 		    obs_append(fails, cc, g->fail, NULL, g->k) != HC_OK)
+			goto nomem;
+		if (g->remote_obs != NULL && (json_array_extend(obs, g->remote_obs) < 0 ||
+					      json_object_set_new(o, "FleetCheckers",
+								  json_integer(g->remote_k)) < 0 ||
+					      json_object_set_new(o, "FleetHealthyCheckers",
+								  json_integer(g->remote_healthy)) < 0))
 			goto nomem;
 	}
 	pthread_mutex_unlock(&a->lock);

@@ -202,6 +202,10 @@ typedef struct hc_agg {
 			           word) last changed: hc_state_export(since) */
 	size_t *parents;      /**< CALCULATED checks that list this one */
 	size_t n_parents;     /**< number of parents */
+	/* A fleet's other nodes (hc_remote_set): their checkers count in the 18% rule. */
+	unsigned remote_k;    /**< their checkers */
+	unsigned remote_healthy; /**< those whose view is healthy */
+	json_t *remote_obs;   /**< their observations (HealthCheckObservations), or NULL */
 } hc_agg_t;
 
 /** Everything the aggregator needs; embedded in hc_system_t. */
@@ -211,6 +215,10 @@ typedef struct hc_aggr {
 	_Atomic(hc_table_t *) table;      /**< published table */
 	hc_table_t **retired;             /**< replaced tables kept without a retire hook */
 	size_t n_retired;                 /**< their number */
+	hc_table_t **served;              /**< replaced tables that a published zone snapshot
+					       may still read: every word store is mirrored
+					       into them until hc_tables_release() */
+	size_t n_served;                  /**< their number */
 	void (*retire)(void *, hc_table_t *); /**< retire hook */
 	void *retire_ctx;                 /**< its argument */
 	uint64_t to_healthy;              /**< transitions to healthy */
@@ -223,6 +231,11 @@ typedef struct hc_aggr {
 
 /** Initialise. \retval HC_OK, HC_ENOMEM, HC_ESYS. */
 int hc_aggr_init(hc_aggr_t *a);
+/** hc_remote_set, under the agg mutex. */
+int hc_agg_remote(hc_aggr_t *a, const char *id, unsigned k, unsigned healthy, json_t *obs);
+/** Retire the tables kept up to date for served snapshots (hc_tables_release). Takes the
+ *  agg mutex. */
+void hc_agg_release_served(hc_aggr_t *a);
 /** Free everything including the table and retired tables. */
 void hc_aggr_deinit(hc_aggr_t *a);
 

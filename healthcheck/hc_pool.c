@@ -548,6 +548,12 @@ const hc_table_t *hc_table(const hc_system_t *sys)
 				    memory_order_acquire);
 }
 
+void hc_tables_release(hc_system_t *sys)
+{
+	if (sys != NULL)
+		hc_agg_release_served(&sys->aggr);
+}
+
 void hc_set_retire(hc_system_t *sys, void (*fn)(void *ctx, hc_table_t *old), void *ctx)
 {
 	pthread_mutex_lock(&sys->aggr.lock);
@@ -594,6 +600,11 @@ int hc_force(hc_system_t *sys, const char *id, hc_force_mode_t mode)
 	int ret = hc_agg_force(&sys->aggr, id, mode);
 	pthread_mutex_unlock(&sys->ctl);
 	return ret;
+}
+
+int hc_remote_set(hc_system_t *sys, const char *id, unsigned k, unsigned healthy, json_t *obs)
+{
+	return hc_agg_remote(&sys->aggr, id, k, healthy, obs);
 }
 
 int hc_status_json(hc_system_t *sys, json_t **out)

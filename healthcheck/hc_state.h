@@ -18,7 +18,9 @@
  * Read by: DNS workers and anyone else, with hc_word()/hc_is_healthy(), no lock.
  * Shape: a table never grows in place. When a reload needs more slots than the table
  *   holds, a larger copy is published with a release store (hc_table() loads it with
- *   acquire) and the old table is handed to the retire hook (hc_set_retire) to be freed
+ *   acquire). The old table, which the zone snapshot being served still reads, gets every
+ *   word too until the caller has published a snapshot built with the new one
+ *   (hc_tables_release); then it is handed to the retire hook (hc_set_retire) to be freed
  *   with hc_table_free() after the caller's grace period.
  */
 #pragma once

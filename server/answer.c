@@ -8,7 +8,9 @@
  * finish(): the single place where flags, counts and counters are set.
  */
 #include "answer.h"
+#include "acache.h"
 #include "geo.h"
+#include "qlog.h"
 #include "query.h"
 #include "wire.h"
 #include "zanswer.h"
@@ -39,48 +41,52 @@ void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed)
 }
 
 /*
- * One query-log line: client, ECS, name, type, rcode, policy, chosen SetIdentifier.
- * Only called when the log is on; one write(2) per line, so lines never interleave.
+ * One query-log record: client, ECS, name, type, rcode, protocol, zone, policy, chosen
+ * SetIdentifier. Only called when the log is on. Into the worker's ring (qlog.h: no
+ * formatting, no system call here), or as one text line written at once (ctx->qlog_fd).
  */
 static void qlog(const answer_ctx_t *ctx, const query_t *q, const struct sockaddr *src,
-		 const geo_ecs_t *ecs, const zresult_t *res, unsigned rcode)
+		 const geo_ecs_t *ecs, const zresult_t *res, unsigned rcode, bool tcp)
 {
-	char line[768], client[INET6_ADDRSTRLEN + 8] = "-", subnet[INET6_ADDRSTRLEN + 8] = "-";
-	char name[1100] = "-";
-	if (src != NULL && src->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)src)->sin_addr, client, sizeof(client));
-	else if (src != NULL && src->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)src)->sin6_addr, client, sizeof(client));
-	if (ecs != NULL) {
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(ecs->family == 1 ? AF_INET : AF_INET6, ecs->addr, a, sizeof(a));
-		snprintf(subnet, sizeof(subnet), "%s/%u", a, ecs->source_prefix);
+	qlog_entry_t e = {
+		.client = src,
+		.ecs_addr = ecs != NULL ? ecs->addr : NULL,
+		.ecs_family = ecs != NULL ? (uint8_t)ecs->family : 0,
+		.ecs_prefix = ecs != NULL ? ecs->source_prefix : 0,
+		.qname = q->has_question ? q->zq.qname : NULL,
+		.qnamelen = q->has_question ? (uint8_t)q->zq.qnamelen : 0,
+		.qtype = q->has_question ? q->zq.qtype : 0,
+		.rcode = (uint8_t)rcode,
+		.policy = res->policy,
+		.tcp = tcp,
+		.zone_id = res->zone_id,
+		.set_id = res->chosen,
+		.ts_ns = tcp ? 0 : ctx->qlog_ns,
+	};
+	if (ctx->qlog != NULL) {
+		qlog_put(ctx->qlog, &e);
+		return;
 	}
-	if (q->has_question) {
-		size_t n = 0;
-		const uint8_t *p = q->zq.qname;
-		while (*p != 0 && n + 260 < sizeof(name)) {
-			for (uint8_t i = 1; i <= *p; i++) {
-				uint8_t c = p[i];
-				if (c > 32 && c < 127 && c != '.' && c != '\\')
-					name[n++] = (char)c;
-				else
-					n += (size_t)snprintf(name + n, sizeof(name) - n, "\\%03u", c);
-			}
-			name[n++] = '.';
-			p += *p + 1;
-		}
-		if (n == 0)
-			name[n++] = '.';
-		name[n] = '\0';
-	}
-	int len = snprintf(line, sizeof(line), "query client=%s ecs=%s name=%s type=%u rcode=%u policy=%s set=%s\n",
-			   client, subnet, name, q->has_question ? (unsigned)q->zq.qtype : 0u, rcode,
-			   zdb_policy_name(res->policy), res->chosen ? res->chosen : "-");
-	if (len > 0) {
-		ssize_t w = write(ctx->qlog_fd, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
-		(void)w;
-	}
+	char line[QLOG_LINE_MAX];
+	size_t len = qlog_format_entry(&e, QLOG_TEXT, NULL, 0, line);
+	ssize_t w = write(ctx->qlog_fd, line, len);
+	(void)w;
+}
+
+/* The query-log record of an answer from the cache: the query parsed again (the same bytes
+ * as one that parsed before), zone, policy and set from the cache entry. */
+static void qlog_hit(const answer_ctx_t *ctx, const uint8_t *pkt, size_t len,
+		     const struct sockaddr *src, const acache_info_t *ci)
+{
+	query_t q;
+	geo_ecs_t ecs;
+	const geo_ecs_t *ecsp = NULL;
+	zresult_t res = { .policy = ci->policy, .chosen = ci->chosen, .zone_id = ci->zone_id };
+	if (query_parse(pkt, len, &q) == QP_DROP)
+		return;
+	if (q.ecs != NULL && geo_ecs_parse(q.ecs, q.ecs_len, &ecs) == GEO_OK)
+		ecsp = &ecs;
+	qlog(ctx, &q, src, ecsp, &res, ci->rcode, false);
 }
 
 /* CHAOS TXT for version.bind / id.server and friends; false: refuse. */
@@ -184,6 +190,26 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 	geo_ecs_t ecs;
 	const geo_ecs_t *ecsp = NULL;
 
+	/* The same query bytes from the same view: the response kept in the cache. */
+	int view = -1;
+	bool cache = ctx->cache != NULL && !tcp && outcap >= 512 && ctx->qlog_fd < 0;
+	if (cache) {
+		acache_info_t ci;
+		view = zdb_answer_view(db, src);
+		size_t n = acache_answer(ctx->cache, db, pkt, len, view, ctx->rng, out, outcap, &ci);
+		if (n != 0) {
+			ctx->stats.queries++;
+			ctx->stats.cached++;
+			ctx->stats.rcode[ci.rcode < ANSWER_RCODES ? ci.rcode : ANSWER_RCODES - 1]++;
+			ctx->stats.policy[ci.policy < 9 ? ci.policy : 0]++;
+			if (ci.tc)
+				ctx->stats.truncated++;
+			if (ctx->qlog != NULL)
+				qlog_hit(ctx, pkt, len, src, &ci);
+			return n;
+		}
+	}
+
 	ctx->stats.queries++;
 	if (tcp)
 		ctx->stats.tcp++;
@@ -249,7 +275,23 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 	}
 	}
 	size_t n = finish(ctx, opts, &q, &w, &res, rcode, with_opt, ecsp);
-	if (ctx->qlog_fd >= 0)
-		qlog(ctx, &q, src, ecsp, &res, rcode);
+	/* kept: a response that is a function of the bytes, the view and the health words,
+	 * or of those and one chance decision about the query name that a hit takes again */
+	bool fixed = !res.dynamic || (!res.random && !res.src_dependent && !res.deps_overflow);
+	bool redo = res.dynamic && res.random && res.decided != NULL && res.n_decisions == 1 &&
+		    !res.location_used && !res.src_dependent && !res.deps_overflow &&
+		    res.policy != POL_MULTIVALUE;
+	if (cache && (fixed || redo)) {
+		acache_info_t ci = { .rcode = (uint8_t)rcode, .policy = res.policy, .tc = res.tc,
+				     .n_deps = res.n_deps, .dep_slot = res.dep_slot,
+				     .dep_word = res.dep_word, .zone_id = res.zone_id,
+				     .chosen = res.chosen, .decided = redo ? res.decided : NULL,
+				     .outcome = redo ? res.outcome : 0,
+				     .private_zone = res.private_zone };
+		acache_store(ctx->cache, db, pkt, len, view, out, n,
+			     q.has_question ? q.qend : WIRE_HDR, &ci);
+	}
+	if (ctx->qlog != NULL || ctx->qlog_fd >= 0)
+		qlog(ctx, &q, src, ecsp, &res, rcode, tcp);
 	return n;
 }

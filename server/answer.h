@@ -27,14 +27,25 @@ typedef struct answer_stats {
 	uint64_t truncated;             /**< responses with TC set */
 	uint64_t tcp;                   /**< queries over TCP */
 	uint64_t policy[9];             /**< answers by routing policy (enum zdb_policy) */
+	uint64_t cached;                /**< of queries: answered from the answer cache */
 } answer_stats_t;
 
 /** Per-worker answer state: rng and counters. Owned by one worker thread. */
 typedef struct answer_ctx {
 	uint64_t rng[2];       /**< xorshift128+ state; never both zero */
 	answer_stats_t stats;  /**< counters */
-	int qlog_fd;           /**< query log: one line per query to this fd; -1 off (the
-				    default: then the query path does not even format it) */
+	int qlog_fd;           /**< query log: one text line per query written to this fd
+				    synchronously (tests); -1 off, the default */
+	struct qlog_ring *qlog; /**< query log: one record per query into this worker's ring
+				     (qlog.h); NULL off, the default. Off, the query path
+				     pays one test and formats nothing */
+	uint64_t qlog_ns;       /**< query log: the time of the current UDP batch (UNIX ns,
+				     set by the worker after recvmmsg when qlog is on), or 0:
+				     each record reads the clock itself */
+	struct acache *cache;  /**< answer cache (acache.h) for UDP responses that depend on
+				    the query bytes only; NULL off (tests, the default). The
+				    caller calls acache_begin() with each snapshot it answers
+				    from. Bypassed while the query log is on */
 } answer_ctx_t;
 
 /** Seed a context (distinct seeds per worker). */

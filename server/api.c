@@ -188,8 +188,13 @@ static void call_send(api_call_t *c)
 
 static void run_next(api_t *a);
 
+/* How many times a change that lost a race in a fleet is handled (api_call_t.tries). */
+#define API_TRIES 6
+
 static void run_one(api_call_t *c, api_handler_fn fn)
 {
+	c->handler = fn;
+	c->tries++;
 	int r = fn(c);
 	if (r == API_ASYNC)
 		return; /* a->inflight set by api_submit (or already answered) */
@@ -253,10 +258,38 @@ static void txn_done(void *arg, int ret, const char *msg)
 {
 	api_call_t *c = arg;
 	api_t *a = c->api;
+	if (ret == ERR_CONFLICT && c->tries < API_TRIES && c->handler != NULL) {
+		/* Another node changed the same resource first: handle the request again once
+		 * this node has applied that change (daemon_busy holds the queue until then). */
+		api_wait_t *w = calloc(1, sizeof(*w));
+		if (w != NULL) {
+			json_decref(c->out);
+			c->out = NULL;
+			c->root = NULL;
+			c->status = 0;
+			c->location[0] = '\0';
+			w->c = c;
+			w->fn = c->handler;
+			w->next = a->head;
+			a->head = w;
+			if (a->tail == NULL)
+				a->tail = w;
+			if (a->inflight == c)
+				a->inflight = NULL;
+			run_next(a);
+			return;
+		}
+	}
 	if (ret != ERR_OK) {
 		json_decref(c->out);
 		c->out = NULL;
-		if (ret == ERR_IO || ret == ERR_SYS || ret == ERR_LIMIT)
+		if (ret == ERR_CONFLICT)
+			api_fail(c, 400, "PriorRequestNotComplete", "%s",
+				 "The request was rejected because Route 53 was still processing a prior request.");
+		else if (ret == ERR_IO && c->m->store != NULL && store_is_shared(c->m->store))
+			api_fail(c, 503, "ServiceUnavailable", "%s",
+				 msg ? msg : "the store is unavailable");
+		else if (ret == ERR_IO || ret == ERR_SYS || ret == ERR_LIMIT)
 			api_fail(c, ret == ERR_LIMIT ? 503 : 500,
 				 ret == ERR_LIMIT ? "ServiceUnavailable" : "InternalFailure", "%s",
 				 msg ? msg : "the change could not be stored");

@@ -58,6 +58,10 @@ typedef struct api_call {
 	int err_status;             /**< HTTP status of the error, 0: no error */
 	char err_code[64];          /**< Route 53 error code */
 	char err_msg[8192];         /**< its message */
+	/* A fleet (store.etcd): a change that lost a race to another node's is handled again
+	 * on the newer data, a few times. */
+	int (*handler)(struct api_call *c); /**< the operation's handler (run_one) */
+	unsigned tries;             /**< how many times it ran */
 } api_call_t;
 
 /**

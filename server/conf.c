@@ -9,6 +9,7 @@
  */
 #include "conf.h"
 #include "err.h"
+#include "qlog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -315,6 +316,115 @@ static int load_admin(conf_t *c, cerr_t *e, json_t *v)
 	return c->admin_listen ? ERR_OK : ERR_NOMEM;
 }
 
+/* An etcd client URL: "http://HOST:PORT" or "http://[V6]:PORT", optionally with a '/'. */
+static bool etcd_url_ok(const char *u)
+{
+	if (strncmp(u, "http://", 7) != 0)
+		return false;
+	const char *h = u + 7, *colon;
+	if (*h == '[') {
+		const char *rb = strchr(h, ']');
+		if (rb == NULL || rb == h + 1 || rb[1] != ':')
+			return false;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(h, ':');
+		if (colon == NULL || colon == h || memchr(h, '/', (size_t)(colon - h)) != NULL)
+			return false;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	return errno == 0 && end != colon + 1 && port > 0 && port <= 65535 &&
+	       (*end == '\0' || strcmp(end, "/") == 0);
+}
+
+/* A node id or region: 1..64 characters of [A-Za-z0-9._-] (they become etcd key parts). */
+static bool etcd_word_ok(const char *w)
+{
+	size_t n = strlen(w);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = w[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* store.etcd: {"endpoints": [URL, ...], "prefix", "node_id", "region"} */
+static int load_store_etcd(conf_t *c, cerr_t *e, json_t *et)
+{
+	static const char *const keys[] = { "endpoints", "prefix", "node_id", "region", NULL };
+	char path[64];
+	if (!json_is_object(et))
+		return fail(e, "store.etcd", "must be an object {\"endpoints\": "
+					     "[\"http://127.0.0.1:23791\"], ...}");
+	int ret = check_keys(e, "store.etcd", et, keys);
+	if (ret != ERR_OK)
+		return ret;
+	json_t *eps = json_object_get(et, "endpoints");
+	if (!json_is_array(eps) || json_array_size(eps) == 0)
+		return fail(e, "store.etcd.endpoints",
+			    "needs an array of etcd client URLs (\"http://127.0.0.1:23791\")");
+	c->store_etcd_endpoints = calloc(json_array_size(eps) + 1, sizeof(char *));
+	if (c->store_etcd_endpoints == NULL)
+		return ERR_NOMEM;
+	size_t i;
+	json_t *u;
+	json_array_foreach(eps, i, u) {
+		snprintf(path, sizeof(path), "store.etcd.endpoints[%zu]", i);
+		if (!json_is_string(u) || !etcd_url_ok(json_string_value(u)))
+			return fail(e, path, "not an etcd client URL: expected "
+					     "\"http://HOST:PORT\" (https is not supported)");
+		c->store_etcd_endpoints[i] = strdup(json_string_value(u));
+		if (c->store_etcd_endpoints[i] == NULL)
+			return ERR_NOMEM;
+		c->store_etcd_n_endpoints = i + 1;
+	}
+	json_t *p = json_object_get(et, "prefix");
+	const char *pv = "/r53d/v1/";
+	if (p != NULL) {
+		pv = json_string_value(p);
+		size_t pl = pv != NULL ? strlen(pv) : 0;
+		if (pl < 2 || pv[0] != '/' || pv[pl - 1] != '/' || strchr(pv, '\\') != NULL)
+			return fail(e, "store.etcd.prefix",
+				    "must be a key prefix that starts and ends with '/' (\"/r53d/v1/\")");
+	}
+	json_t *n = json_object_get(et, "node_id");
+	char host[256] = "";
+	const char *nv = NULL;
+	if (n != NULL) {
+		nv = json_string_value(n);
+		if (nv == NULL || !etcd_word_ok(nv))
+			return fail(e, "store.etcd.node_id", "must be 1 to 64 characters of "
+							     "A-Z a-z 0-9 . _ - (unique in the fleet)");
+	} else if (gethostname(host, sizeof(host) - 1) == 0 && etcd_word_ok(host)) {
+		nv = host;
+	} else {
+		return fail(e, "store.etcd.node_id",
+			    "missing, and the host name cannot serve as one: give a node_id");
+	}
+	json_t *r = json_object_get(et, "region");
+	const char *rv = "local";
+	if (r != NULL) {
+		rv = json_string_value(r);
+		if (rv == NULL || !etcd_word_ok(rv))
+			return fail(e, "store.etcd.region",
+				    "must be 1 to 64 characters of A-Z a-z 0-9 . _ - (\"us-east-1\")");
+	}
+	c->store_etcd_prefix = strdup(pv);
+	c->store_etcd_node_id = strdup(nv);
+	c->store_etcd_region = strdup(rv);
+	if (c->store_etcd_prefix == NULL || c->store_etcd_node_id == NULL ||
+	    c->store_etcd_region == NULL)
+		return ERR_NOMEM;
+	c->store_etcd = json_incref(et);
+	return ERR_OK;
+}
+
 /* store: {"path": DIR} (LMDB) or {"etcd": {...}} (fleets). */
 static int load_store(conf_t *c, cerr_t *e, json_t *v)
 {
@@ -330,12 +440,8 @@ static int load_store(conf_t *c, cerr_t *e, json_t *v)
 	json_t *et = json_object_get(v, "etcd");
 	if (p != NULL && et != NULL)
 		return fail(e, "store", "give either path (LMDB) or etcd, not both");
-	if (et != NULL) {
-		if (!json_is_object(et))
-			return fail(e, "store.etcd", "must be an object");
-		c->store_etcd = json_incref(et);
-		return ERR_OK;
-	}
+	if (et != NULL)
+		return load_store_etcd(c, e, et);
 	if (p == NULL)
 		return fail(e, "store", "needs path: the directory of the LMDB store");
 	if (!json_is_string(p) || json_string_length(p) == 0)
@@ -602,13 +708,55 @@ static int load_cidr_collections(conf_t *c, cerr_t *e, json_t *v)
 	return ERR_OK;
 }
 
+/* query_log_format ("text", "json", "route53") and server_id (the edge location written
+ * in the log: one word; default the host name, else "r53d"). */
+static int load_qlog_format(conf_t *c, cerr_t *e, json_t *root)
+{
+	json_t *f = json_object_get(root, "query_log_format");
+	c->query_log_format = QLOG_TEXT;
+	if (f != NULL && (!json_is_string(f) ||
+			  qlog_format_parse(json_string_value(f), &c->query_log_format) != ERR_OK))
+		return fail(e, "query_log_format", "must be \"text\", \"json\" or \"route53\"");
+	json_t *sid = json_object_get(root, "server_id");
+	char host[256] = "";
+	const char *v = "r53d";
+	if (sid != NULL) {
+		if (!json_is_string(sid))
+			return fail(e, "server_id", "must be a string");
+		v = json_string_value(sid);
+	} else if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') {
+		v = host;
+	}
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 64;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v[i] > 32 && v[i] < 127;
+	if (!ok) {
+		if (sid != NULL)
+			return fail(e, "server_id", "must be 1 to 64 printable characters without "
+						    "spaces (an edge location such as \"FRA6\")");
+		v = "r53d"; /* a host name we cannot write as one field */
+	}
+	c->server_id = strdup(v);
+	return c->server_id == NULL ? ERR_NOMEM : ERR_OK;
+}
+
+/* rrl: response rate limiting (rrl.h reads and checks the object). */
+static int load_rrl(conf_t *c, cerr_t *e, json_t *v)
+{
+	char path[64] = "rrl", why[256] = "";
+	int ret = rrl_conf_parse(v, &c->rrl, path, sizeof(path), why, sizeof(why));
+	return ret == ERR_INVAL ? fail(e, path, "%s", why) : ret;
+}
+
 static int load_top(conf_t *c, cerr_t *e, json_t *root)
 {
 	static const char *const keys[] = {
 		"listen", "workers", "admin", "geo", "health", "health_checks",
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
 		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "nsid", "tcp", "query_log",
-		"store", "api", "name_servers", NULL,
+		"query_log_format", "server_id",
+		"store", "api", "name_servers", "rrl", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -654,10 +802,13 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		if (c->query_log == NULL)
 			return ERR_NOMEM;
 	}
+	if ((ret = load_qlog_format(c, e, root)) != ERR_OK)
+		return ret;
 
 	if ((ret = load_store(c, e, json_object_get(root, "store"))) != ERR_OK ||
 	    (ret = load_api(c, e, json_object_get(root, "api"))) != ERR_OK ||
-	    (ret = load_name_servers(c, e, json_object_get(root, "name_servers"))) != ERR_OK)
+	    (ret = load_name_servers(c, e, json_object_get(root, "name_servers"))) != ERR_OK ||
+	    (ret = load_rrl(c, e, json_object_get(root, "rrl"))) != ERR_OK)
 		return ret;
 
 	json_t *v;
@@ -750,10 +901,18 @@ void conf_free(conf_t *c)
 	free(c->nsid);
 	free(c->admin_listen);
 	free(c->query_log);
+	free(c->server_id);
 	free(c->store_path);
 	json_decref(c->store_etcd);
+	for (size_t i = 0; i < c->store_etcd_n_endpoints; i++)
+		free(c->store_etcd_endpoints[i]);
+	free(c->store_etcd_endpoints);
+	free(c->store_etcd_prefix);
+	free(c->store_etcd_node_id);
+	free(c->store_etcd_region);
 	json_decref(c->api_credentials);
 	json_decref(c->name_servers);
+	rrl_conf_clear(&c->rrl);
 	free(c->health_checks_file);
 	json_decref(c->geo);
 	json_decref(c->health);

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "rrl.h"
+
 /** One listen address ("127.0.0.1:5353" or "[::1]:5353"). */
 typedef struct conf_listen {
 	struct sockaddr_storage addr; /**< parsed address and port */
@@ -54,6 +56,9 @@ typedef struct conf {
 				    chaos_id), NULL: no NSID */
 	char *admin_listen;    /**< admin.listen ("127.0.0.1:8053"), NULL: no admin endpoint */
 	char *query_log;       /**< query_log file path, "-" for stderr, NULL: off */
+	int query_log_format;  /**< query_log_format (enum qlog_format), default text */
+	char *server_id;       /**< server_id: the edge location in the query log (default the
+				    host name, else "r53d"); never NULL after conf_load */
 	json_t *geo;           /**< "geo" object, or NULL (owned reference) */
 	json_t *health;        /**< "health" object, or NULL (owned reference) */
 	json_t *health_checks; /**< list-health-checks output, or NULL (owned reference) */
@@ -62,11 +67,19 @@ typedef struct conf {
 	json_t *vpcs;          /**< vpcs array, or NULL (owned reference) */
 	char *store_path;      /**< store.path (absolute), NULL: memory only */
 	json_t *store_etcd;    /**< store.etcd object (fleets), or NULL (owned reference) */
+	char **store_etcd_endpoints; /**< store.etcd.endpoints: "http://HOST:PORT" URLs (owned:
+				      the array and each string), NULL without store.etcd */
+	size_t store_etcd_n_endpoints; /**< entries of store_etcd_endpoints */
+	char *store_etcd_prefix;  /**< store.etcd.prefix, default "/r53d/v1/" (owned) */
+	char *store_etcd_node_id; /**< store.etcd.node_id, default the host name (owned) */
+	char *store_etcd_region;  /**< store.etcd.region: the node's label in health
+				       observations, default "local" (owned) */
 	json_t *api_credentials; /**< api.credentials [{"AccessKeyId", "SecretAccessKey"}], or
 				      NULL: any signature (or none) accepted (owned reference) */
 	size_t api_max_body;   /**< api.max_body_bytes, default 1 MiB */
 	json_t *name_servers;  /**< name_servers: array of names for zones created through the
 				    API (owned reference; defaults filled in) */
+	rrl_conf_t rrl;        /**< rrl: response rate limiting (responses_per_second 0: off) */
 	conf_zone_t *zones;    /**< hosted zones, in file order */
 	size_t n_zones;        /**< number of hosted zones */
 } conf_t;

@@ -4,7 +4,8 @@
  *
  * The main thread becomes the control thread. It owns the configuration, publishes zone
  * snapshots (snap.h; it is their only publisher) and runs its own event_base with:
- *   - SIGTERM/SIGINT (stop) and SIGHUP (reload), through libevent's evsignal;
+ *   - SIGTERM/SIGINT (stop), SIGHUP (reload; reopens the query log) and SIGUSR1 (reopens
+ *     the query log, for logrotate), through libevent's evsignal;
  *   - the admin HTTP endpoint (admin.h), when admin.listen is configured;
  *   - an eventfd on which the loader thread reports a finished reload;
  *   - a reclaim timer that frees retired snapshots once their grace period has ended;
@@ -25,11 +26,14 @@
 #include "daemon.h"
 #include "admin.h"
 #include "api.h"
+#include "fleet.h"
 #include "model.h"
 #include "r53json.h"
 #include "store.h"
 #include "err.h"
 #include "log.h"
+#include "rrl.h"
+#include "qlog.h"
 #include "snap.h"
 #include "worker.h"
 
@@ -39,6 +43,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -51,6 +56,8 @@
 
 /* How often the control thread looks whether a retired snapshot may be freed. */
 #define DAEMON_RECLAIM_MS 20
+/* A build that allocated more than this returns the free pages of the heap (malloc_trim). */
+#define DAEMON_TRIM_BYTES ((size_t)16 << 20)
 /* How often changed checker state is written to the store, and the largest share of the
  * control thread's time that writing it may take (longer writes space out the next ones). */
 #define DAEMON_HCSTATE_MS 1000
@@ -86,7 +93,9 @@ struct daemon {
 	bool hc_state_failing;        /* the last write of checker state failed (logged once) */
 	struct timespec hc_state_at;  /* when the last write of checker state started */
 	double hc_state_ms;           /* and how long it took */
-	int qlog_fd;                  /* query log the workers write to; -1 off; 2 for "-" */
+	qlog_t *qlog;                 /* the query log (workers' rings, logger thread), or NULL */
+	struct event *ev_usr1;        /* SIGUSR1: reopen the query log */
+	rrl_t *rrl;                   /* response rate limiting (the workers' tables) */
 
 	/* Reloads. The loader_* fields are written by the loader thread while loading is true
 	 * and read by the control thread after joining it. */
@@ -117,6 +126,17 @@ struct daemon {
 	bool stopping;                /* shutting down: start nothing new */
 	uint64_t reloads_ok;          /* successful reloads */
 	uint64_t reloads_failed;      /* failed reloads */
+	/* A fleet (store.etcd; fleet.h): revisions come from etcd's watch, API changes go to
+	 * etcd and are applied when the watch delivers them. */
+	fleet_t *fleet;               /* NULL without etcd */
+	struct txn_job *fleet_job;    /* an API change committed, waiting for the watch */
+	struct event *ev_fleet;       /* the time limit of fleet_job or fleet_wait */
+	uint64_t feed_rev;            /* the running build applies revisions up to this one */
+	uint64_t fleet_job_rev;       /* fleet_job's revision */
+	uint64_t fleet_wait;          /* API requests wait until this revision is applied */
+	struct timespec fleet_until;  /* how long fleet_job or fleet_wait may wait */
+	bool build_feed;              /* the running build applies delivered revisions */
+	bool build_check;             /* the running build only validates an API change */
 };
 
 /* An API transaction waiting to be applied. */
@@ -292,6 +312,16 @@ static int daemon_build(const conf_t *c, const model_sources_t *src, hc_system_t
 		ms_since(&t0) - ms_since(&t1), ms_since(&t1) - ms_since(&t2));
 	if (ret != ERR_OK)
 		goto out;
+	{
+		zdb_build_stats_t bs;
+		zdb_build_stats(l.db, &bs);
+		log_msg(LOG_INFO, "snapshot built in %.1f ms, %zu zones compiled, %zu shared, %zu bytes allocated",
+			bs.seconds * 1e3, bs.compiled, bs.shared, bs.bytes_built);
+		/* a big build leaves its transient data (parsed records, build tables) free in
+		 * the heap: give those pages back */
+		if (bs.bytes_built > DAEMON_TRIM_BYTES)
+			malloc_trim(0);
+	}
 	*out = l;
 	memset(&l, 0, sizeof(l));
 	hc_reloaded = false;
@@ -332,11 +362,8 @@ static void sources_where(model_sources_t *s, const conf_t *c)
 /* Open the store the configuration names (LMDB) or a memory one. */
 static int open_store(const conf_t *c, store_t **st, char *err, size_t errlen)
 {
-	if (c->store_etcd != NULL) {
-		snprintf(err, errlen, "%s: store.etcd: fleets on etcd are not available in this build",
-			 c->path);
-		return ERR_INVAL;
-	}
+	if (c->store_etcd != NULL)
+		return fleet_open_store(c, st, err, errlen);
 	if (c->store_path != NULL)
 		return store_open_lmdb(c->store_path, st, err, errlen);
 	return store_open_mem(st);
@@ -360,6 +387,7 @@ typedef struct first_load {
 	model_sources_t src;
 	daemon_loaded_t loaded;
 	r53_cache_t *cache;
+	uint64_t load_rev; /* the store's revision the model was read at */
 } first_load_t;
 
 static void first_load_free(first_load_t *f)
@@ -387,6 +415,7 @@ static int first_load(const char *config_path, const char *reimport, hc_system_t
 	ret = model_open(f->store, &f->model, err, errlen);
 	if (ret != ERR_OK)
 		return ret;
+	f->load_rev = store_revision(f->store);
 	f->model->name_servers = json_incref(f->conf->name_servers);
 	f->txn = model_txn_new(f->model);
 	if (f->txn == NULL)
@@ -617,7 +646,8 @@ static void reload_start(daemon_t *d)
 	if (ret == ERR_OK) {
 		d->build_conf = n;
 		d->build_txn = t;
-		d->build_prev = NULL; /* a reload compiles everything again */
+		/* zones whose files and record sets did not change are shared (zdb_build) */
+		d->build_prev = snap_current(d->snaps)->db;
 		d->job = NULL;
 		ret = loader_spawn(d, err, sizeof(err));
 		if (ret == ERR_OK)
@@ -677,6 +707,259 @@ static void mark_unchanged(model_sources_t *s, const model_txn_t *t)
 	}
 }
 
+/* ---- fleets (store.etcd; fleet.h) ---------------------------------------------------------- */
+
+/* How long an acknowledged API change waits for the watch to bring it back before it is
+ * answered anyway (it is committed: Route 53 answers PENDING), and how long API requests
+ * wait for a revision a lost race showed. */
+#define DAEMON_FLEET_JOB_MS 5000
+#define DAEMON_FLEET_WAIT_MS 3000
+
+static void fleet_kick(void *arg)
+{
+	work_next(arg);
+}
+
+static void on_fleet_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	work_next(arg);
+}
+
+static void fleet_arm(daemon_t *d, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &d->fleet_until);
+	d->fleet_until.tv_sec += (time_t)(ms / 1000);
+	d->fleet_until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (d->fleet_until.tv_nsec >= 1000000000L) {
+		d->fleet_until.tv_sec++;
+		d->fleet_until.tv_nsec -= 1000000000L;
+	}
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	event_add(d->ev_fleet, &tv);
+}
+
+/* The waits that have ended: the API change applied here, the revision reached. */
+static void fleet_check(daemon_t *d)
+{
+	if (d->fleet == NULL)
+		return;
+	uint64_t applied = fleet_applied_rev(d->fleet);
+	bool late = ms_since(&d->fleet_until) >= 0;
+	if (d->fleet_job != NULL && (applied >= d->fleet_job_rev || late)) {
+		txn_job_t *j = d->fleet_job;
+		d->fleet_job = NULL;
+		if (applied < d->fleet_job_rev)
+			log_msg(LOG_WARNING, "fleet: change at revision %" PRIu64 " committed but not "
+					     "delivered back yet (applied %" PRIu64 "); answered",
+				d->fleet_job_rev, applied);
+		else
+			log_msg(LOG_INFO, "change committed at revision %" PRIu64 " and applied, %.1f ms",
+				d->fleet_job_rev, ms_since(&d->load_start));
+		job_finish(j, ERR_OK, NULL);
+	}
+	if (d->fleet_wait != 0 && (applied >= d->fleet_wait || late))
+		d->fleet_wait = 0;
+	if (d->fleet_job == NULL && d->fleet_wait == 0)
+		event_del(d->ev_fleet);
+}
+
+/* Commit an API change (validated, not applied) to etcd; it is answered once applied. */
+static void fleet_job_commit(daemon_t *d, txn_job_t *j)
+{
+	uint64_t rev = 0, wait = 0;
+	int ret = fleet_commit(d->fleet, d->model, j->t, &rev, &wait);
+	if (ret == ERR_OK) {
+		d->fleet_job = j;
+		d->fleet_job_rev = rev;
+		fleet_arm(d, DAEMON_FLEET_JOB_MS);
+		fleet_check(d);
+		return;
+	}
+	const char *msg = "the change could not be stored";
+	if (ret == ERR_CONFLICT) {
+		d->fleet_wait = wait;
+		fleet_arm(d, DAEMON_FLEET_WAIT_MS);
+		msg = "another change to the same resource was made at the same time; try again";
+	} else if (ret == ERR_IO) {
+		msg = "etcd is unavailable (no endpoint answered, or the cluster has no quorum): the change was not made";
+	} else if (ret == ERR_LIMIT) {
+		msg = "the change is too large for one etcd transaction (--max-txn-ops, --max-request-bytes)";
+	}
+	log_msg(ret == ERR_CONFLICT ? LOG_INFO : LOG_WARNING, "fleet: commit: %s (%s)", msg,
+		err_str(ret));
+	job_finish(j, ret, msg);
+}
+
+/* Reload everything from etcd into the model (after compaction lost the feed's place), then
+ * build every zone. */
+static void fleet_resync(daemon_t *d)
+{
+	char err[DAEMON_ERRLEN] = "";
+	model_t *m2 = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	int ret = model_open(d->store, &m2, err, sizeof(err));
+	if (ret != ERR_OK) {
+		log_msg(LOG_ERR, "fleet: resync: %s; trying again", err[0] ? err : err_str(ret));
+		fleet_arm(d, 1000);
+		d->fleet_wait = UINT64_MAX; /* hold API requests; the timer retries */
+		return;
+	}
+	uint64_t rev = store_revision(d->store);
+	/* the model's contents change, not the model (the API holds it) */
+	model_t *m = d->model;
+#define SWAP(f)                                                                                    \
+	do {                                                                                       \
+		__typeof__(m->f) x_ = m->f;                                                        \
+		m->f = m2->f;                                                                      \
+		m2->f = x_;                                                                        \
+	} while (0)
+	SWAP(zones);
+	SWAP(n_zones);
+	SWAP(cap_zones);
+	SWAP(hcs);
+	SWAP(hc_tags);
+	SWAP(colls);
+	SWAP(changes);
+	SWAP(refs);
+	SWAP(imports);
+	SWAP(hc_state);
+#undef SWAP
+	model_free(m2);
+	d->fleet_wait = 0;
+	ret = fleet_resync_done(d->fleet, rev);
+	if (ret != ERR_OK)
+		log_msg(LOG_ERR, "fleet: resync: cannot restart the feed: %s", err_str(ret));
+	log_msg(LOG_NOTICE, "fleet: reloaded everything at revision %" PRIu64, rev);
+	ret = model_sources_make(d->model, &d->build_src);
+	if (ret == ERR_OK) {
+		sources_where(&d->build_src, d->conf);
+		d->build_prev = snap_current(d->snaps)->db;
+		d->build_conf = NULL;
+		d->build_txn = NULL;
+		d->job = NULL;
+		d->build_feed = true;
+		d->feed_rev = rev;
+		ret = loader_spawn(d, err, sizeof(err));
+		if (ret == ERR_OK)
+			return;
+		d->build_feed = false;
+		model_sources_free(&d->build_src);
+	}
+	log_msg(LOG_ERR, "fleet: resync: cannot build: %s", err[0] ? err : err_str(ret));
+	fleet_applied(d->fleet, rev, true);
+}
+
+/* Apply the revisions the watch delivered: to the model, then one snapshot for them all
+ * (only the zones they touch are compiled). */
+static void fleet_apply_start(daemon_t *d)
+{
+	char err[DAEMON_ERRLEN] = "";
+	if (fleet_resync_needed(d->fleet)) {
+		fleet_resync(d);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	uint64_t rev = 0;
+	model_txn_t *t = model_txn_new(d->model);
+	int ret = t != NULL ? fleet_take(d->fleet, d->model, t, &rev) : ERR_NOMEM;
+	if (ret == ERR_OK)
+		ret = model_txn_apply(t);
+	if (ret != ERR_OK) {
+		log_msg(LOG_ERR, "fleet: cannot apply revision %" PRIu64 ": %s", rev, err_str(ret));
+		model_txn_free(t);
+		fleet_applied(d->fleet, rev, false);
+		return;
+	}
+	if (!model_txn_needs_build(t)) {
+		model_txn_free(t);
+		fleet_applied(d->fleet, rev, true);
+		return;
+	}
+	ret = model_sources_make(d->model, &d->build_src);
+	if (ret == ERR_OK) {
+		sources_where(&d->build_src, d->conf);
+		mark_unchanged(&d->build_src, t);
+		d->build_prev = snap_current(d->snaps)->db;
+		d->build_conf = NULL;
+		d->build_txn = t;
+		d->job = NULL;
+		d->build_feed = true;
+		d->feed_rev = rev;
+		ret = loader_spawn(d, err, sizeof(err));
+		if (ret == ERR_OK)
+			return;
+		d->build_feed = false;
+		d->build_txn = NULL;
+		model_sources_free(&d->build_src);
+	}
+	log_msg(LOG_ERR, "fleet: revision %" PRIu64 " is in the model but not served: %s", rev,
+		err[0] ? err : err_str(ret));
+	model_txn_free(t);
+	fleet_applied(d->fleet, rev, true);
+}
+
+/* A fleet build has finished (on_loaded): t and job as taken from the daemon. */
+static void fleet_loaded(daemon_t *d, model_txn_t *t, txn_job_t *job, int ret)
+{
+	if (d->build_check) {
+		/* An API change validated: nothing of it is served until the watch brings it. */
+		d->build_check = false;
+		if (ret == ERR_OK) {
+			daemon_loaded_free(&d->loaded);
+			char e2[512];
+			if (hc_system_reload(d->hc, d->conf->health, d->conf->path, d->served_checks,
+					     "health checks", e2, sizeof(e2)) != HC_OK)
+				log_msg(LOG_ERR, "cannot restore the health checks: %s", e2);
+		}
+		model_txn_rollback(t);
+		model_sources_free(&d->build_src);
+		if (ret == ERR_OK)
+			fleet_job_commit(d, job);
+		else
+			job_finish(job, ret, d->loader_err);
+		work_next(d);
+		return;
+	}
+	d->build_feed = false;
+	if (ret == ERR_OK) {
+		daemon_loaded_t *l = &d->loaded;
+		snap_t *s = snap_new(l->db, l->geo, l->latency, d->generation + 1);
+		l->db = NULL;
+		l->geo = NULL;
+		l->latency = NULL;
+		daemon_loaded_free(l);
+		if (s == NULL) {
+			ret = ERR_NOMEM;
+		} else {
+			snap_t *prev = snap_current(d->snaps);
+			snap_publish(d->snaps, s);
+			hc_tables_release(d->hc);
+			snap_defer(prev, d->hc_retired);
+			d->hc_retired = NULL;
+			d->generation++;
+			json_decref(d->served_checks);
+			d->served_checks = json_incref(d->build_src.checks);
+			static const struct timeval tv = { 0, (suseconds_t)DAEMON_RECLAIM_MS * 1000 };
+			event_add(d->ev_reclaim, &tv);
+			const zdb_t *db = snap_current(d->snaps)->db;
+			log_msg(LOG_INFO,
+				"fleet: revision %" PRIu64 " applied: generation %" PRIu64
+				", %.1f ms, %zu of %zu zones compiled",
+				d->feed_rev, d->generation, ms_since(&d->load_start),
+				zdb_zone_count(db) - zdb_shared_count(db), zdb_zone_count(db));
+		}
+	}
+	if (ret != ERR_OK)
+		log_msg(LOG_ERR, "fleet: revision %" PRIu64 " is in the model but not served: %s",
+			d->feed_rev, d->loader_err[0] ? d->loader_err : err_str(ret));
+	model_sources_free(&d->build_src);
+	model_txn_free(t);
+	fleet_applied(d->fleet, d->feed_rev, true);
+	work_next(d);
+}
+
 /* Start the next API transaction. */
 static void txn_start(daemon_t *d)
 {
@@ -686,6 +969,10 @@ static void txn_start(daemon_t *d)
 	if (d->jobs == NULL)
 		d->jobs_tail = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &d->load_start);
+	if (d->fleet != NULL && !model_txn_needs_build(j->t)) {
+		fleet_job_commit(d, j); /* nothing to validate by a build */
+		return;
+	}
 	int ret = model_txn_apply(j->t);
 	if (ret != ERR_OK) {
 		job_finish(j, ret, "out of memory");
@@ -710,9 +997,11 @@ static void txn_start(daemon_t *d)
 		d->build_conf = NULL;
 		d->build_txn = j->t;
 		d->job = j;
+		d->build_check = d->fleet != NULL; /* a fleet validates, then commits to etcd */
 		ret = loader_spawn(d, err, sizeof(err));
 		if (ret == ERR_OK)
 			return;
+		d->build_check = false;
 		d->build_txn = NULL;
 		d->job = NULL;
 		model_sources_free(&d->build_src);
@@ -732,6 +1021,13 @@ static void work_next(daemon_t *d)
 			reload_start(d);
 			continue;
 		}
+		fleet_check(d);
+		if (fleet_pending(d->fleet) && d->fleet_wait != UINT64_MAX) {
+			fleet_apply_start(d);
+			continue;
+		}
+		if (d->fleet_job != NULL)
+			break; /* the change is answered when the watch brings it back */
 		if (d->jobs != NULL) {
 			txn_start(d);
 			continue;
@@ -764,11 +1060,15 @@ int daemon_submit(daemon_t *d, model_txn_t *t, daemon_txn_cb cb, void *arg)
 
 bool daemon_busy(const daemon_t *d)
 {
-	return d->loading || d->jobs != NULL || d->queued != NULL || d->again;
+	return d->loading || d->jobs != NULL || d->queued != NULL || d->again ||
+	       (d->fleet != NULL && (fleet_pending(d->fleet) || d->fleet_job != NULL ||
+				     d->fleet_wait > fleet_applied_rev(d->fleet)));
 }
 
 bool daemon_gen_synced(const daemon_t *d, uint64_t epoch)
 {
+	if (d->fleet != NULL) /* epoch: the change's etcd revision (fleet_take) */
+		return epoch == 0 || fleet_insync(d->fleet, epoch);
 	return epoch == 0 || snap_reached(d->snaps, epoch);
 }
 
@@ -834,38 +1134,69 @@ static int qlog_open(const char *path, int *fd, char *err, size_t errlen)
 }
 
 /*
- * Apply query_log on reload. The file is reopened (after log rotation, or under a new
- * name) and dup2()ed onto the descriptor the workers already write to, which swaps the
- * file under them atomically. Switching the log on or off, or to or from stderr, changes
- * what the workers were started with: that needs a restart, and n keeps the running value.
+ * Apply query_log, query_log_format and server_id on reload. The logger switches to the new
+ * file (a new name; SIGHUP itself already reopened the old name for logrotate) and format
+ * for the lines it has not written yet. Switching the log on or off changes what the workers
+ * were started with: that needs a restart, and n keeps the running value.
  */
 static void qlog_reload(daemon_t *d, conf_t *n)
 {
 	char err[512];
 	const char *o = d->conf->query_log, *p = n->query_log;
-	bool same_kind = (o == NULL) == (p == NULL) &&
-			 (o == NULL || (strcmp(o, "-") == 0) == (strcmp(p, "-") == 0));
-	if (same_kind && (p == NULL || strcmp(p, "-") == 0))
-		return;
-	int f = -1;
-	bool applied = false;
-	if (!same_kind)
-		log_msg(LOG_WARNING, "reload: query_log turned on, off or to/from stderr; restart "
-				     "r53d to apply it");
-	else if (qlog_open(p, &f, err, sizeof(err)) != ERR_OK)
-		log_msg(LOG_ERR, "reload: %s; the query log stays %s", err, o);
-	else if (dup2(f, d->qlog_fd) < 0)
-		log_msg(LOG_ERR, "reload: query_log %s: dup2: %s; the query log stays %s", p,
-			strerror(errno), o);
-	else
-		applied = true;
-	if (f >= 0)
-		close(f);
+	bool applied = true;
+	if ((o == NULL) != (p == NULL)) {
+		log_msg(LOG_WARNING, "reload: query_log turned on or off; restart r53d to apply it");
+		applied = false;
+	} else if (p != NULL && qlog_set_format(d->qlog, n->query_log_format, n->server_id) !=
+					ERR_OK) {
+		log_msg(LOG_ERR, "reload: query_log_format: out of memory; the format stays");
+	}
+	if (applied && p != NULL && strcmp(o, p) != 0) {
+		int f = -1;
+		if (qlog_open(p, &f, err, sizeof(err)) != ERR_OK) {
+			log_msg(LOG_ERR, "reload: %s; the query log stays %s", err, o);
+			applied = false;
+		} else {
+			qlog_reopen(d->qlog, f);
+		}
+	}
 	if (!applied) {
 		char *keep = d->conf->query_log;
 		d->conf->query_log = n->query_log;
 		n->query_log = keep;
 	}
+}
+
+/* Reopen the query log under its name, for logrotate (SIGHUP, SIGUSR1). */
+static void qlog_rotate(daemon_t *d, const char *why)
+{
+	char err[512];
+	const char *path = d->conf->query_log;
+	int f = -1;
+	if (d->qlog == NULL || strcmp(path, "-") == 0)
+		return;
+	if (qlog_open(path, &f, err, sizeof(err)) != ERR_OK) {
+		log_msg(LOG_ERR, "%s: %s; the query log stays the file open before", why, err);
+		return;
+	}
+	qlog_reopen(d->qlog, f);
+	log_msg(LOG_INFO, "%s: query log %s reopened", why, path);
+}
+
+/*
+ * Apply rrl on reload: changed settings get fresh tables, published before the new
+ * snapshot; the old tables go with the snapshot being served, after its grace period.
+ */
+static void rrl_reload(daemon_t *d, const conf_t *n)
+{
+	snap_defer_t *old = NULL;
+	bool was_on = rrl_on(d->rrl);
+	if (rrl_configure(d->rrl, &n->rrl, &old) != ERR_OK)
+		log_msg(LOG_ERR, "reload: rrl: out of memory; the old rate limits stay");
+	else if (old != NULL || was_on != rrl_on(d->rrl))
+		log_msg(LOG_NOTICE, "reload: rrl %s (%u responses per second)",
+			rrl_on(d->rrl) ? "applied" : "off", n->rrl.responses_per_second);
+	snap_defer(snap_current(d->snaps), old);
 }
 
 static void on_loaded(evutil_socket_t fd, short what, void *arg)
@@ -894,6 +1225,10 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 	d->build_conf = NULL;
 	d->job = NULL;
 	int ret = d->loader_ret;
+	if (d->build_feed || d->build_check) {
+		fleet_loaded(d, t, job, ret);
+		return;
+	}
 	if (ret == ERR_OK && t != NULL && model_txn_commit(t, NULL) != ERR_OK) {
 		/* Not durable: nothing of it may be served. */
 		ret = ERR_IO;
@@ -912,6 +1247,7 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 		if (nconf != NULL) {
 			note_restart_needed(d, nconf);
 			qlog_reload(d, nconf);
+			rrl_reload(d, nconf);
 		}
 		snap_t *s = snap_new(l->db, l->geo, l->latency, d->generation + 1);
 		l->db = NULL;
@@ -922,7 +1258,13 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 			ret = ERR_NOMEM;
 			snprintf(d->loader_err, sizeof(d->loader_err), "out of memory");
 		} else {
+			snap_t *prev = snap_current(d->snaps);
 			snap_publish(d->snaps, s);
+			/* health tables replaced by this load were kept up to date for prev's
+			 * readers (hc_tables_release): they go when prev goes */
+			hc_tables_release(d->hc);
+			snap_defer(prev, d->hc_retired);
+			d->hc_retired = NULL;
 			d->generation++;
 			if (nconf != NULL) {
 				keep_fixed_settings(nconf, d->conf);
@@ -1091,11 +1433,24 @@ void daemon_stats(const daemon_t *d, stats_totals_t *t)
 {
 	memset(t, 0, sizeof(*t));
 	stats_sum_workers(t, d->workers, d->n_workers);
+	rrl_stats_sum(d->rrl, &t->rrl);
+	t->rrl_rate = rrl_rate(d->rrl);
 	t->reloads_ok = d->reloads_ok;
 	t->reloads_failed = d->reloads_failed;
 	t->generation = d->generation;
 	t->zones = zdb_zone_count(daemon_zdb(d));
+	zdb_build_stats_t bs;
+	zdb_build_stats(daemon_zdb(d), &bs);
+	t->build_seconds = bs.seconds;
+	t->build_bytes = bs.bytes_built;
+	t->snapshot_bytes = bs.bytes_total;
+	t->zones_compiled = bs.compiled;
+	t->zones_shared = bs.shared;
 	t->workers = d->n_workers;
+	if (d->qlog != NULL) {
+		t->qlog_on = true;
+		qlog_stats(d->qlog, &t->qlog);
+	}
 }
 
 /* ---- signals ------------------------------------------------------------------------------ */
@@ -1114,8 +1469,16 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_msg(LOG_NOTICE, "SIGHUP: reloading %s", d->config_path);
+	qlog_rotate(d, "SIGHUP");
 	if (daemon_reload(d, NULL, NULL) != ERR_OK)
 		log_msg(LOG_ERR, "SIGHUP: reload not started: out of memory");
+}
+
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	qlog_rotate(arg, "SIGUSR1");
 }
 
 /* ---- start-up and shutdown ---------------------------------------------------------------- */
@@ -1132,9 +1495,9 @@ static void free_hc_table(void *p)
 }
 
 /*
- * The health-check module replaced its table (a reload needed more slots). Called by the
- * thread running hc_system_reload: always the loader (start-up builds, never replaces), so
- * the list is the loader's until the control thread joins it.
+ * The health-check module retires a replaced table (hc_tables_release, after a publish; or
+ * hc_system_reload on the loader when memory is short), so the list is the loader's while
+ * it runs and the control thread's otherwise.
  */
 static void on_hc_retire(void *ctx, hc_table_t *old)
 {
@@ -1200,6 +1563,19 @@ static void daemon_free(daemon_t *d)
 		d->jobs = j->next;
 		job_finish(j, ERR_LIMIT, "r53d is shutting down");
 	}
+	if (d->fleet_job != NULL) /* committed: answered as such */
+		job_finish(d->fleet_job, ERR_OK, NULL);
+	d->fleet_job = NULL;
+	/* leave the fleet: the lease is revoked, so INSYNC stops waiting for this node */
+	fleet_free(d->fleet);
+	d->fleet = NULL;
+	if (d->store != NULL && store_is_shared(d->store)) {
+		/* its connections and timers live on d->base: close it while the base exists */
+		store_close(d->store);
+		d->store = NULL;
+		if (d->model != NULL)
+			d->model->store = NULL;
+	}
 	api_free(d->api);
 	d->api = NULL;
 	/* No reader is left: tables retired by an unfinished reload can go now. */
@@ -1215,18 +1591,22 @@ static void daemon_free(daemon_t *d)
 	for (unsigned i = 0; i < d->n_workers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
+	rrl_free(d->rrl); /* after the workers; replaced sets go with their snapshots */
+	d->rrl = NULL;
+	qlog_free(d->qlog); /* after the workers: writes what their rings still hold */
+	d->qlog = NULL;
 	snap_domain_free(d->snaps);
 	hc_system_free(d->hc);
 	free_event(&d->ev_term);
 	free_event(&d->ev_int);
 	free_event(&d->ev_hup);
+	free_event(&d->ev_usr1);
 	free_event(&d->ev_loaded);
 	free_event(&d->ev_reclaim);
 	free_event(&d->ev_hcstate);
+	free_event(&d->ev_fleet);
 	if (d->loaded_fd >= 0)
 		close(d->loaded_fd);
-	if (d->qlog_fd > STDERR_FILENO)
-		close(d->qlog_fd);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	free(d->listen);
@@ -1275,6 +1655,7 @@ static int daemon_start(daemon_t *d)
 	d->conf = f.conf;
 	d->store = f.store;
 	d->model = f.model;
+	uint64_t load_rev = f.load_rev;
 	d->served_checks = json_incref(f.src.checks);
 	d->set_cache = f.cache;
 	f.cache = NULL;
@@ -1290,7 +1671,7 @@ static int daemon_start(daemon_t *d)
 	if (hc_state_import(d->hc, d->model->hc_state) != HC_OK)
 		log_msg(LOG_WARNING, "health: the stored checker state is not understood; not restored");
 	const conf_t *c = d->conf;
-	if (c->store_path != NULL)
+	if (c->store_path != NULL || c->store_etcd != NULL)
 		log_msg(LOG_NOTICE, "store: %s (revision %" PRIu64 ")", store_describe(d->store),
 			store_revision(d->store));
 	else
@@ -1338,9 +1719,21 @@ static int daemon_start(daemon_t *d)
 	}
 
 	if (c->query_log != NULL) {
-		ret = qlog_open(c->query_log, &d->qlog_fd, err, sizeof(err));
+		int qfd = -1;
+		ret = qlog_open(c->query_log, &qfd, err, sizeof(err));
 		if (ret != ERR_OK)
 			goto fail;
+		qlog_opts_t qo = { .rings = c->workers, .fd = qfd, .format = c->query_log_format,
+				   .server_id = c->server_id };
+		ret = qlog_new(&qo, &d->qlog);
+		if (ret != ERR_OK && qfd > STDERR_FILENO)
+			close(qfd);
+		if (ret == ERR_OK)
+			ret = qlog_start(d->qlog);
+		if (ret != ERR_OK) {
+			snprintf(err, sizeof(err), "query_log %s: %s", c->query_log, err_str(ret));
+			goto fail;
+		}
 	}
 
 	ret = snap_domain_new(c->workers, &d->snaps);
@@ -1351,6 +1744,7 @@ static int daemon_start(daemon_t *d)
 	if (s == NULL)
 		goto nomem;
 	snap_publish(d->snaps, s);
+	hc_tables_release(d->hc); /* nothing read the tables the first build replaced */
 	d->generation = 1;
 
 	d->base = event_base_new();
@@ -1363,9 +1757,11 @@ static int daemon_start(daemon_t *d)
 	d->ev_term = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
 	d->ev_int = evsignal_new(d->base, SIGINT, on_stop_signal, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->ev_usr1 = evsignal_new(d->base, SIGUSR1, on_usr1, d);
 	d->ev_loaded = event_new(d->base, d->loaded_fd, EV_READ | EV_PERSIST, on_loaded, d);
 	d->ev_reclaim = event_new(d->base, -1, EV_PERSIST, on_reclaim, d);
-	if (d->ev_term == NULL || d->ev_int == NULL || d->ev_hup == NULL ||
+	if (d->ev_term == NULL || d->ev_int == NULL || d->ev_hup == NULL || d->ev_usr1 == NULL ||
+	    event_add(d->ev_usr1, NULL) != 0 ||
 	    d->ev_loaded == NULL || d->ev_reclaim == NULL || event_add(d->ev_term, NULL) != 0 ||
 	    event_add(d->ev_int, NULL) != 0 || event_add(d->ev_hup, NULL) != 0 ||
 	    event_add(d->ev_loaded, NULL) != 0)
@@ -1379,6 +1775,15 @@ static int daemon_start(daemon_t *d)
 			goto nomem;
 	}
 
+	snap_defer_t *no_old = NULL; /* nothing was applied before */
+	if (rrl_new(c->workers, &d->rrl) != ERR_OK ||
+	    rrl_configure(d->rrl, &c->rrl, &no_old) != ERR_OK)
+		goto nomem;
+	if (rrl_on(d->rrl))
+		log_msg(LOG_NOTICE, "rrl: %u responses per second per account, slip %u, /%u and /%u, "
+				    "window %u s, %zu exempt networks",
+			c->rrl.responses_per_second, c->rrl.slip, c->rrl.ipv4_prefix,
+			c->rrl.ipv6_prefix, c->rrl.window, c->rrl.n_exempt);
 	d->workers = calloc(c->workers, sizeof(*d->workers));
 	if (d->workers == NULL)
 		goto nomem;
@@ -1392,7 +1797,9 @@ static int daemon_start(daemon_t *d)
 			.tcp_max_conns = c->tcp_max_conns,
 			.tcp_max_queries = c->tcp_max_queries,
 			.seed = random_seed(i),
-			.qlog_fd = d->qlog_fd,
+			.qlog_fd = -1,
+			.qlog = d->qlog != NULL ? qlog_ring(d->qlog, i) : NULL,
+			.rrl = d->rrl,
 		};
 		ret = worker_new(&wc, &d->workers[i], err, sizeof(err));
 		if (ret != ERR_OK)
@@ -1409,6 +1816,19 @@ static int daemon_start(daemon_t *d)
 		if (ret != ERR_OK)
 			goto fail;
 		log_msg(LOG_NOTICE, "admin HTTP on %s", c->admin_listen);
+	}
+
+	if (c->store_etcd != NULL) {
+		/* a fleet node: the watch from the revision the model was read at */
+		d->ev_fleet = event_new(d->base, -1, 0, on_fleet_timer, d);
+		if (d->ev_fleet == NULL || fleet_new(d->store, c, load_rev, &d->fleet) != ERR_OK)
+			goto nomem;
+		fleet_set_health(d->fleet, d->hc);
+		ret = fleet_start(d->fleet, d->base, fleet_kick, d, err, sizeof(err));
+		if (ret != ERR_OK)
+			goto fail;
+		log_msg(LOG_NOTICE, "fleet: node %s (%s) on etcd, loaded at revision %" PRIu64,
+			c->store_etcd_node_id, c->store_etcd_region, load_rev);
 	}
 
 	ret = hc_system_start(d->hc, err, sizeof(err));
@@ -1441,7 +1861,6 @@ int daemon_run(const char *config_path)
 		return DAEMON_EXIT_CONFIG;
 	}
 	d->loaded_fd = -1;
-	d->qlog_fd = -1;
 	d->config_path = strdup(config_path);
 	if (d->config_path == NULL)
 		goto out;
@@ -1450,6 +1869,7 @@ int daemon_run(const char *config_path)
 	 * SIGHUP that arrives while the zones load (before its handler exists) is not fatal. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	log_msg(LOG_NOTICE, "r53d %s starting with %s", R53D_VERSION, config_path);
 	if (daemon_start(d) != ERR_OK)
 		goto out;

@@ -17,6 +17,7 @@ enum {
 	ERR_NOTFOUND = -6, /**< a referenced object does not exist */
 	ERR_LIMIT = -7,  /**< a limit was exceeded */
 	ERR_SYS = -8,    /**< a system call failed (see errno) */
+	ERR_CONFLICT = -9, /**< a guarded store commit lost a race (a guard key changed) */
 };
 
 /** Name of an error code, for logs. Never NULL; any thread. */

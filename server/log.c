@@ -76,6 +76,7 @@ const char *err_str(int code)
 	case ERR_NOTFOUND: return "not found";
 	case ERR_LIMIT: return "limit exceeded";
 	case ERR_SYS: return "system error";
+	case ERR_CONFLICT: return "conflict";
 	default: return "unknown error";
 	}
 }

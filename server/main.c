@@ -30,7 +30,8 @@ static void usage(FILE *f)
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n"
 		"\n"
-		"Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop the server.\n"
+		"Signals: SIGHUP reloads the configuration (and reopens the query log), SIGUSR1\n"
+		"reopens the query log, SIGTERM/SIGINT stop the server.\n"
 		"Exit status: 0 ok, 1 configuration or start-up error, 2 usage error.\n");
 }
 

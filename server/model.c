@@ -607,6 +607,8 @@ static int open_kv(void *arg, const char *key, const char *val, size_t vlen)
 {
 	open_ctx_t *o = arg;
 	json_error_t je;
+	if (strncmp(key, "/live/", 6) == 0)
+		return ERR_OK; /* a fleet's nodes and votes (fleet.h), not a resource */
 	json_t *doc = json_loadb(val, vlen, 0, &je);
 	if (doc == NULL) {
 		snprintf(o->err, o->errlen, "store: key %s: not JSON: %s", key, je.text);

@@ -54,6 +54,36 @@ static bool metric(struct evbuffer *out, const char *name, const char *type, con
 				   name, type, name, v) < 0;
 }
 
+/* Response rate limiting (rrl.h); the series exist with RRL off too (all zero). */
+static bool format_rrl(const stats_totals_t *t, struct evbuffer *out)
+{
+	const rrl_stats_t *r = &t->rrl;
+	bool ret = false;
+	ret |= metric(out, "r53d_rrl_responses_per_second", "gauge",
+		      "rrl.responses_per_second applied (0: rate limiting off).", t->rrl_rate);
+	ret |= metric(out, "r53d_rrl_checked_total", "counter",
+		      "UDP responses checked by rate limiting (all but the exempt).", r->checked);
+	ret |= metric(out, "r53d_rrl_accounted_total", "counter",
+		      "Checked UDP responses charged to their own account (their network was over "
+		      "the rate; the others took the fast path).", r->accounted);
+	ret |= metric(out, "r53d_rrl_exempt_total", "counter",
+		      "UDP responses to exempt networks (never limited).", r->exempt);
+	ret |= metric(out, "r53d_rrl_dropped_total", "counter",
+		      "Rate-limited UDP responses dropped.", r->dropped);
+	ret |= metric(out, "r53d_rrl_slipped_total", "counter",
+		      "Rate-limited UDP responses sent empty with TC (slip).", r->slipped);
+	ret |= evbuffer_add_printf(out, "# HELP r53d_rrl_limited_total Rate-limited UDP responses "
+				   "(dropped or slipped), by kind of answer.\n"
+				   "# TYPE r53d_rrl_limited_total counter\n") < 0;
+	for (unsigned k = 0; k < RRL_KINDS; k++)
+		ret |= evbuffer_add_printf(out, "r53d_rrl_limited_total{kind=\"%s\"} %" PRIu64 "\n",
+					   rrl_kind_name(k), r->limited[k]) < 0;
+	ret |= metric(out, "r53d_rrl_replaced_total", "counter",
+		      "Tracked accounts replaced by new ones (the workers' tables are full).",
+		      r->replaced);
+	return ret;
+}
+
 int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
 {
 	bool ret = false; /* true once an append failed */
@@ -119,5 +149,37 @@ int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
 	ret |= metric(out, "r53d_snapshot_generation", "gauge",
 		      "Generation of the zone snapshot being served (1 at start).", t->generation);
 	ret |= metric(out, "r53d_workers", "gauge", "DNS worker threads.", t->workers);
+	ret |= evbuffer_add_printf(out,
+				   "# HELP r53d_snapshot_build_seconds Time to build the snapshot being served.\n"
+				   "# TYPE r53d_snapshot_build_seconds gauge\n"
+				   "r53d_snapshot_build_seconds %.6f\n",
+				   t->build_seconds) < 0;
+	ret |= metric(out, "r53d_snapshot_build_bytes", "gauge",
+		      "Bytes the build of the snapshot being served allocated (zones it compiled, views).",
+		      t->build_bytes);
+	ret |= metric(out, "r53d_snapshot_bytes", "gauge",
+		      "Bytes of the snapshot being served, shared zones included.", t->snapshot_bytes);
+	ret |= metric(out, "r53d_snapshot_zones_compiled", "gauge",
+		      "Zones the build of the snapshot being served compiled.", t->zones_compiled);
+	ret |= metric(out, "r53d_snapshot_zones_shared", "gauge",
+		      "Zones the snapshot being served shares with the one before it (not compiled).",
+		      t->zones_shared);
+	const qlog_stats_t *q = &t->qlog;
+	ret |= metric(out, "r53d_query_log_enabled", "gauge", "1 when the query log is on.",
+		      t->qlog_on ? 1 : 0);
+	ret |= metric(out, "r53d_query_log_lines_total", "counter",
+		      "Query-log lines written.", q->written);
+	ret |= metric(out, "r53d_query_log_dropped_total", "counter",
+		      "Query-log lines dropped because a worker's ring was full (never waited for).",
+		      q->dropped);
+	ret |= metric(out, "r53d_query_log_write_errors_total", "counter",
+		      "Failed writes of the query log.", q->write_errors);
+	ret |= metric(out, "r53d_query_log_lost_total", "counter",
+		      "Query-log lines lost to failed writes.", q->lost);
+	ret |= metric(out, "r53d_query_log_bytes_total", "counter",
+		      "Bytes written to the query log.", q->bytes);
+	ret |= metric(out, "r53d_query_log_reopens_total", "counter",
+		      "Query-log files reopened (SIGHUP, SIGUSR1, a new path).", q->reopens);
+	ret |= format_rrl(t, out);
 	return ret ? ERR_NOMEM : ERR_OK;
 }

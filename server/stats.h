@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "answer.h"
+#include "qlog.h"
 #include "worker.h"
 
 struct evbuffer;
@@ -25,7 +26,16 @@ typedef struct stats_totals {
 	uint64_t reloads_failed; /**< failed reloads (old snapshot kept) */
 	uint64_t generation;     /**< generation of the serving snapshot */
 	size_t zones;            /**< hosted zones in the serving snapshot */
+	double build_seconds;    /**< how long building the serving snapshot took */
+	size_t build_bytes;      /**< bytes that build allocated (zones it compiled, views) */
+	size_t snapshot_bytes;   /**< bytes of the serving snapshot, shared zones included */
+	size_t zones_compiled;   /**< zones that build compiled */
+	size_t zones_shared;     /**< zones it shared with the snapshot before it */
 	unsigned workers;        /**< worker threads */
+	bool qlog_on;            /**< the query log is on */
+	qlog_stats_t qlog;       /**< its counters (zero when off) */
+	unsigned rrl_rate;       /**< rrl.responses_per_second applied (0: RRL off) */
+	rrl_stats_t rrl;         /**< rate-limiting counters summed over workers */
 } stats_totals_t;
 
 /**

@@ -31,6 +31,27 @@ typedef struct store_vtab {
 	 * call the feed (the generic store_commit does).
 	 */
 	int (*commit)(store_t *s, const store_op_t *ops, size_t n);
+
+	/* Optional operations (store.h "Fleets"); NULL where the generic layer in store_opt.c
+	 * provides the single-writer behaviour. Arguments are checked as for commit. */
+	/** As store_get_rev; key non-empty, val, vlen and mod_rev non-NULL. */
+	int (*get_rev)(store_t *s, const char *key, char **val, size_t *vlen, uint64_t *mod_rev);
+	/** As store_commit_guarded; sets s->rev on success. Does not call the feed. */
+	int (*commit_guarded)(store_t *s, const store_op_t *ops, size_t n, const store_guard_t *g,
+			      size_t ng, int64_t lease);
+	/** Leases, as store.h. */
+	int (*lease_grant)(store_t *s, unsigned ttl, int64_t *id, unsigned *granted);
+	int (*lease_keepalive)(store_t *s, int64_t id, unsigned *ttl);
+	int (*lease_revoke)(store_t *s, int64_t id);
+	int (*lease_keep)(store_t *s, struct event_base *base, int64_t id, unsigned every_ms,
+			  void (*lost)(void *ctx, int64_t id), void *ctx);
+	void (*lease_unkeep)(store_t *s);
+	uint64_t (*lease_kept_age_ms)(const store_t *s);
+	/** The asynchronous feed, as store.h; cbs is copied. */
+	int (*feed_start)(store_t *s, struct event_base *base, uint64_t from_rev,
+			  const store_feed_cbs_t *cbs);
+	void (*feed_stop)(store_t *s);
+	uint64_t (*feed_revision)(const store_t *s);
 } store_vtab_t;
 
 /** The part of every store that the generic layer uses. */

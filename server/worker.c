@@ -9,6 +9,7 @@
  * thread ever touches the worker's event_base (STYLE.md section 3, "Threads").
  */
 #include "worker.h"
+#include "acache.h"
 #include "err.h"
 #include "log.h"
 
@@ -179,6 +180,8 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->tcp_max_queries = cfg->tcp_max_queries;
 	answer_ctx_init(&w->actx, cfg->seed);
 	w->actx.qlog_fd = cfg->qlog_fd;
+	w->rrl = cfg->rrl;
+	w->actx.qlog = cfg->qlog;
 
 	/* The base is used by one thread only: no locks inside libevent. */
 	ecfg = event_config_new();
@@ -214,7 +217,8 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->udp = calloc(cfg->n_listen, sizeof(*w->udp));
 	w->tcp = calloc(cfg->n_listen, sizeof(*w->tcp));
 	if (w->tcp_out == NULL || w->udp == NULL || w->tcp == NULL ||
-	    udp_batch_init(w) != ERR_OK)
+	    udp_batch_init(w) != ERR_OK ||
+	    acache_new(ACACHE_DEFAULT_BYTES, &w->actx.cache) != ERR_OK)
 		goto nomem;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		w->udp[i].fd = -1;
@@ -312,6 +316,7 @@ void worker_free(worker_t *w)
 	free(w->udp);
 	free(w->tcp);
 	free(w->batch);
+	acache_free(w->actx.cache);
 	free(w->tcp_out);
 	free(w);
 }

@@ -27,6 +27,7 @@
 
 #include "answer.h"
 #include "conf.h"
+#include "rrl.h"
 #include "snap.h"
 
 /** Network counters of one worker; single writer (the worker), relaxed readers. */
@@ -59,7 +60,11 @@ typedef struct worker_cfg {
 	unsigned tcp_max_conns;       /**< TCP connections per worker before eviction */
 	unsigned tcp_max_queries;     /**< queries per TCP connection, 0 = unlimited */
 	uint64_t seed;                /**< answer_ctx_t seed, distinct per worker */
-	int qlog_fd;                  /**< query log descriptor (shared, O_APPEND), -1: off */
+	int qlog_fd;                  /**< synchronous text query log (tests), -1: off */
+	struct qlog_ring *qlog;       /**< this worker's query-log ring (qlog.h), NULL: off;
+					   borrowed, outlives the worker */
+	rrl_t *rrl;                   /**< response rate limiting (rrl.h), NULL: none; borrowed,
+					   outlives the worker */
 } worker_cfg_t;
 
 typedef struct worker worker_t;
@@ -182,6 +187,7 @@ struct worker {
 	const struct timeval *tcp_idle_tv; /**< common-timeout handle for tcp_idle_ms */
 	unsigned ticks;                /**< 10 ms ticks since start (error report pacing) */
 	uint64_t reported_errors;      /**< error counters' sum at the last report */
+	rrl_t *rrl;                    /**< response rate limiting, or NULL; borrowed */
 };
 
 /**

@@ -38,7 +38,15 @@ static int fail(rerr_t *e, const char *where, const char *fmt, ...)
 	return ERR_INVAL;
 }
 
+static int name_wire(const char *s, uint8_t *out, size_t *len, bool lower);
+
 int r53_name(const char *s, uint8_t *out, size_t *len)
+{
+	return name_wire(s, out, len, true);
+}
+
+/* A name in Route 53's presentation (\DDD octal) to wire; lower: fold to lower case. */
+static int name_wire(const char *s, uint8_t *out, size_t *len, bool lower)
 {
 	size_t n = 0, lab = 0;
 	out[0] = 0;
@@ -81,7 +89,7 @@ int r53_name(const char *s, uint8_t *out, size_t *len)
 		if (out[lab] == 63 || n + 2 >= 255)
 			return ERR_INVAL;
 		out[lab]++;
-		out[++n] = (uint8_t)tolower(c);
+		out[++n] = (uint8_t)(lower ? tolower(c) : c);
 	}
 	if (out[lab] == 0)
 		return ERR_INVAL;
@@ -148,6 +156,61 @@ static int str_field(rerr_t *e, const char *where, json_t *o, const char *key, s
 	return ERR_OK;
 }
 
+/*
+ * ldns reads a name whose first label is '@' (@.x., \@.x. or \100.x.) as the origin,
+ * i.e. the root here. Such names are taken again from the value's own tokens, in order:
+ * each root name ldns made is matched with the next token that starts with that label.
+ */
+static bool at_label_token(const char *t)
+{
+	size_t k = 0;
+	if (t[0] == '@')
+		k = 1; /* Route 53 prints '@' unescaped: a label, never the origin */
+	else if (t[0] == '\\' && t[1] == '@')
+		k = 2;
+	else if (t[0] == '\\' && strncmp(t + 1, "100", 3) == 0)
+		k = 4;
+	return k > 0 && (t[k] == '.' || t[k] == '\0' || t[k] == ' ' || t[k] == '\t');
+}
+
+int r53_fix_at_labels(ldns_rr *rr, const char *value)
+{
+	const char *p = value;
+	for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
+		ldns_rdf *d = ldns_rr_rdf(rr, f);
+		if (ldns_rdf_get_type(d) != LDNS_RDF_TYPE_DNAME || ldns_rdf_size(d) != 1)
+			continue;
+		/* the next token starting with an '@' label, if any */
+		const char *tok = NULL;
+		while (*p != '\0' && tok == NULL) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			const char *start = p;
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				p += (*p == '\\' && p[1] != '\0') ? 2 : 1;
+			if (p > start && at_label_token(start))
+				tok = start;
+		}
+		if (tok == NULL)
+			return ERR_OK; /* a real "." */
+		char buf[1024];
+		size_t tl = (size_t)(p - tok);
+		if (tl >= sizeof(buf))
+			return ERR_INVAL;
+		memcpy(buf, tok, tl);
+		buf[tl] = '\0';
+		uint8_t wire[256];
+		size_t wl = 0;
+		if (name_wire(buf, wire, &wl, false) != ERR_OK)
+			return ERR_INVAL;
+		ldns_rdf *nd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, wl, wire);
+		if (nd == NULL)
+			return ERR_NOMEM;
+		ldns_rdf_deep_free(ldns_rr_set_rdf(rr, nd, f));
+	}
+	return ERR_OK;
+}
+
 static int parse_values(rerr_t *e, r53_set_t *s, json_t *rrs, const char *type)
 {
 	if (!json_is_array(rrs) || json_array_size(rrs) == 0)
@@ -177,6 +240,11 @@ static int parse_values(rerr_t *e, r53_set_t *s, json_t *rrs, const char *type)
 		if (st != LDNS_STATUS_OK)
 			return fail(e, s->where, "ResourceRecords[%zu].Value \"%s\" is not a valid %s value: %s",
 				    i, json_string_value(v), type, ldns_get_errorstr_by_id(st));
+		if (r53_fix_at_labels(rr, json_string_value(v)) != ERR_OK) {
+			ldns_rr_free(rr);
+			return fail(e, s->where, "ResourceRecords[%zu].Value \"%s\" is not a valid %s value",
+				    i, json_string_value(v), type);
+		}
 		ldns_rdf *owner = ldns_dname_new_frm_data(s->namelen, s->name);
 		if (owner == NULL) {
 			ldns_rr_free(rr);

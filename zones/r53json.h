@@ -93,6 +93,14 @@ int r53_load_cached(const json_t *doc, const char *file, const char *zone, const
  * Parse a Route 53 name (trailing dot optional, \DDD octal and \c escapes) into lower-cased
  * wire form. \retval ERR_OK or ERR_INVAL.
  */
+/**
+ * ldns reads a name whose first label is an escaped '@' (\@.x. or Route 53's \100.x.) as
+ * the origin. Put such names of rr (parsed from the Route 53 value text `value` with the
+ * root as origin) back as the value spells them.
+ * \retval ERR_OK, ERR_INVAL (bad name), ERR_NOMEM.
+ */
+int r53_fix_at_labels(ldns_rr *rr, const char *value);
+
 int r53_name(const char *text, uint8_t *out, size_t *len);
 
 /** Presentation form of a wire name (for messages), into buf. */

@@ -42,24 +42,63 @@ typedef struct targets {
 	bool answered_a, answered_aaaa;
 } targets_t;
 
-static void lookup_in(const zdb_table_t *view, const uint8_t *name, size_t len,
+/* The highest delegation or DNAME owner at or above the node at label i of name, in zone z
+ * whose apex is at label a, or NULL. */
+static const zdb_node_t *find_cut(const zdb_zone_t *z, const uint8_t *name, size_t len,
+				  const uint8_t *off, uint8_t i, uint8_t a)
+{
+	for (unsigned k = (unsigned)a + 1; k-- > i;) {
+		const uint8_t *p = name + off[k];
+		size_t l = len - off[k];
+		const zdb_node_t *n = zdb_table_find(&z->nodes, p, l, zdb_hash(p, l));
+		if (n != NULL && (n->is_cut || n->is_dname))
+			return n;
+	}
+	return NULL;
+}
+
+static void lookup_in(const zdb_view_t *view, const uint8_t *name, size_t len,
 		      const uint8_t *off, uint8_t nlabels, uint16_t qtype, lookup_t *lk)
 {
-	const zdb_node_t *n = zdb_table_find(view, name, len, zdb_hash(name, len));
-	bool exact = n != NULL;
-	for (uint8_t i = 1; n == NULL && i <= nlabels; i++)
-		n = zdb_table_find(view, name + off[i], len - off[i],
-				   zdb_hash(name + off[i], len - off[i]));
-	if (n == NULL) {
+	uint8_t a = 0, i = 0;
+	const zdb_zone_t *z = zdb_view_find(view, name, len, off, nlabels, nlabels, &a);
+	if (z == NULL) {
 		lk->kind = LK_NONE;
 		lk->node = NULL;
 		lk->zone = NULL;
 		return;
 	}
-	if (exact && qtype == LDNS_RR_TYPE_DS && n->ds_parent != NULL)
-		n = n->ds_parent; /* DS at a hosted child's apex: the parent answers */
-	lk->zone = n->zone;
-	const zdb_node_t *cut = n->cut;
+	uint64_t h = zdb_hash(name, len);
+	const zdb_node_t *n = zdb_table_find(&z->nodes, name, len, h);
+	bool exact = n != NULL;
+	while (n == NULL && i < a) {
+		i++;
+		n = zdb_table_find(&z->nodes, name + off[i], len - off[i],
+				   zdb_hash(name + off[i], len - off[i]));
+	}
+	if (n == NULL)
+		n = z->apex; /* cannot happen: the apex is in the table */
+	if (exact && a == 0 && qtype == LDNS_RR_TYPE_DS && nlabels > 0) {
+		/* DS at a hosted child's apex: the parent's delegation answers (HZ-35) */
+		uint8_t pa = 0;
+		const zdb_zone_t *pz = zdb_view_find(view, name, len, off, nlabels, nlabels - 1u, &pa);
+		const zdb_node_t *pn = pz ? zdb_table_find(&pz->nodes, name, len, h) : NULL;
+		if (pn != NULL && pn->is_cut) {
+			z = pz;
+			n = pn;
+			a = pa;
+		}
+	}
+	lk->zone = z;
+	const zdb_node_t *cut = n->below_cut ? find_cut(z, name, len, off, i, a) : NULL;
+	const zdb_node_t *wild = NULL;
+	if (!exact && n->has_wild && len - off[i] + 2 <= ZDB_MAXNAME) {
+		uint8_t wn[ZDB_MAXNAME];
+		wn[0] = 1;
+		wn[1] = '*';
+		memcpy(wn + 2, name + off[i], len - off[i]);
+		wild = zdb_table_find(&z->nodes, wn, len - off[i] + 2, zdb_hash(wn, len - off[i] + 2));
+	}
 	if (cut != NULL && cut->is_cut && !(exact && cut == n && qtype == LDNS_RR_TYPE_DS)) {
 		lk->kind = LK_REFERRAL;
 		lk->node = cut;
@@ -69,9 +108,9 @@ static void lookup_in(const zdb_table_t *view, const uint8_t *name, size_t len,
 	} else if (exact) {
 		lk->kind = LK_EXACT;
 		lk->node = n;
-	} else if (n->wild != NULL) {
+	} else if (wild != NULL) {
 		lk->kind = LK_WILD;
-		lk->node = n->wild;
+		lk->node = wild;
 	} else {
 		lk->kind = LK_NX;
 		lk->node = n;
@@ -108,6 +147,12 @@ static const zdb_vpc_t *find_vpc(const zdb_t *db, const struct sockaddr *src)
 	return NULL;
 }
 
+int zdb_answer_view(const zdb_t *db, const struct sockaddr *src)
+{
+	const zdb_vpc_t *v = find_vpc(db, src);
+	return v != NULL ? (int)(v - db->vpcs) : -1;
+}
+
 static const zdb_rrset_t *find_rrset(const zdb_node_t *n, uint16_t type)
 {
 	for (uint16_t i = 0; i < n->n_rrsets; i++) {
@@ -125,32 +170,56 @@ static bool put_rrset(wire_t *w, uint16_t optr, const uint8_t *owner, const zdb_
 {
 	size_t len = w->len, n_comp = w->n_comp;
 	uint16_t n = rs->count;
-	uint16_t idx[32];
+	const uint8_t *rd[32];
+	uint16_t rl[32];
 	uint16_t rot = 0;
 
-	if (n > 1 && n <= 32) {
-		for (uint16_t i = 0; i < n; i++)
-			idx[i] = i;
-		for (uint16_t i = n - 1; i > 0; i--) {
-			uint16_t j = (uint16_t)(zdb_rng_next(rng) % (i + 1u));
-			uint16_t t = idx[i];
-			idx[i] = idx[j];
-			idx[j] = t;
+	if (n <= 32) {
+		/* the records in random order */
+		uint16_t l = 0;
+		const uint8_t *p = NULL;
+		for (uint16_t i = 0; i < n; i++) {
+			p = i == 0 ? zdb_rd_first(rs, &l) : zdb_rd_next(p, &l);
+			rd[i] = p;
+			rl[i] = l;
 		}
-	} else if (n > 32) {
-		rot = (uint16_t)(zdb_rng_next(rng) % n);
+		for (uint16_t i = n - 1; n > 1 && i > 0; i--) {
+			uint16_t j = (uint16_t)(zdb_rng_next(rng) % (i + 1u));
+			const uint8_t *tp = rd[i];
+			uint16_t tl = rl[i];
+			rd[i] = rd[j];
+			rl[i] = rl[j];
+			rd[j] = tp;
+			rl[j] = tl;
+		}
+		for (uint16_t i = 0; i < n; i++) {
+			if (!wire_put_rr(w, optr, owner, rs->type, LDNS_RR_CLASS_IN, rs->ttl,
+					 rs->rdkind, rd[i], rl[i]))
+				goto nofit;
+		}
+		*count = (uint16_t)(*count + n);
+		return true;
 	}
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t k = n == 1 ? 0 : n <= 32 ? idx[i] : (uint16_t)((i + rot) % n);
-		if (!wire_put_rr(w, optr, owner, rs->type, LDNS_RR_CLASS_IN, rs->ttl, rs->rdkind,
-				 rs->rdata[k], rs->rdlen[k])) {
-			w->len = len;
-			w->n_comp = n_comp;
-			return false;
+	/* many records: all of them, rotated by a random amount */
+	rot = (uint16_t)(zdb_rng_next(rng) % n);
+	for (int pass = 0; pass < 2; pass++) {
+		uint16_t l = 0;
+		const uint8_t *p = NULL;
+		for (uint16_t k = 0; k < n; k++) {
+			p = k == 0 ? zdb_rd_first(rs, &l) : zdb_rd_next(p, &l);
+			if ((pass == 0) != (k >= rot))
+				continue;
+			if (!wire_put_rr(w, optr, owner, rs->type, LDNS_RR_CLASS_IN, rs->ttl,
+					 rs->rdkind, p, l))
+				goto nofit;
 		}
 	}
 	*count = (uint16_t)(*count + n);
 	return true;
+nofit:
+	w->len = len;
+	w->n_comp = n_comp;
+	return false;
 }
 
 /* Per-query policy state, set up on the first dynamic RRset only. */
@@ -173,6 +242,7 @@ static void qstate_init(qstate_t *s)
 	if (s->init)
 		return;
 	s->init = true;
+	s->res->dynamic = true;
 	memset(&s->pc, 0, sizeof(s->pc));
 	s->pc.db = s->db;
 	s->pc.hc = s->db->opts.health;
@@ -182,6 +252,90 @@ static void qstate_init(qstate_t *s)
 	s->pc.private_zone = s->zone->private_zone;
 	s->pc.vpc_region = s->zone->private_zone ? s->vpc_region : -1;
 	s->pc.why = s->why;
+}
+
+/* Note that a decision read health word slot (once per slot; too many: overflow). */
+static void dep_add(zresult_t *res, const hc_table_t *hc, uint32_t slot)
+{
+	for (uint8_t i = 0; i < res->n_deps; i++)
+		if (res->dep_slot[i] == slot)
+			return;
+	if (res->n_deps == ZRESULT_DEPS) {
+		res->deps_overflow = true;
+		return;
+	}
+	res->dep_slot[res->n_deps] = slot;
+	res->dep_word[res->n_deps++] = hc_word(hc, slot);
+}
+
+/* Every health word the evaluation of rs can read: its members' and, through aliases,
+ * their targets' (read before the evaluation: a change during it shows as a mismatch). */
+static void deps_of(zresult_t *res, const hc_table_t *hc, const zdb_rrset_t *rs, int depth)
+{
+	const zdb_group_t *g = rs->group;
+	if (g == NULL)
+		return;
+	if (depth > ZDB_ALIAS_DEPTH) {
+		res->deps_overflow = true;
+		return;
+	}
+	for (uint16_t i = 0; i < g->n && !res->deps_overflow; i++) {
+		const zdb_member_t *m = &g->m[i];
+		if (m->hc != ZDB_NO_HC)
+			dep_add(res, hc, m->hc);
+		if (m->alias && m->target != NULL)
+			deps_of(res, hc, m->target, depth + 1);
+	}
+}
+
+/*
+ * pol_select for the answer, noting what the decision depended on (zresult_t: health
+ * words, chance, the client's source address), so that the server can tell whether the
+ * same query bytes would get the same answer again.
+ */
+static uint64_t outcome_fp(int r, const pol_out_t *out)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ULL * (uint64_t)(r + 1);
+	for (uint8_t i = 0; i < out->n; i++) {
+		h ^= (uint64_t)(uintptr_t)out->rs[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return h ^ out->n;
+}
+
+uint64_t zdb_answer_redecide(const zdb_t *db, const void *decided, bool private_zone,
+			     uint64_t rng[2])
+{
+	const zdb_rrset_t *rs = decided;
+	pol_ctx_t pc;
+	memset(&pc, 0, sizeof(pc));
+	pc.db = db;
+	pc.hc = db->opts.health;
+	pc.rng = rng;
+	pc.private_zone = private_zone;
+	pc.vpc_region = -1;
+	pol_out_t out = { .n = 0 };
+	int r = pol_select(&pc, rs, false, &out);
+	return outcome_fp(r, &out);
+}
+
+static int select_tracked(qstate_t *s, const zdb_rrset_t *rs, pol_out_t *out, bool top)
+{
+	zresult_t *res = s->res;
+	deps_of(res, s->pc.hc, rs, 0);
+	uint64_t r0 = s->rng[0], r1 = s->rng[1];
+	int r = pol_select(&s->pc, rs, false, out);
+	if (s->rng[0] != r0 || s->rng[1] != r1)
+		res->random = true;
+	if (res->n_decisions++ == 0 && top) {
+		res->decided = rs;
+		res->outcome = outcome_fp(r, out);
+	}
+	if (s->pc.loc_done && !s->pc.loc.from_ecs &&
+	    !(s->pc.private_zone && s->pc.vpc_region >= 0))
+		res->src_dependent = true;
+	return r;
 }
 
 /*
@@ -199,7 +353,7 @@ static int put_answer(qstate_t *s, wire_t *w, uint16_t optr, const uint8_t *owne
 	qstate_init(s);
 	pol_out_t out = { .n = 0 };
 	s->pc.depth = 0;
-	int r = pol_select(&s->pc, rs, false, &out);
+	int r = select_tracked(s, rs, &out, optr == WIRE_HDR);
 	s->res->location_used |= s->pc.location_used;
 	if (s->res->policy == 0) {
 		s->res->policy = s->pc.policy;
@@ -261,7 +415,7 @@ static bool put_target_addrs(qstate_t *s, wire_t *w, const zdb_node_t *node,
 	s->pc.why = NULL; /* the explanation is about the answer */
 	s->pc.depth = 0;
 	pol_out_t out = { .n = 0 };
-	int r = pol_select(&s->pc, rs, false, &out);
+	int r = select_tracked(s, rs, &out, false);
 	s->pc.why = why;
 	s->pc.chosen = chosen;
 	if (r != POL_OK)
@@ -355,8 +509,10 @@ static void referral(wire_t *w, size_t qend, const zdb_node_t *cut, uint64_t rng
 static void negative(wire_t *w, size_t qend, const zdb_zone_t *zone, zresult_t *res)
 {
 	const zdb_rrset_t *soa = zone->soa;
+	uint16_t sl = 0;
+	const uint8_t *sd = zdb_rd_first(soa, &sl);
 	if (!wire_put_rr(w, 0, zone->apex->name, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
-			 zone->neg_ttl, soa->rdkind, soa->rdata[0], soa->rdlen[0])) {
+			 zone->neg_ttl, soa->rdkind, sd, sl)) {
 		truncate_all(w, qend, res);
 		return;
 	}
@@ -431,11 +587,13 @@ static int put_dname(wire_t *w, uint16_t optr, const uint8_t *cur, size_t curlen
 	if (!put_rrset(w, 0, d->name, rs, rng, &res->an))
 		return DN_NOFIT;
 	size_t prefix = curlen - d->namelen;
-	size_t tlen = rs->rdlen[0];
+	uint16_t dl = 0;
+	const uint8_t *dd = zdb_rd_first(rs, &dl);
+	size_t tlen = dl;
 	if (prefix + tlen > ZDB_MAXNAME)
 		return DN_TOOLONG;
 	memcpy(out, cur, prefix);
-	memcpy(out + prefix, rs->rdata[0], tlen);
+	memcpy(out + prefix, dd, tlen);
 	*outlen = prefix + tlen;
 	if (!wire_put_rr(w, optr, optr != 0 ? NULL : cur, LDNS_RR_TYPE_CNAME, LDNS_RR_CLASS_IN,
 			 rs->ttl, RD_NAME, out, (uint16_t)*outlen))
@@ -460,13 +618,14 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 	}
 	const zdb_zone_t *zone = lk.zone;
 	res->private_zone = zone->private_zone;
+	res->zone_id = zone->id;
 	if (lk.kind == LK_REFERRAL) {
 		referral(w, qend, lk.node, rng, res, false);
 		return;
 	}
 	res->aa = true;
 	if (lk.kind == LK_NX ||
-	    (lk.kind == LK_EXACT && lk.node->n_rrsets == 0 && lk.node->wild != NULL &&
+	    (lk.kind == LK_EXACT && lk.node->n_rrsets == 0 && lk.node->has_wild &&
 	     db->opts.wildcard_parent_nxdomain)) {
 		res->rcode = LDNS_RCODE_NXDOMAIN;
 		negative(w, qend, zone, res);
@@ -567,8 +726,9 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 			if (r == PUT_OK && rs == NULL && q->qtype != LDNS_RR_TYPE_ANY &&
 			    db->opts.cname_chasing && depth < MAX_CHASE) {
 				/* follow the CNAME inside the zone */
-				size_t tlen = name_prepare(first->rdata[0], first->rdlen[0], tname, toff,
-							   &tlabels);
+				uint16_t fl = 0;
+				const uint8_t *fd = zdb_rd_first(first, &fl);
+				size_t tlen = name_prepare(fd, fl, tname, toff, &tlabels);
 				if (tlen > 0) {
 					lookup(db, vpc, tname, tlen, toff, tlabels, q->qtype, &lk);
 					if (lk.kind == LK_NX && lk.zone == zone) {
@@ -583,7 +743,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 						return;
 					}
 					if (lk.kind == LK_DNAME && lk.zone == zone) {
-						owner = cur = first->rdata[0];
+						owner = cur = fd;
 						curlen = tlen;
 						optr = 0;
 						continue;
@@ -595,7 +755,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 					    !loop) {
 						node = lk.node;
 						optr = 0;
-						owner = cur = first->rdata[0];
+						owner = cur = fd;
 						curlen = tlen;
 						continue;
 					}

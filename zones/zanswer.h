@@ -28,6 +28,9 @@ typedef struct zq {
 	const geo_ecs_t *ecs;  /**< parsed ECS option, or NULL */
 } zq_t;
 
+/** Health words a dynamic answer's dependencies are noted for (zresult_t). */
+#define ZRESULT_DEPS 8
+
 /** What zdb_answer decided; the caller writes these into the header. */
 typedef struct zresult {
 	uint8_t rcode;   /**< RCODE (0, 2, 3, 5, 6) */
@@ -39,6 +42,21 @@ typedef struct zresult {
 	bool referral;       /**< the authority section is a referral (maybe after a chain) */
 	uint8_t policy;      /**< routing policy of the answer (enum zdb_policy) */
 	const char *chosen;  /**< SetIdentifier chosen, or NULL */
+	const char *zone_id; /**< HostedZone.Id of the zone that answered, or NULL (query log);
+				  borrowed from the snapshot */
+	bool dynamic;        /**< a record-set group was evaluated (routing policy, alias):
+				  the answer may depend on health, location, the client address
+				  or chance, so it is not a function of the query bytes alone */
+	bool random;         /**< dynamic: a decision drew from the rng (weighted, multivalue) */
+	bool src_dependent;  /**< dynamic: the client location came from the source address */
+	bool deps_overflow;  /**< dynamic: more health words than dep_slot holds */
+	uint8_t n_deps;      /**< dynamic: health words the decisions could read */
+	uint32_t dep_slot[ZRESULT_DEPS]; /**< their slots */
+	uint32_t dep_word[ZRESULT_DEPS]; /**< their words, read before the decisions */
+	uint8_t n_decisions; /**< record-set groups evaluated */
+	const void *decided; /**< the first of them when it answered the query name itself
+				  (zdb_answer_redecide), else NULL; borrowed from the snapshot */
+	uint64_t outcome;    /**< fingerprint of what that decision chose */
 } zresult_t;
 
 struct pol_explain;
@@ -57,6 +75,21 @@ void zdb_answer_explain(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t 
  * Worker threads; db is read-only.
  */
 void zdb_answer(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w, zresult_t *res);
+
+/**
+ * The view a client address selects: the index of its VPC in the snapshot (first match),
+ * or -1 for the public view. src may be NULL (public). Worker threads; no allocation.
+ */
+int zdb_answer_view(const zdb_t *db, const struct sockaddr *src);
+
+/**
+ * Evaluate again the record-set group of a previous answer (zresult_t.decided, from db),
+ * without a client location, for the answer cache: a fresh decision with rng and the
+ * current health. \return the fingerprint of what it chose (as zresult_t.outcome).
+ * Worker threads; no allocation.
+ */
+uint64_t zdb_answer_redecide(const zdb_t *db, const void *decided, bool private_zone,
+			     uint64_t rng[2]);
 
 /** Next value of a worker's xorshift128+ generator. */
 static inline uint64_t zdb_rng_next(uint64_t s[2])

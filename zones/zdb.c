@@ -11,10 +11,18 @@
 
 #define ARENA_CHUNK (1u << 20)
 
-void *zdb_alloc(zdb_t *db, size_t n)
+void *zdb_alloc_al(zdb_t *db, size_t n, size_t align)
 {
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	zdb_arena_chunk_t *c = db->arena;
+	if (c != NULL) {
+		size_t pad = (align - c->used % align) % align;
+		if (c->size - c->used >= n + pad) {
+			void *p = (char *)c->data + c->used + pad;
+			c->used += n + pad;
+			return p;
+		}
+	}
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (c == NULL || c->size - c->used < n) {
 		/* chunks grow from 4 KiB to 1 MiB: every zone has an arena of its own */
 		size_t size = c == NULL ? 4096 : (c->size >= ARENA_CHUNK / 2 ? ARENA_CHUNK : c->size * 2);
@@ -39,6 +47,19 @@ void *zdb_alloc(zdb_t *db, size_t n)
 	void *p = (char *)c->data + c->used;
 	c->used += n;
 	return p;
+}
+
+void *zdb_alloc(zdb_t *db, size_t n)
+{
+	return zdb_alloc_al(db, n, sizeof(void *));
+}
+
+size_t zdb_arena_bytes(const zdb_arena_chunk_t *c)
+{
+	size_t n = 0;
+	for (; c != NULL; c = c->next)
+		n += sizeof(*c) + c->size;
+	return n;
 }
 
 uint64_t zdb_hash(const uint8_t *p, size_t len)
@@ -70,9 +91,37 @@ const zdb_node_t *zdb_table_find(const zdb_table_t *t, const uint8_t *name, size
 		const zdb_node_t *n = t->slot[i];
 		if (n == NULL)
 			return NULL;
-		if (n->hash == hash && n->namelen == len && memcmp(n->name, name, len) == 0)
+		if (n->hash == (uint32_t)hash && n->namelen == len && memcmp(n->name, name, len) == 0)
 			return n;
 	}
+}
+
+const zdb_zone_t *zdb_view_find(const zdb_view_t *v, const uint8_t *name, size_t len,
+				const uint8_t *off, uint8_t nlabels, unsigned max_labels,
+				uint8_t *idx)
+{
+	if (v->slot == NULL)
+		return NULL;
+	unsigned top = max_labels < nlabels ? max_labels : nlabels;
+	if (top > v->max_labels)
+		top = v->max_labels;
+	for (unsigned l = top + 1; l-- > v->min_labels;) {
+		uint8_t i = (uint8_t)(nlabels - l);
+		const uint8_t *sfx = name + off[i];
+		size_t slen = len - off[i];
+		uint32_t h = (uint32_t)zdb_hash(sfx, slen);
+		for (uint64_t k = h & v->mask;; k = (k + 1) & v->mask) {
+			const zdb_zone_t *z = v->slot[k];
+			if (z == NULL)
+				break;
+			const zdb_node_t *a = z->apex;
+			if (a->hash == h && a->namelen == slen && memcmp(a->name, sfx, slen) == 0) {
+				*idx = i;
+				return z;
+			}
+		}
+	}
+	return NULL;
 }
 
 static void arena_free(zdb_arena_chunk_t *c)
@@ -89,8 +138,15 @@ void zdb_zblob_unref(zdb_zblob_t *zb)
 	if (zb == NULL || atomic_fetch_sub_explicit(&zb->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	arena_free(zb->arena);
+	free((void *)zb->zone.nodes.slot);
 	free(zb->zone.name);
 	free(zb->zone.id);
+	free(zb->zone_file);
+	for (size_t i = 0; i < zb->n_files; i++)
+		free(zb->files[i].path);
+	free(zb->files);
+	free(zb->hcs);
+	json_decref(zb->record_sets);
 	free(zb);
 }
 
@@ -118,6 +174,15 @@ size_t zdb_zone_count(const zdb_t *db)
 size_t zdb_shared_count(const zdb_t *db)
 {
 	return db->n_shared;
+}
+
+void zdb_build_stats(const zdb_t *db, zdb_build_stats_t *st)
+{
+	st->seconds = db->build_seconds;
+	st->compiled = db->n_zones - db->n_shared;
+	st->shared = db->n_shared;
+	st->bytes_built = db->bytes_built;
+	st->bytes_total = db->bytes_total;
 }
 
 void zdb_zone_info(const zdb_t *db, size_t i, zdb_zone_info_t *info)

@@ -2,9 +2,10 @@
 /*
  * zdb.h -- the compiled zone database: one immutable snapshot of every hosted zone.
  *
- * zdb_build() loads zone files (ldns) and compiles them: owner names lower-cased in wire
- * form in a hash table per zone, empty non-terminals as nodes, RRsets as wire rdata,
- * delegation cuts resolved per node. The result is never modified; DNS workers read it
+ * zdb_build() loads zone files and compiles them: owner names lower-cased in wire form in
+ * a hash table per zone, empty non-terminals as nodes, RRsets as wire rdata, delegation
+ * cuts flagged per node. Each compiled zone is reference counted and shared by the next
+ * snapshot when its sources did not change. The result is never modified; DNS workers read it
  * through const pointers with no locks, and the control thread frees it with zdb_free()
  * after a grace period (server/snap.c).
  */
@@ -35,7 +36,11 @@ typedef struct zdb_src {
 	const char *where;     /**< "CONFIG: hosted_zones[N]" for messages, or NULL */
 	const json_t *vpcs;    /**< private zone: its VPCs ([{"VPCRegion", "VPCId"}]), or NULL */
 	bool unchanged;        /**< the zone of this Id in opts->prev was built from the same
-				    data: share it instead of compiling it again (when safe) */
+				    data: share it instead of compiling it again (when safe).
+				    Without it the build still shares a zone of prev whose
+				    name, Id, zone file(s) (device, inode, size, times) and
+				    record-set documents (the same json_t elements) are those
+				    it was built from */
 } zdb_src_t;
 
 /** Resolve a HealthCheckId to a health-table slot; ERR_OK or ERR_NOTFOUND. */
@@ -102,6 +107,19 @@ size_t zdb_zone_count(const zdb_t *db);
 
 /** How many of them the build shared with opts->prev instead of compiling them. */
 size_t zdb_shared_count(const zdb_t *db);
+
+/** What building a snapshot cost (zdb_build_stats). */
+typedef struct zdb_build_stats {
+	double seconds;     /**< time zdb_build took */
+	size_t compiled;    /**< zones compiled */
+	size_t shared;      /**< zones shared with the previous snapshot */
+	size_t bytes_built; /**< bytes the build allocated for the new snapshot: the zones it
+			         compiled, the views, the snapshot's own data */
+	size_t bytes_total; /**< bytes of the snapshot, shared zones included */
+} zdb_build_stats_t;
+
+/** Fill *st with the figures of the build that made db. */
+void zdb_build_stats(const zdb_t *db, zdb_build_stats_t *st);
 
 /** Per-zone summary for --check and GET /zones. */
 typedef struct zdb_zone_info {

@@ -2,7 +2,9 @@
 /*
  * zdb_int.h -- internal layout of a compiled snapshot (zones/ only).
  *
- * Everything here lives in one arena per snapshot and is immutable after zdb_build().
+ * A zone's data lives in its blob's arena (zdb_zblob_t), the snapshot's own data (views,
+ * options, VPCs, CIDR collections) in the snapshot's arena; all of it is immutable after
+ * zdb_build().
  * Names are uncompressed wire format; owner names are lower-cased, rdata names keep the
  * case the zone file gave them.
  */
@@ -13,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ZDB_MAXNAME 255
 #define ZDB_MAXLABELS 128
@@ -36,18 +39,38 @@ struct zdb_group;
 /** One RRset: all records of one type at one owner. */
 typedef struct zdb_rrset {
 	uint16_t type;       /**< RR type */
-	uint16_t count;      /**< number of records (>= 1) */
+	uint16_t count;      /**< number of records (>= 1; 0 for a dynamic group) */
 	uint32_t ttl;        /**< TTL (the lowest of the records, RFC 2181 5.2) */
 	uint8_t rdkind;      /**< enum zdb_rdkind */
-	const uint8_t **rdata; /**< per record: pointer to rdlen-prefixed-free rdata */
-	const uint16_t *rdlen; /**< per record: rdata length */
-	const struct zdb_node **target; /**< per record: in-zone node of the NS/MX/SRV target
-					     for additional addresses, or NULL; NULL array
-					     when the type has no targets */
+	bool dynamic;        /**< answers come from evaluating group, not from rdata */
+	const uint8_t *rd;   /**< the records back to back, each a 2-byte length (host order,
+				  unaligned) then that many bytes of uncompressed wire rdata;
+				  read with zdb_rd_first/zdb_rd_next; NULL when count is 0 */
+	const struct zdb_node *const *target; /**< per record: in-zone node of the NS/MX/SRV
+					      target for additional addresses, or NULL; NULL
+					      array when the type has no targets */
 	const struct zdb_group *group; /**< record-set group (policy, alias, or a simple
 					    set an alias may test), or NULL for zone-file data */
-	bool dynamic;          /**< answers come from evaluating group, not from rdata */
 } zdb_rrset_t;
+
+/** The first record of rs (count >= 1): its rdata, its length in *len. */
+static inline const uint8_t *zdb_rd_first(const zdb_rrset_t *rs, uint16_t *len)
+{
+	uint16_t l;
+	memcpy(&l, rs->rd, sizeof(l));
+	*len = l;
+	return rs->rd + 2;
+}
+
+/** The record after the one at p (whose length is *len): its rdata, its length in *len. */
+static inline const uint8_t *zdb_rd_next(const uint8_t *p, uint16_t *len)
+{
+	p += *len;
+	uint16_t l;
+	memcpy(&l, p, sizeof(l));
+	*len = l;
+	return p + 2;
+}
 
 /** Failover role. */
 enum { ZDB_PRIMARY = 1, ZDB_SECONDARY = 2 };
@@ -102,45 +125,65 @@ typedef struct zdb_group {
 	const struct zdb_node *node; /**< owner node */
 } zdb_group_t;
 
-/** A name in a zone: data, or an empty non-terminal. */
+/**
+ * A name in a zone: data, or an empty non-terminal. Its name follows it in the same
+ * allocation. The rare links (the delegation above a name, a wildcard child, the parent
+ * zone's delegation at a hosted child's apex) are flags, resolved by the answer code in the
+ * zone's table when a query needs them.
+ */
 typedef struct zdb_node {
-	const uint8_t *name;   /**< owner, lower-cased wire format */
-	uint64_t hash;         /**< hash of name */
+	uint32_t hash;         /**< low 32 bits of zdb_hash(name) */
 	uint8_t namelen;       /**< bytes of name */
 	uint8_t labels;        /**< labels of name, root excluded */
 	bool is_cut;           /**< NS at a non-apex name: a delegation point */
 	bool is_wild;          /**< leftmost label is '*' */
 	bool is_dname;         /**< holds a DNAME RRset (RFC 6672): names below are redirected */
+	bool has_wild;         /**< the node "*.<this name>" exists */
+	bool below_cut;        /**< a delegation (not the apex) or a DNAME owner (the apex too)
+				    is at or above this name: the highest one occludes it */
 	uint16_t n_rrsets;     /**< number of RRsets (0: empty non-terminal) */
-	const zdb_rrset_t *rrsets; /**< RRsets sorted by type */
-	const struct zdb_node *cut; /**< highest delegation (not the apex) or DNAME owner (the
-					 apex too) at or above this name, or NULL: whatever is
-					 below it is occluded */
-	const struct zdb_node *wild; /**< the node "*.<this name>", or NULL */
-	const struct zdb_zone *zone; /**< the zone the node belongs to */
-	const struct zdb_node *ds_parent; /**< at the apex of a hosted child zone: the parent
-					       zone's delegation node, which answers DS (HZ-35) */
+	union {
+		const zdb_rrset_t *rrsets; /**< RRsets sorted by type */
+		size_t build_seq;          /**< while zone_build groups records: the order in
+						which the owner first appeared */
+	};
+	uint8_t name[];        /**< owner, lower-cased wire format */
 } zdb_node_t;
+
+/** Open-addressing hash table of nodes (linear probing, load at most 3/4). */
+typedef struct zdb_table {
+	const zdb_node_t **slot; /**< slot array, NULL = empty */
+	uint64_t mask;           /**< size - 1 (size a power of two) */
+} zdb_table_t;
 
 /** One compiled hosted zone. */
 typedef struct zdb_zone {
 	const zdb_node_t *apex; /**< the apex node */
 	const zdb_rrset_t *soa; /**< apex SOA */
 	const zdb_rrset_t *ns;  /**< apex NS */
+	zdb_table_t nodes;      /**< every node of the zone, by name (slots malloc'd, freed
+				     with the zone's blob) */
 	uint32_t neg_ttl;       /**< min(SOA TTL, SOA MINIMUM), RFC 2308 */
 	char *name;             /**< presentation form */
 	char *id;               /**< HostedZone.Id */
 	bool private_zone;      /**< private zone */
 	size_t n_names, n_rrsets, n_records; /**< counts for summaries */
+	size_t n_nodes;         /**< nodes: names with data and empty non-terminals */
 	uint32_t serial;        /**< SOA serial */
 	size_t by_policy[9];    /**< record sets by policy */
 } zdb_zone_t;
 
-/** Open-addressing hash table of nodes (all zones of a view). */
-typedef struct zdb_table {
-	const zdb_node_t **slot; /**< slot array, NULL = empty */
-	uint64_t mask;           /**< size - 1 (size a power of two) */
-} zdb_table_t;
+/**
+ * The zones a view sees, by apex name: a query finds its zone (the most specific apex
+ * that is a suffix of the name) here, then its node in that zone's table. A hosted child
+ * zone's names are therefore never looked up in its parent.
+ */
+typedef struct zdb_view {
+	const zdb_zone_t **slot; /**< apex table (open addressing by apex hash), NULL = empty */
+	uint64_t mask;           /**< size - 1 */
+	uint8_t min_labels;      /**< fewest labels of an apex in the view */
+	uint8_t max_labels;      /**< most labels of an apex in the view */
+} zdb_view_t;
 
 /** Arena: bump allocation in large chunks, freed whole. */
 typedef struct zdb_arena_chunk {
@@ -155,7 +198,7 @@ typedef struct zdb_vpc {
 	int region;             /**< VPCRegion index (client location in private zones) */
 	geo_cidr_t *nets;       /**< source CIDRs identifying its queries */
 	size_t n_nets;          /**< number of nets */
-	zdb_table_t view;       /**< nodes of its private zones, most specific zone wins */
+	zdb_view_t view;        /**< its private zones */
 } zdb_vpc_t;
 
 /**
@@ -164,14 +207,36 @@ typedef struct zdb_vpc {
  * previous snapshot (reference counted; the last snapshot to go frees it, after its grace
  * period). Immutable once built.
  */
+/** A file a zone was read from, as it was when read: a reload shares the zone while every
+ *  one of its files is unchanged. */
+typedef struct zdb_zfile {
+	char *path;                 /**< as the loader opened it (malloc'd) */
+	uint64_t dev, ino;          /**< which file */
+	uint64_t size;              /**< its size */
+	int64_t mtime_ns, ctime_ns; /**< its modification and change times (ns) */
+} zdb_zfile_t;
+
+/** A health check a zone refers to, and the slot it was given. */
+typedef struct zdb_hcref {
+	const char *id;             /**< HealthCheckId (in the blob's arena) */
+	uint32_t slot;              /**< health-table slot */
+} zdb_hcref_t;
+
 typedef struct zdb_zblob {
 	_Atomic unsigned refs;      /**< snapshots holding it */
 	zdb_arena_chunk_t *arena;   /**< its nodes, RRsets, groups, rdata */
-	zdb_zone_t zone;            /**< the zone; its nodes point here */
-	zdb_node_t **nodes;         /**< every node of the zone (in arena) */
-	size_t n_nodes;             /**< how many */
+	zdb_zone_t zone;            /**< the zone */
 	bool uses_colls;            /**< groups point into a snapshot's CIDR collections: never
 				         shared */
+	size_t bytes;               /**< bytes of its arena and node table */
+	/* What it was built from, so that a reload can tell it has not changed: */
+	char *zone_file;            /**< zdb_src_t.zone_file (malloc'd), or NULL */
+	zdb_zfile_t *files;         /**< the zone file and its includes (malloc'd), or NULL */
+	size_t n_files;             /**< how many; 0 with zone_file set: not comparable */
+	json_t *record_sets;        /**< zdb_src_t.record_sets (a reference; its elements are
+				         immutable documents), or NULL */
+	zdb_hcref_t *hcs;           /**< health checks it refers to (malloc'd; ids in arena) */
+	size_t n_hcs;               /**< how many */
 } zdb_zblob_t;
 
 /** Drop one reference to a blob; the last frees it. NULL does nothing. */
@@ -183,8 +248,12 @@ struct zdb {
 	zdb_zone_t *zones;        /**< zones (copies of the blobs' zone structs) */
 	zdb_zblob_t **blobs;      /**< per zone: the blob it lives in (one reference each) */
 	size_t n_shared;          /**< zones shared with the previous snapshot (not compiled) */
+	size_t bytes_built;       /**< bytes this build allocated for the snapshot (arenas of the
+				       zones it compiled, tables, the snapshot's own arena) */
+	size_t bytes_total;       /**< bytes of the whole snapshot, shared zones included */
+	double build_seconds;     /**< how long zdb_build took */
 	size_t n_zones;           /**< number of zones */
-	zdb_table_t public_view;  /**< nodes of public zones, most specific zone wins */
+	zdb_view_t public_view;   /**< the public zones */
 	zdb_opts_t opts;          /**< answer options (strings in arena) */
 	zdb_vpc_t *vpcs;          /**< VPCs, first match of a source wins (malloc'd) */
 	size_t n_vpcs;            /**< number of VPCs */
@@ -192,8 +261,15 @@ struct zdb {
 	size_t n_colls;           /**< number of collections */
 };
 
-/** Allocate n bytes (zeroed) from the snapshot arena; NULL on failure. */
+/** Allocate n bytes (zeroed, pointer-aligned) from the current arena; NULL on failure. */
 void *zdb_alloc(zdb_t *db, size_t n);
+
+/** Allocate n bytes (zeroed) aligned to align (a power of two, at most that of
+ *  max_align_t) from the current arena; NULL on failure. */
+void *zdb_alloc_al(zdb_t *db, size_t n, size_t align);
+
+/** Bytes held by an arena (chunks and their headers). */
+size_t zdb_arena_bytes(const zdb_arena_chunk_t *c);
 
 /** Hash of a lower-cased wire name. */
 uint64_t zdb_hash(const uint8_t *name, size_t len);
@@ -201,3 +277,12 @@ uint64_t zdb_hash(const uint8_t *name, size_t len);
 /** Find a node by lower-cased wire name in a table; NULL if absent. */
 const zdb_node_t *zdb_table_find(const zdb_table_t *t, const uint8_t *name, size_t len,
 				 uint64_t hash);
+
+/**
+ * The most specific zone of view v whose apex is a suffix of name and has at most
+ * max_labels labels, or NULL. off[i] is the offset of label i of name (off[nlabels]: the
+ * root label); *idx receives the index of the apex's first label.
+ */
+const zdb_zone_t *zdb_view_find(const zdb_view_t *v, const uint8_t *name, size_t len,
+				const uint8_t *off, uint8_t nlabels, unsigned max_labels,
+				uint8_t *idx);

@@ -6,8 +6,16 @@
  * alone at its name and not at the apex), grouped by owner and type, converted to wire
  * rdata once, and placed in nodes; every ancestor between a name and the apex becomes a
  * node too (an empty non-terminal when it has no data), so the answer code finds closest
- * enclosers with hash lookups only. Then the view table is filled with every zone's nodes,
- * the most specific hosted zone owning each name.
+ * enclosers with hash lookups only. Each zone lives in a blob of its own (one arena, one
+ * node table) that later snapshots share while the zone's sources do not change
+ * (same_source: a reload or an API change compiles only the zones it touches). Then each
+ * view (public, one per VPC) gets a table of its zones by apex name.
+ *
+ * Memory layout, for a million names in about 130 MiB: a node is 24 bytes with its owner
+ * name right after it; an RRset is 40 bytes with its records packed in one block (2-byte
+ * length, rdata); rare links (the delegation above a name, the wildcard child) are flags
+ * the answer code resolves in the zone's table; allocations are 8-byte aligned (rdata
+ * 1-byte) in 4 KiB..1 MiB arena chunks.
  */
 #include "zdb_int.h"
 #include "err.h"
@@ -22,6 +30,8 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 
 /* A record during the build. */
 typedef struct brec {
@@ -31,6 +41,7 @@ typedef struct brec {
 				 set's name (small records keep a million-name load in cache) */
 	uint8_t ownerlen;     /* its length */
 	uint16_t type;        /* RR type */
+	uint32_t seq;         /* its owner's place in the order owners first appear */
 } brec_t;
 
 /* Growable build-time table (same probing as zdb_table_t). */
@@ -82,51 +93,75 @@ static zdb_node_t *btab_find(btab_t *t, const uint8_t *name, size_t len, uint64_
 		zdb_node_t *n = t->slot[i];
 		if (n == NULL)
 			return NULL;
-		if (n->hash == h && n->namelen == len && memcmp(n->name, name, len) == 0)
+		if (n->hash == (uint32_t)h && n->namelen == len && memcmp(n->name, name, len) == 0)
 			return n;
 	}
 }
 
-static void btab_put(btab_t *t, zdb_node_t *node)
+static bool btab_put(btab_t *t, zdb_node_t *node)
 {
+	if ((t->n + 1) * 4 > (t->mask + 1) * 3) {
+		/* more empty non-terminals than expected: grow (on failure, probe a fuller
+		 * table while there is room) */
+		uint64_t mask = t->mask * 2 + 1;
+		zdb_node_t **slot = calloc(mask + 1, sizeof(*slot));
+		for (uint64_t k = 0; slot != NULL && k <= t->mask; k++) {
+			zdb_node_t *n = t->slot[k];
+			if (n == NULL)
+				continue;
+			uint64_t j = n->hash & mask;
+			while (slot[j] != NULL)
+				j = (j + 1) & mask;
+			slot[j] = n;
+		}
+		if (slot != NULL) {
+			free(t->slot);
+			t->slot = slot;
+			t->mask = mask;
+		} else if (t->n + 1 > t->mask) {
+			return false;
+		}
+	}
 	uint64_t i = node->hash & t->mask;
 	while (t->slot[i] != NULL)
 		i = (i + 1) & t->mask;
 	t->slot[i] = node;
 	t->n++;
+	return true;
+}
+
+/* Find or create the node for name, whose hash is h; creates with no RRsets. */
+static zdb_node_t *get_node_h(zdb_t *db, btab_t *t, const zdb_zone_t *zone,
+			      const uint8_t *name, size_t len, uint64_t h)
+{
+	zdb_node_t *n = btab_find(t, name, len, h);
+	if (n != NULL)
+		return n;
+	n = zdb_alloc(db, sizeof(*n) + len); /* the name follows the node */
+	if (n == NULL)
+		return NULL;
+	memcpy(n->name, name, len);
+	n->namelen = (uint8_t)len;
+	n->hash = (uint32_t)h;
+	n->labels = name_labels(n->name); /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+	n->is_wild = n->name[0] == 1 && n->name[1] == '*'; /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): copied above */
+	(void)zone;
+	if (!btab_put(t, n))
+		return NULL;
+	return n;
 }
 
 /* Find or create the node for name; creates with no RRsets. */
 static zdb_node_t *get_node(zdb_t *db, btab_t *t, const zdb_zone_t *zone, const uint8_t *name,
 			    size_t len)
 {
-	uint64_t h = zdb_hash(name, len);
-	zdb_node_t *n = btab_find(t, name, len, h);
-	if (n != NULL)
-		return n;
-	n = zdb_alloc(db, sizeof(*n));
-	uint8_t *copy = zdb_alloc(db, len);
-	if (n == NULL || copy == NULL)
-		return NULL;
-	memcpy(copy, name, len);
-	n->name = copy;
-	n->namelen = (uint8_t)len;
-	n->hash = h;
-	n->labels = name_labels(copy); /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult) */
-	n->is_wild = copy[0] == 1 && copy[1] == '*'; /* NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult): copied above */
-	n->zone = zone;
-	btab_put(t, n);
-	return n;
+	return get_node_h(db, t, zone, name, len, zdb_hash(name, len));
 }
 
+/* Records of one owner: by type, then record set, then file order. */
 static int cmp_brec(const void *a, const void *b)
 {
 	const brec_t *x = a, *y = b;
-	if (x->ownerlen != y->ownerlen)
-		return x->ownerlen < y->ownerlen ? -1 : 1;
-	int c = memcmp(x->owner, y->owner, x->ownerlen);
-	if (c != 0)
-		return c;
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
 	if (x->set != y->set)
@@ -188,7 +223,37 @@ typedef struct bctx {
 	char *err;
 	size_t errlen;
 	bool uses_colls;   /* the zone being built has a group pointing into db->colls */
+	zdb_zblob_t *zb;   /* the blob of the zone being built */
 } bctx_t;
+
+/* The identity and times of a file now; false when it cannot be read. */
+static bool file_stat(const char *path, zdb_zfile_t *f)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return false;
+	f->dev = (uint64_t)st.st_dev;
+	f->ino = (uint64_t)st.st_ino;
+	f->size = (uint64_t)st.st_size;
+	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return true;
+}
+
+/* Remember that the zone being built refers to health check id (arena copy) at slot. */
+static int note_hc(bctx_t *b, const char *id, uint32_t slot)
+{
+	zdb_zblob_t *zb = b->zb;
+	if (zb == NULL)
+		return ERR_OK;
+	zdb_hcref_t *v = realloc(zb->hcs, (zb->n_hcs + 1) * sizeof(*v));
+	if (v == NULL)
+		return ERR_NOMEM;
+	zb->hcs = v;
+	v[zb->n_hcs].id = id;
+	v[zb->n_hcs++].slot = slot;
+	return ERR_OK;
+}
 
 static int berr(bctx_t *b, const zl_rr_t *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -260,35 +325,39 @@ static int build_values(bctx_t *b, const zl_rr_t *const *rr, size_t n, zdb_rrset
 		return ERR_INVAL;
 	if (n > 65535)
 		return berr(b, rr[0], "more than 65535 records in one RRset");
-	const uint8_t **rd = zdb_alloc(b->db, n * sizeof(*rd));
-	uint16_t *rl = zdb_alloc(b->db, n * sizeof(*rl));
-	if (rd == NULL || rl == NULL)
+	/* one block: per record a 2-byte length and the rdata (zdb_rrset_t.rd) */
+	size_t total = 0;
+	for (size_t k = 0; k < n; k++)
+		total += 2u + rr[k]->rdlen;
+	uint8_t *rd = zdb_alloc_al(b->db, total, 1);
+	if (rd == NULL)
 		return ERR_NOMEM;
 	rs->type = rr[0]->type;
 	rs->ttl = rr[0]->ttl;
 	rs->rdkind = rdkind_of(rs->type);
-	size_t out = 0;
+	size_t out = 0, used = 0;
 	for (size_t k = 0; k < n; k++) {
-		size_t len = rr[k]->rdlen;
+		uint16_t len = rr[k]->rdlen;
 		if (rr[k]->ttl < rs->ttl) /* RFC 2181 5.2: one TTL per RRset, the lowest */
 			rs->ttl = rr[k]->ttl;
 		/* RFC 2181 5: an RRset holds no duplicate records */
 		bool dup = false;
-		for (size_t d = 0; d < out && !dup; d++)
-			dup = rl[d] == len && memcmp(rd[d], rr[k]->rdata, len) == 0;
+		for (size_t d = 0, at = 0; d < out && !dup; d++) {
+			uint16_t dl;
+			memcpy(&dl, rd + at, 2);
+			dup = dl == len && memcmp(rd + at + 2, rr[k]->rdata, len) == 0;
+			at += 2u + dl;
+		}
 		if (dup)
 			continue;
-		uint8_t *copy = zdb_alloc(b->db, len ? len : 1);
-		if (copy == NULL)
-			return ERR_NOMEM;
-		memcpy(copy, rr[k]->rdata, len);
-		rd[out] = copy;
-		rl[out] = (uint16_t)len;
+		memcpy(rd + used, &len, 2);
+		if (len > 0)
+			memcpy(rd + used + 2, rr[k]->rdata, len);
+		used += 2u + len;
 		out++;
 	}
 	rs->count = (uint16_t)out;
-	rs->rdata = rd;
-	rs->rdlen = rl;
+	rs->rd = rd;
 	if (rs->type == LDNS_RR_TYPE_SOA && out > 1)
 		return berr(b, rr[0], "more than one SOA record");
 	if (rs->type == LDNS_RR_TYPE_CNAME && out > 1)
@@ -321,6 +390,8 @@ static int coll_loc(const zdb_cidr_coll_t *c, const char *name)
 static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rrset_t *rs,
 		       zdb_zone_t *zone)
 {
+	if (n == 0 || sets[0] == NULL)
+		return ERR_INVAL; /* cannot happen: every record of a group has its set */
 	const r53_set_t *s0 = sets[0];
 	uint8_t policy = s0->policy;
 	size_t limit = policy == POL_GEOPROXIMITY ? 30 : policy == POL_SIMPLE ? 1 : 100;
@@ -370,6 +441,8 @@ static int build_group(bctx_t *b, const r53_set_t *const *sets, size_t n, zdb_rr
 			if (b->opts->hc_find == NULL ||
 			    b->opts->hc_find(b->opts->hc_ctx, s->hc_id, &x->hc) != ERR_OK)
 				return serr(b, s, "HealthCheckId \"%s\" is not defined in health_checks", s->hc_id);
+			if (note_hc(b, hid, x->hc) != ERR_OK)
+				return ERR_NOMEM;
 			hc14_warn(b, s);
 		}
 		if (s->alias) {
@@ -487,11 +560,14 @@ static int link_targets(bctx_t *b, btab_t *t, zdb_rrset_t *rs)
 	const zdb_node_t **tg = zdb_alloc(b->db, rs->count * sizeof(*tg));
 	if (tg == NULL)
 		return ERR_NOMEM;
+	uint16_t rl = 0;
+	const uint8_t *rd = NULL;
 	for (size_t k = 0; k < rs->count; k++) {
-		if (rs->rdlen[k] <= off)
+		rd = k == 0 ? zdb_rd_first(rs, &rl) : zdb_rd_next(rd, &rl);
+		if (rl <= off)
 			continue;
-		const uint8_t *p = rs->rdata[k] + off;
-		size_t len = wire_name_len(p, rs->rdata[k] + rs->rdlen[k]);
+		const uint8_t *p = rd + off;
+		size_t len = wire_name_len(p, rd + rl);
 		if (len == 0)
 			continue;
 		uint8_t low[ZDB_MAXNAME];
@@ -597,13 +673,36 @@ static int check_alias_loops(bctx_t *b, btab_t *t, const r53_list_t *sets)
 	return ERR_OK;
 }
 
-/* Load and compile one zone; its nodes are left in *tp (caller frees tp->slot). */
-static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t *tp)
+/* Remember the zone file and its includes as they are now (zdb_zfile_t). */
+static int note_files(zdb_zblob_t *zb, const char *zone_file, const zl_list_t *list)
+{
+	size_t n = list->n_files ? list->n_files : 1;
+	zb->zone_file = strdup(zone_file);
+	zb->files = calloc(n, sizeof(*zb->files));
+	if (zb->zone_file == NULL || zb->files == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *path = list->n_files ? list->files[i] : zone_file;
+		zb->n_files = i + 1;
+		zb->files[i].path = strdup(path);
+		if (zb->files[i].path == NULL)
+			return ERR_NOMEM;
+		if (!file_stat(path, &zb->files[i]))
+			zb->files[i].ino = 0; /* cannot tell whether it changes: never shared */
+	}
+	return ERR_OK;
+}
+
+/* Load and compile one zone (into zb's arena, which b->db->arena is during the build). */
+static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, zdb_zblob_t *zb)
 {
 	zl_list_t list;
 	r53_list_t sets = { 0 };
 	brec_t *recs = NULL;
 	btab_t t = { 0 };
+	zdb_node_t **byseq = NULL; /* nodes with data, in the order their owners first appear */
+	size_t *start = NULL;      /* per owner: where its records start in recs */
+	size_t nseq = 0;           /* owners */
 	int ret;
 	uint8_t apex[ZDB_MAXNAME];
 	size_t alen;
@@ -673,7 +772,6 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			recs[nr++].owner = st->name;
 		}
 	}
-	size_t bound = 1;
 	for (size_t i = 0; i < nrec; i++) {
 		brec_t *br = &recs[i];
 		zl_rr_t where = { .file = br->set ? br->set->where : "?", .line = -1 };
@@ -706,33 +804,92 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 			ret = berr(b, r, "%s", "CNAME at the zone apex (HZ-21)");
 			goto out;
 		}
-		bound += (size_t)(name_labels(br->owner) - name_labels(apex)) + 1;
 	}
-	qsort(recs, nrec, sizeof(*recs), cmp_brec);
-
-	t.slot = calloc(pow2_at_least(bound * 2), sizeof(*t.slot));
-	if (t.slot == NULL) {
+	/* Group the records by owner without sorting names: each owner's node is made in the
+	 * order owners first appear (a counting sort by that order keeps file order within an
+	 * owner), then the records of one owner are sorted by type. */
+	{
+		size_t size = pow2_at_least(nrec + nrec / 3 + 2);
+		t.slot = calloc(size, sizeof(*t.slot));
+		t.mask = size - 1;
+	}
+	byseq = calloc(nrec + 1, sizeof(*byseq));
+	start = calloc(nrec + 2, sizeof(*start));
+	if (t.slot == NULL || byseq == NULL || start == NULL) {
 		ret = ERR_NOMEM;
 		goto out;
 	}
-	t.mask = pow2_at_least(bound * 2) - 1;
 	zdb_node_t *apex_node = get_node(b->db, &t, zone, apex, alen);
 	if (apex_node == NULL) {
 		ret = ERR_NOMEM;
 		goto out;
 	}
-
-	/* Nodes with data, their RRsets, and the empty non-terminals above them. */
-	for (size_t i = 0; i < nrec;) {
-		size_t j = i;
-		size_t ntypes = 0;
-		while (j < nrec && recs[j].ownerlen == recs[i].ownerlen &&
-		       memcmp(recs[j].owner, recs[i].owner, recs[i].ownerlen) == 0) {
-			if (j == i || recs[j].type != recs[j - 1].type)
-				ntypes++;
-			j++;
+	byseq[nseq++] = apex_node;
+	/* the table is far bigger than the caches: hash PF records ahead and prefetch their
+	 * slots, then (PF/2 ahead) the nodes those slots point to */
+	enum { PF = 16 };
+	uint64_t ring[PF] = { 0 };
+	for (size_t i = 0; i < nrec + PF; i++) {
+		uint64_t hr = ring[i % PF]; /* record i - PF's hash, when i >= PF */
+		if (i < nrec) {
+			uint64_t h = zdb_hash(recs[i].owner, recs[i].ownerlen);
+			ring[i % PF] = h;
+			__builtin_prefetch(&t.slot[h & t.mask]);
 		}
-		zdb_node_t *node = get_node(b->db, &t, zone, recs[i].owner, recs[i].ownerlen);
+		if (i >= PF / 2 && i - PF / 2 < nrec) {
+			const zdb_node_t *ahead = t.slot[ring[(i - PF / 2) % PF] & t.mask];
+			if (ahead != NULL)
+				__builtin_prefetch(ahead);
+		}
+		if (i < PF)
+			continue;
+		size_t r = i - PF;
+		size_t before = t.n;
+		zdb_node_t *node;
+		if (r > 0 && recs[r].ownerlen == recs[r - 1].ownerlen &&
+		    memcmp(recs[r].owner, recs[r - 1].owner, recs[r].ownerlen) == 0)
+			node = byseq[recs[r - 1].seq]; /* the same owner as the line before */
+		else
+			node = get_node_h(b->db, &t, zone, recs[r].owner, recs[r].ownerlen, hr);
+		if (node == NULL) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
+		if (t.n != before) {
+			node->build_seq = nseq;
+			byseq[nseq++] = node;
+		}
+		recs[r].seq = (uint32_t)node->build_seq;
+		start[recs[r].seq + 1]++;
+	}
+	for (size_t q = 1; q <= nseq; q++)
+		start[q] += start[q - 1];
+	{
+		brec_t *sorted = malloc((nrec ? nrec : 1) * sizeof(*sorted));
+		if (sorted == NULL) {
+			ret = ERR_NOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < nrec; i++)
+			sorted[start[recs[i].seq]++] = recs[i];
+		free(recs);
+		recs = sorted;
+	}
+	/* start[q] is now the end of owner q's records */
+	for (size_t q = 0, i = 0; q < nseq; i = start[q++]) {
+		if (start[q] - i > 1)
+			qsort(recs + i, start[q] - i, sizeof(*recs), cmp_brec);
+	}
+
+	/* Nodes with data and their RRsets. */
+	for (size_t q = 0, i = 0; q < nseq; i = start[q++]) {
+		size_t j = start[q];
+		size_t ntypes = 0;
+		if (j == i)
+			continue; /* the apex without records: no SOA, reported below */
+		for (size_t k = i; k < j; k++)
+			ntypes += k == i || recs[k].type != recs[k - 1].type;
+		zdb_node_t *node = byseq[q];
 		zdb_rrset_t *rsv = zdb_alloc(b->db, ntypes * sizeof(*rsv));
 		if (node == NULL || rsv == NULL) {
 			ret = ERR_NOMEM;
@@ -791,13 +948,22 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 				}
 			}
 		}
-		/* ancestors up to the apex (shorter owners come first: their DNAMEs are known) */
-		const uint8_t *p = recs[i].owner;
-		size_t len = recs[i].ownerlen;
-		while (len > alen) {
+	}
+	/* The empty non-terminals between each name and the apex; the delegation or DNAME at
+	 * or above each node (below_cut) and the wildcard children, computed from the apex
+	 * down along each name; no data below a DNAME. */
+	for (size_t q = 0, i = 0; q < nseq; i = start[q++]) {
+		if (start[q] == i)
+			continue;
+		zdb_node_t *node = byseq[q];
+		zdb_node_t *chain[ZDB_MAXLABELS + 1]; /* ancestors, the parent first */
+		size_t nc = 0;
+		const uint8_t *p = node->name;
+		size_t len = node->namelen;
+		while (len > alen && nc < ZDB_MAXLABELS) {
 			len -= (size_t)*p + 1;
 			p += *p + 1;
-			zdb_node_t *anc = get_node(b->db, &t, zone, p, len);
+			zdb_node_t *anc = len == alen ? apex_node : get_node(b->db, &t, zone, p, len);
 			if (anc == NULL) {
 				ret = ERR_NOMEM;
 				goto out;
@@ -811,8 +977,19 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 					   r53_name_str(anc->name, nb, sizeof(nb)));
 				goto out;
 			}
+			chain[nc++] = anc;
 		}
-		i = j;
+		bool below = false;
+		for (size_t k = nc; k-- > 0;) {
+			zdb_node_t *a = chain[k];
+			below |= a->is_cut || a->is_dname;
+			a->below_cut = below;
+			if (a->is_wild && k + 1 < nc)
+				chain[k + 1]->has_wild = true;
+		}
+		node->below_cut = below || node->is_cut || node->is_dname;
+		if (node->is_wild && nc > 0)
+			chain[0]->has_wild = true;
 	}
 
 	/* Apex records. */
@@ -837,9 +1014,9 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 		goto out;
 	}
 	{
-		const uint8_t *rd = zone->soa->rdata[0];
-		uint16_t rl = zone->soa->rdlen[0];
-		if (rl < 22) {
+		uint16_t rl = 0;
+		const uint8_t *rd = zone->soa->count > 0 ? zdb_rd_first(zone->soa, &rl) : NULL;
+		if (rd == NULL || rl < 22) {
 			snprintf(b->err, b->errlen, "%s: zone %s: malformed SOA", zf, src->name);
 			ret = ERR_INVAL;
 			goto out;
@@ -853,31 +1030,9 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	}
 	zone->apex = apex_node;
 
-	/* Per node: delegation or DNAME above, wildcard child, additional-section targets. */
-	for (uint64_t i = 0; i <= t.mask; i++) {
-		zdb_node_t *n = t.slot[i];
-		if (n == NULL)
-			continue;
-		const uint8_t *p = n->name;
-		size_t len = n->namelen;
-		const zdb_node_t *cut = NULL;
-		for (;;) {
-			zdb_node_t *a = btab_find(&t, p, len, zdb_hash(p, len));
-			if (a != NULL && (a->is_cut || a->is_dname))
-				cut = a; /* keep the highest one */
-			if (len <= alen)
-				break;
-			len -= (size_t)*p + 1;
-			p += *p + 1;
-		}
-		n->cut = cut;
-		if (n->is_wild) {
-			const uint8_t *pp = n->name + 2;
-			size_t plen = n->namelen - 2u;
-			zdb_node_t *parent = btab_find(&t, pp, plen, zdb_hash(pp, plen));
-			if (parent != NULL)
-				parent->wild = n;
-		}
+	/* Per node with data: additional-section targets, alias targets. */
+	for (size_t q = 0; q < nseq; q++) {
+		zdb_node_t *n = byseq[q];
 		for (size_t k = 0; k < n->n_rrsets; k++) {
 			zdb_rrset_t *rs = (zdb_rrset_t *)&n->rrsets[k];
 			ret = link_targets(b, &t, rs);
@@ -890,77 +1045,89 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, btab_t 
 	ret = check_alias_loops(b, &t, &sets);
 	if (ret != ERR_OK)
 		goto out;
-	ret = ERR_OK;
+	/* the zone's table (the blob frees it), sized for its nodes (load at most 3/4): the
+	 * build's own when that has the size (it was sized for the records) */
+	{
+		size_t size = pow2_at_least(t.n + t.n / 3 + 1);
+		zone->n_nodes = t.n;
+		if (t.mask + 1 == size) {
+			zone->nodes.slot = (const zdb_node_t **)t.slot;
+			zone->nodes.mask = t.mask;
+			t.slot = NULL;
+		} else {
+			const zdb_node_t **slot = calloc(size, sizeof(*slot));
+			if (slot == NULL) {
+				ret = ERR_NOMEM;
+				goto out;
+			}
+			zone->nodes.slot = slot;
+			zone->nodes.mask = size - 1;
+			for (uint64_t i = 0; i <= t.mask; i++) {
+				const zdb_node_t *n = t.slot[i];
+				if (n == NULL)
+					continue;
+				uint64_t k = n->hash & zone->nodes.mask;
+				while (slot[k] != NULL)
+					k = (k + 1) & zone->nodes.mask;
+				slot[k] = n;
+			}
+		}
+	}
+	if (src->zone_file != NULL && zb != NULL)
+		ret = note_files(zb, src->zone_file, &list);
+	if (ret == ERR_OK && src->record_sets != NULL && zb != NULL)
+		zb->record_sets = json_incref((json_t *)src->record_sets);
 out:
-	if (ret == ERR_OK)
-		*tp = t;
-	else
-		free(t.slot);
+	free(t.slot);
+	free(byseq);
+	free(start);
 	free(recs);
 	r53_list_deinit(&sets);
 	zl_list_deinit(&list);
 	return ret;
 }
 
-/* Is the node's name inside a more specific hosted zone than its own? */
-static bool shadowed(const btab_t *apexes, const zdb_node_t *n)
-{
-	const uint8_t *p = n->name;
-	size_t len = n->namelen;
-	size_t alen = n->zone->apex->namelen;
-	while (len > alen) {
-		if (btab_find((btab_t *)apexes, p, len, zdb_hash(p, len)) != NULL)
-			return true;
-		len -= (size_t)*p + 1;
-		p += *p + 1;
-	}
-	return false;
-}
-
 /*
- * Fill view with the nodes of the zones for which member[z] is true, the most specific
- * zone owning each name (a hosted child's names are not looked up in its parent).
+ * Fill view with the zones for which member[z] is true, by apex name. Two zones of one name
+ * in a view are an error (HZ-5), or with dup_ok the first one answers and the others are
+ * left out with a warning.
  */
-static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *view,
-		      const char *what, bool dup_ok)
+static int build_view(bctx_t *b, const bool *member, zdb_view_t *view, const char *what,
+		      bool dup_ok)
 {
-	size_t total = 0, nz = 0;
-	for (size_t z = 0; z < b->db->n_zones; z++) {
-		if (member[z]) {
-			total += tabs[z].n;
-			nz++;
-		}
-	}
-	btab_t ap = { 0 };
-	ap.mask = pow2_at_least(nz * 2) - 1;
-	ap.slot = calloc(ap.mask + 1, sizeof(*ap.slot));
-	size_t size = pow2_at_least(total * 2);
-	const zdb_node_t **slot = calloc(size, sizeof(*slot));
-	if (ap.slot == NULL || slot == NULL) {
-		free(ap.slot);
-		free(slot);
+	zdb_t *db = b->db;
+	size_t nz = 0;
+	for (size_t z = 0; z < db->n_zones; z++)
+		nz += member[z];
+	size_t size = pow2_at_least(nz * 2);
+	const zdb_zone_t **slot = calloc(size, sizeof(*slot));
+	if (slot == NULL)
 		return ERR_NOMEM;
-	}
-	bool *skip = calloc(b->db->n_zones ? b->db->n_zones : 1, sizeof(*skip));
-	if (skip == NULL) {
-		free(ap.slot);
-		free(slot);
-		return ERR_NOMEM;
-	}
-	for (size_t z = 0; z < b->db->n_zones; z++) {
-		const zdb_zone_t *zone = &b->db->zones[z];
+	view->slot = slot;
+	view->mask = size - 1;
+	view->min_labels = UINT8_MAX;
+	view->max_labels = 0;
+	for (size_t z = 0; z < db->n_zones; z++) {
+		const zdb_zone_t *zone = &db->zones[z];
 		if (!member[z])
 			continue;
-		zdb_node_t *apex = (zdb_node_t *)zone->apex;
-		const zdb_node_t *other = btab_find(&ap, apex->name, apex->namelen, apex->hash);
+		const zdb_node_t *apex = zone->apex;
+		const zdb_zone_t *other = NULL;
+		uint64_t k = apex->hash & view->mask;
+		for (; slot[k] != NULL; k = (k + 1) & view->mask) {
+			const zdb_node_t *a = slot[k]->apex;
+			if (a->namelen == apex->namelen && memcmp(a->name, apex->name, a->namelen) == 0) {
+				other = slot[k];
+				break;
+			}
+		}
 		if (other != NULL && dup_ok) {
 			/* Route 53 allows two public zones of one name (each with its own name
 			 * servers); one view can answer for one of them: the first. */
-			skip[z] = true;
 			if (b->opts->warn != NULL) {
 				char msg[600];
 				snprintf(msg, sizeof(msg), "zone %s (%s): %s already has a public hosted zone of this name (%s); DNS answers from that one",
-					 zone->name, zone->id, what, other->zone->id);
+					 zone->name, zone->id, what, other->id);
 				b->opts->warn(msg);
 			}
 			continue;
@@ -968,38 +1135,14 @@ static int build_view(bctx_t *b, btab_t *tabs, const bool *member, zdb_table_t *
 		if (other != NULL) {
 			snprintf(b->err, b->errlen, "zone %s: another hosted zone of %s has the same name (HZ-5)",
 				 zone->name, what);
-			free(ap.slot);
-			free(slot);
-			free(skip);
 			return ERR_EXISTS;
 		}
-		btab_put(&ap, apex);
+		slot[k] = zone;
+		if (apex->labels < view->min_labels)
+			view->min_labels = apex->labels;
+		if (apex->labels > view->max_labels)
+			view->max_labels = apex->labels;
 	}
-	view->slot = slot;
-	view->mask = size - 1;
-	for (size_t z = 0; z < b->db->n_zones; z++) {
-		if (!member[z] || skip[z])
-			continue;
-		for (uint64_t i = 0; tabs[z].slot != NULL && i <= tabs[z].mask; i++) {
-			const zdb_node_t *n = tabs[z].slot[i];
-			if (n == NULL)
-				continue;
-			if (shadowed(&ap, n)) {
-				/* the parent's cut at a hosted child's apex still answers DS */
-				zdb_node_t *child = btab_find(&ap, n->name, n->namelen, n->hash);
-				/* a shared child has it already: no write to a node readers see */
-				if (child != NULL && n->is_cut && child->ds_parent != n)
-					child->ds_parent = n;
-				continue;
-			}
-			uint64_t k = n->hash & view->mask;
-			while (slot[k] != NULL)
-				k = (k + 1) & view->mask;
-			slot[k] = n;
-		}
-	}
-	free(ap.slot);
-	free(skip);
 	return ERR_OK;
 }
 
@@ -1182,7 +1325,7 @@ static int build_colls(bctx_t *b, const json_t *colls)
 }
 
 /* Compile zone i into a blob of its own: the arena is swapped for the build. */
-static int compile_zone(bctx_t *b, const zdb_src_t *src, size_t i, btab_t *tp)
+static int compile_zone(bctx_t *b, const zdb_src_t *src, size_t i)
 {
 	zdb_t *db = b->db;
 	zdb_zblob_t *zb = calloc(1, sizeof(*zb));
@@ -1193,58 +1336,100 @@ static int compile_zone(bctx_t *b, const zdb_src_t *src, size_t i, btab_t *tp)
 	zdb_arena_chunk_t *saved = db->arena;
 	db->arena = NULL;
 	b->uses_colls = false;
-	int ret = build_zone(b, src, &zb->zone, tp);
-	if (ret == ERR_OK && tp->n > 0) {
-		zb->nodes = zdb_alloc(db, tp->n * sizeof(*zb->nodes));
-		if (zb->nodes == NULL)
-			ret = ERR_NOMEM;
-		for (uint64_t k = 0; ret == ERR_OK && k <= tp->mask; k++) {
-			if (tp->slot[k] != NULL)
-				zb->nodes[zb->n_nodes++] = tp->slot[k];
-		}
-	}
+	b->zb = zb;
+	int ret = build_zone(b, src, &zb->zone, zb);
+	b->zb = NULL;
 	zb->arena = db->arena;
+	zb->bytes = zdb_arena_bytes(zb->arena) + (zb->zone.nodes.slot != NULL ?
+		    (zb->zone.nodes.mask + 1) * sizeof(*zb->zone.nodes.slot) : 0);
 	zb->uses_colls = b->uses_colls;
 	db->arena = saved;
 	db->zones[i] = zb->zone;
+	db->bytes_built += zb->bytes;
 	return ret;
 }
 
-/* Zone i is blob zb of the previous snapshot: take a reference, list its nodes for the
- * views (tp gets a plain array of them, which build_view only iterates). */
-static int share_zone(zdb_t *db, zdb_zblob_t *zb, size_t i, btab_t *tp)
+/* Zone i is blob zb of the previous snapshot: take a reference. */
+static void share_zone(zdb_t *db, zdb_zblob_t *zb, size_t i)
 {
 	atomic_fetch_add_explicit(&zb->refs, 1, memory_order_relaxed);
 	db->blobs[i] = zb;
 	db->zones[i] = zb->zone;
-	if (zb->n_nodes == 0)
-		return ERR_OK;
-	tp->slot = malloc(zb->n_nodes * sizeof(*tp->slot));
-	if (tp->slot == NULL)
-		return ERR_NOMEM;
-	memcpy(tp->slot, zb->nodes, zb->n_nodes * sizeof(*tp->slot));
-	tp->mask = zb->n_nodes - 1;
-	tp->n = zb->n_nodes;
-	return ERR_OK;
 }
 
-/* "a.b." lies strictly below "b." (presentation forms, any case). */
-static bool zone_below(const char *name, const char *parent)
+/* The same documents: the same json_t, or containers of the same documents. */
+static bool same_docs(const json_t *a, const json_t *b)
 {
-	size_t ln = strlen(name), lp = strlen(parent);
-	if (strcmp(parent, ".") == 0)
-		return strcmp(name, ".") != 0;
-	return ln > lp && name[ln - lp - 1] == '.' && strcasecmp(name + ln - lp, parent) == 0;
+	if (a == b)
+		return true;
+	if (a == NULL || b == NULL || json_typeof(a) != json_typeof(b))
+		return false;
+	if (json_is_array(a)) {
+		size_t n = json_array_size(a);
+		if (json_array_size(b) != n)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!same_docs(json_array_get(a, i), json_array_get(b, i)))
+				return false;
+		return true;
+	}
+	if (json_is_object(a)) {
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		const char *k;
+		const json_t *v;
+		json_object_foreach((json_t *)a, k, v) {
+			if (!same_docs(v, json_object_get(b, k)))
+				return false;
+		}
+		return true;
+	}
+	return json_equal((json_t *)a, (json_t *)b) != 0;
 }
 
 /*
- * Which zones of prev the build can share (share[i] set): those the caller says are
- * unchanged, whose groups do not point into prev's CIDR collections, and none of whose
- * ancestor zones is compiled again, new or gone (a hosted child's apex points at its
- * parent's delegation node for DS, build_view: that pointer must stay valid).
+ * Is zone source src what blob zb was built from? Its files by identity, size and times
+ * (the zone file and every file it included), its record sets by document identity (the
+ * model replaces a document it changes, never edits one), and the health checks it refers
+ * to still at the same slots.
  */
-static int plan_sharing(const zdb_src_t *src, size_t n, const zdb_t *prev, zdb_zblob_t ***out)
+static bool same_source(const zdb_zblob_t *zb, const zdb_src_t *src, const zdb_opts_t *opts)
 {
+	if (zb->zone.private_zone != src->private_zone)
+		return false;
+	if ((zb->zone_file == NULL) != (src->zone_file == NULL) ||
+	    (src->zone_file != NULL && strcmp(zb->zone_file, src->zone_file) != 0))
+		return false;
+	if (src->zone_file != NULL && zb->n_files == 0)
+		return false;
+	for (size_t k = 0; k < zb->n_files; k++) {
+		zdb_zfile_t f;
+		const zdb_zfile_t *o = &zb->files[k];
+		if (o->ino == 0 || !file_stat(o->path, &f) || f.dev != o->dev || f.ino != o->ino ||
+		    f.size != o->size || f.mtime_ns != o->mtime_ns || f.ctime_ns != o->ctime_ns)
+			return false;
+	}
+	if (!same_docs(zb->record_sets, src->record_sets))
+		return false;
+	for (size_t k = 0; k < zb->n_hcs; k++) {
+		uint32_t slot;
+		if (opts->hc_find == NULL ||
+		    opts->hc_find(opts->hc_ctx, zb->hcs[k].id, &slot) != ERR_OK ||
+		    slot != zb->hcs[k].slot)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Which zones of prev the build can share (share[i] set): those of the same Id and name
+ * that the caller says are unchanged or that were built from the same sources
+ * (same_source), unless their groups point into prev's CIDR collections.
+ */
+static int plan_sharing(const zdb_src_t *src, size_t n, const zdb_opts_t *opts,
+			zdb_zblob_t ***out)
+{
+	const zdb_t *prev = opts->prev;
 	zdb_zblob_t **share = calloc(n ? n : 1, sizeof(*share));
 	bool *kept = prev ? calloc(prev->n_zones ? prev->n_zones : 1, sizeof(*kept)) : NULL;
 	*out = share;
@@ -1257,35 +1442,17 @@ static int plan_sharing(const zdb_src_t *src, size_t n, const zdb_t *prev, zdb_z
 		return ERR_OK;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!src[i].unchanged || src[i].id == NULL || src[i].id[0] == '\0')
+		if (src[i].id == NULL || src[i].id[0] == '\0' || src[i].name == NULL)
 			continue;
 		for (size_t j = 0; j < prev->n_zones; j++) {
 			zdb_zblob_t *zb = prev->blobs[j];
 			if (zb != NULL && !kept[j] && !zb->uses_colls &&
 			    strcmp(prev->zones[j].id, src[i].id) == 0 &&
-			    strcasecmp(prev->zones[j].name, src[i].name) == 0) {
+			    strcasecmp(prev->zones[j].name, src[i].name) == 0 &&
+			    (src[i].unchanged || same_source(zb, &src[i], opts))) {
 				share[i] = zb;
 				kept[j] = true;
 				break;
-			}
-		}
-	}
-	for (bool again = true; again;) {
-		again = false;
-		for (size_t i = 0; i < n; i++) {
-			if (share[i] == NULL)
-				continue;
-			bool bad = false;
-			for (size_t k = 0; k < n && !bad; k++)
-				bad = share[k] == NULL && zone_below(src[i].name, src[k].name);
-			for (size_t j = 0; j < prev->n_zones && !bad; j++)
-				bad = !kept[j] && zone_below(src[i].name, prev->zones[j].name);
-			if (bad) {
-				for (size_t j = 0; j < prev->n_zones; j++)
-					if (prev->blobs[j] == share[i])
-						kept[j] = false;
-				share[i] = NULL;
-				again = true;
 			}
 		}
 	}
@@ -1298,11 +1465,12 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 {
 	int ret = ERR_NOMEM;
 	zdb_t *db = calloc(1, sizeof(*db));
-	btab_t *tabs = calloc(n_src ? n_src : 1, sizeof(*tabs));
 	bctx_t b = { .db = db, .opts = opts, .err = err, .errlen = errlen };
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
-	if (db == NULL || tabs == NULL)
+	if (db == NULL)
 		goto out;
 	db->zones = calloc(n_src ? n_src : 1, sizeof(*db->zones));
 	if (db->zones == NULL)
@@ -1348,15 +1516,17 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 	}
 	{
 		zdb_zblob_t **share = NULL;
-		ret = plan_sharing(src, n_src, opts->prev, &share);
+		ret = plan_sharing(src, n_src, opts, &share);
 		if (ret != ERR_OK) {
 			free(share);
 			goto out;
 		}
 		for (size_t i = 0; i < n_src && ret == ERR_OK; i++) {
 			db->n_zones = i + 1;
-			ret = share[i] != NULL ? share_zone(db, share[i], i, &tabs[i])
-					       : compile_zone(&b, &src[i], i, &tabs[i]);
+			if (share[i] != NULL)
+				share_zone(db, share[i], i);
+			else
+				ret = compile_zone(&b, &src[i], i);
 			db->n_shared += share[i] != NULL;
 		}
 		free(share);
@@ -1377,25 +1547,37 @@ int zdb_build(const zdb_src_t *src, size_t n_src, const zdb_opts_t *opts, zdb_t 
 			ret = zone_vpcs(&b, &src[z], z, assoc);
 		}
 		if (ret == ERR_OK)
-			ret = build_view(&b, tabs, member, &db->public_view, "the public view",
+			ret = build_view(&b, member, &db->public_view, "the public view",
 					 db->opts.api_lenient);
 		for (size_t v = 0; v < db->n_vpcs && ret == ERR_OK; v++) {
 			char what[128];
 			snprintf(what, sizeof(what), "VPC %s", db->vpcs[v].id);
-			ret = build_view(&b, tabs, assoc + v * nz, &db->vpcs[v].view, what, false);
+			ret = build_view(&b, assoc + v * nz, &db->vpcs[v].view, what, false);
 		}
 		free(member);
 	}
 out:
 	if (ret == ERR_NOMEM && err != NULL && errlen > 0)
 		snprintf(err, errlen, "out of memory while building zones");
-	for (size_t i = 0; tabs != NULL && i < n_src; i++)
-		free(tabs[i].slot);
-	free(tabs);
 	if (ret != ERR_OK) {
 		zdb_free(db);
 		return ret;
 	}
+	/* what the build cost: the zones it compiled, and the snapshot's own memory */
+	{
+		size_t own = zdb_arena_bytes(db->arena) + sizeof(*db) +
+			     n_src * (sizeof(*db->zones) + sizeof(*db->blobs)) +
+			     (db->public_view.mask + 1) * sizeof(*db->public_view.slot) +
+			     db->n_vpcs * sizeof(*db->vpcs);
+		for (size_t v = 0; v < db->n_vpcs; v++)
+			own += (db->vpcs[v].view.mask + 1) * sizeof(*db->vpcs[v].view.slot);
+		db->bytes_built += own;
+		db->bytes_total = own;
+		for (size_t i = 0; i < db->n_zones; i++)
+			db->bytes_total += db->blobs[i]->bytes;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	db->build_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	*out = db;
 	return ERR_OK;
 }

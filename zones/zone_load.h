@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * zone_load.h -- read an RFC 1035 zone file into ldns records (zones/ only).
+ * zone_load.h -- read an RFC 1035 zone file into wire-format records (zones/ only).
  *
- * Our own small line reader handles parentheses, quotes, comments and the $ORIGIN, $TTL
- * and $INCLUDE directives, and remembers the file and line of every record; ldns converts
- * each record's text (every type it knows, and RFC 3597 \# form for the rest).
+ * Our own splitter handles parentheses, quotes, comments and the $ORIGIN, $TTL and
+ * $INCLUDE directives, and remembers the file and line of every record; libzscanner
+ * (Knot DNS) converts each record's text to wire (RFC 3597 \# form for unknown types).
+ * The few records it refuses (classes other than IN, type mnemonics Knot lacks, raw
+ * non-ASCII text) are read by ldns as before.
  */
 #pragma once
 
@@ -12,9 +14,9 @@
 #include <stddef.h>
 
 /**
- * One loaded record, already in wire form, and where it came from. ldns parses each
- * record's text; the record is converted at once and the ldns object freed, so a
- * million-name zone never holds a million ldns objects.
+ * One loaded record, already in wire form, and where it came from. Owners and rdata live
+ * in the list's blob (chunks of up to 1 MiB, no allocation per record); records in a row
+ * with the same owner share its bytes.
  */
 typedef struct zl_rr {
 	const uint8_t *owner; /**< owner, lower-cased wire (in the list's blob) */
@@ -43,18 +45,23 @@ typedef struct zl_list {
  * Convert an ldns record into the list (owner lower-cased, rdata to wire) and free it.
  * \param rr    taken over (freed on success and failure).
  * \param file  borrowed; must outlive the list.
- * 
-etval ERR_OK, ERR_NOMEM, ERR_PARSE (rdata does not convert).
+ * \retval ERR_OK, ERR_NOMEM, ERR_PARSE (rdata does not convert).
  */
 int zl_push_rr(zl_list_t *l, ldns_rr *rr, const char *file, int line);
 
 /**
- * Read a zone file.
+ * Read a zone file. $INCLUDE paths are relative to the including file's directory; an
+ * included file starts at the given origin (relative to the current one) or the current
+ * one, and its $ORIGIN stays inside it, while $TTL and the previous owner carry over.
+ * Records without a TTL get $TTL, else 3600.
  * \param path   the file; borrowed.
  * \param origin the zone name (presentation form), the initial $ORIGIN.
  * \param out    filled on success and on failure (free with zl_list_deinit either way).
- * \param err    "FILE:LINE: reason" on failure.
- * \retval 0 ok, ERR_IO (cannot open), ERR_PARSE (syntax), ERR_NOMEM, ERR_LIMIT.
+ * \param err    "FILE:LINE: reason" on failure (the included file and its line for an
+ *               error inside an include).
+ * \retval 0 ok, ERR_IO (cannot open), ERR_PARSE (syntax, NUL byte, name over 255 bytes,
+ *         missing include), ERR_NOMEM, ERR_LIMIT (includes nested over 8 deep),
+ *         ERR_INVAL (bad zone name).
  */
 int zl_load(const char *path, const char *origin, zl_list_t *out, char *err, size_t errlen);
 

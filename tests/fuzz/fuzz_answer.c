@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_answer.c -- libFuzzer target: answer_build over UDP and TCP on a fixed zone. */
+/* fuzz_answer.c -- libFuzzer target: answer_build over UDP and TCP on a fixed zone, and
+ * over UDP through the answer cache (a store, then a hit of the same length). */
+#include "acache.h"
 #include "answer.h"
 #include "zdb.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,8 +14,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static zdb_t *db;
-static answer_ctx_t ctx;
-static uint8_t out[65535];
+static answer_ctx_t ctx, cached;
+static uint8_t out[65535], out2[4096];
 
 static void load(void)
 {
@@ -25,6 +28,10 @@ static void load(void)
 		abort();
 	}
 	answer_ctx_init(&ctx, 1);
+	answer_ctx_init(&cached, 2);
+	if (acache_new((size_t)1 << 20, &cached.cache) != 0)
+		abort();
+	acache_begin(cached.cache, db, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,6 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		load();
 	size_t n = answer_build(&ctx, db, data, size, out, 512, NULL, false);
 	if (n > 512 || (n > 0 && n < 12))
+		__builtin_trap();
+	/* the cache: the first answer may store, the second may hit: then just as long */
+	size_t c1 = answer_build(&cached, db, data, size, out2, sizeof(out2), NULL, false);
+	uint64_t hits = acache_stats(cached.cache)->hits;
+	size_t c2 = answer_build(&cached, db, data, size, out2, sizeof(out2), NULL, false);
+	bool hit = acache_stats(cached.cache)->hits > hits;
+	if ((hit && c1 != c2) || c2 > sizeof(out2) || (c2 > 0 && c2 < 12))
 		__builtin_trap();
 	n = answer_build(&ctx, db, data, size, out, sizeof(out), NULL, true);
 	if (n > sizeof(out) || (n > 0 && n < 12))

@@ -23,7 +23,15 @@ endif()
 # test_store (also tsan: snapshots share compiled zones while workers read them) covers the
 # configuration as the store's seed, --export/--reimport and zone sharing. test_resolver
 # puts Unbound in front, one per VPC (contrib/resolver/resolvers.py), and asks through it;
-# it skips only where unbound is not installed (contrib/deps.sh installs it).
+# it skips only where unbound is not installed (contrib/deps.sh installs it). test_qlog (also
+# tsan: workers append to their rings while the logger drains, reopens and reformats) checks
+# the Route 53 query-log format, rotation by SIGUSR1/SIGHUP without a lost line, the drain
+# at exit and the /metrics counters. test_fleet (label etcd) runs three r53d nodes on a
+# 3-member etcd cluster (etcd_cluster.py): changes through any node reach every node, INSYNC
+# waits for every live node, a killed node or etcd leader, lost quorum, and the 18% rule
+# counted over the checkers of all nodes. test_reload: a reload compiles only the zones whose
+# files (or $INCLUDEd files) or record sets changed and shares the others (/metrics
+# r53d_snapshot_zones_compiled/_shared), each zone answering its current data.
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -38,7 +46,11 @@ set(R53D_INTEG_TESTS
 	test_durability:300
 	test_hcstate:180:tsan
 	test_store:120:tsan
+	test_reload:120
 	test_resolver:180
+	test_rrl:120
+	test_qlog:120:tsan
+	test_fleet:420:etcd
 )
 foreach(entry IN LISTS R53D_INTEG_TESTS)
 	string(REPLACE ":" ";" parts ${entry})
@@ -71,3 +83,12 @@ add_test(NAME example_config_check
 	COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/check_example.sh $<TARGET_FILE:r53d>
 		${PROJECT_SOURCE_DIR})
 set_tests_properties(example_config_check PROPERTIES TIMEOUT 60 LABELS integration)
+
+# tests/soak (issue 11), its 60-second form: dnsperf at half the rate measured first, 100
+# reloads (good and broken files), health endpoints flapping every second, a sample of
+# answers checked. Alone (RUN_SERIAL): its rate and its zero-loss verdict are its own.
+# Also in the ThreadSanitizer pass (label tsan).
+add_test(NAME soak
+	COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/soak/soak.py
+		--r53d $<TARGET_FILE:r53d> --seconds 60 --slow ${R53D_INTEG_SLOW})
+set_tests_properties(soak PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS "soak;tsan")

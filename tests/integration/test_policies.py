@@ -1113,14 +1113,27 @@ class PoliciesTest(PolicyCase):
 
     # -- query log ------------------------------------------------------------------------
 
+    def settled_size(self, path):
+        """The log's size once the logger thread has written what it holds (lines reach the
+        file about a millisecond after the answer): unchanged over 50 ms, bounded."""
+        size, deadline = -1, time.monotonic() + 5 * SLOW
+        while time.monotonic() < deadline:
+            now = os.path.getsize(path)
+            if now == size:
+                break
+            size = now
+            time.sleep(0.05)
+        return size
+
     def test_query_log(self):
         path = os.path.join(self.srv.dir, "queries.log")
-        start = os.path.getsize(path)
+        start = self.settled_size(path)
         self.assertAnswer("geo.policy.test", FR, [self.GEO["eu"]])
         self.assertAnswer("fo.policy.test", None, ["192.0.2.44"])
         self.health(unhealthy=["hc-lat-euc1"])
         self.assertAnswer("lat.policy.test", US_TX6, ["198.51.100.11"])
         self.assertEqual(self.dig("nothere.www.policy.test").status, "NXDOMAIN")
+        self.settled_size(path)
         with open(path) as f:
             f.seek(start)
             lines = f.read().splitlines()

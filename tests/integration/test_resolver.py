@@ -361,11 +361,20 @@ class ResolverCase(unittest.TestCase):
                          "%s\n%s" % (why, r.text))
 
     def query_log(self):
-        try:
-            with open(os.path.join(self.srv.dir, "query.log")) as f:
-                return f.read().splitlines()
-        except OSError:
-            return []
+        """The query log's lines once the logger thread has written what it holds (lines
+        reach the file about a millisecond after the answer): unchanged over 50 ms."""
+        lines, deadline = None, time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with open(os.path.join(self.srv.dir, "query.log")) as f:
+                    now = f.read().splitlines()
+            except OSError:
+                now = []
+            if now == lines:
+                break
+            lines = now
+            time.sleep(0.05)
+        return lines
 
 
 class ResolverViewTest(ResolverCase):

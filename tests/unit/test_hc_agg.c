@@ -355,6 +355,14 @@ static void test_slots_and_reload(void **state)
 	strcat(big, "]}");
 	assert_int_equal(sys_reload(sys, "{}", big, err, sizeof(err)), HC_OK);
 	free(big);
+	/* the snapshot still serving reads the old table, and keeps serving if the rest of
+	 * the reload fails: until hc_tables_release the old table gets every word too */
+	assert_null(retired);
+	assert_int_equal(hc_force(sys, "a", HC_FORCE_HEALTHY), HC_OK);
+	assert_true(hc_is_healthy(before, sa));
+	assert_int_equal(hc_force(sys, "a", HC_FORCE_UNHEALTHY), HC_OK);
+	assert_false(hc_is_healthy(before, sa));
+	hc_tables_release(sys);
 	assert_ptr_equal(retired, before);
 	assert_true(hc_table(sys) != before);
 	assert_true(hc_table(sys)->n >= 152);

@@ -33,6 +33,7 @@
 #include "err.h"
 #include "geo.h"
 #include "hc_state.h"
+#include "qlog.h"
 #include "snap.h"
 #include "worker.h"
 #include "zdb.h"
@@ -81,6 +82,7 @@ int posix_memalign(void **p, size_t a, size_t n)
 
 static snap_domain_t *domain;
 static worker_t *worker;
+static conf_listen_t listen_addr; /* the worker's address (port resolved) */
 static hc_table_t *hc;
 static int client = -1;
 static uint16_t port;
@@ -136,6 +138,7 @@ static int setup(void **state)
 	}
 	snprintf(l.text, sizeof(l.text), "127.0.0.1");
 	port = worker_addr_port(&l.addr);
+	listen_addr = l;
 	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &l, .n_listen = 1,
 			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1 };
 	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
@@ -146,6 +149,23 @@ static int setup(void **state)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	return connect(client, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* Replace the worker by one that logs into ring (NULL: no query log); same port. */
+static int restart_worker(qlog_ring_t *ring)
+{
+	char err[512] = "";
+	worker_stop(worker);
+	worker_join(worker);
+	worker_free(worker);
+	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
+			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1,
+			     .qlog = ring };
+	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
+		fprintf(stderr, "worker: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int teardown(void **state)
@@ -209,6 +229,8 @@ static void add_query_nsid(const char *name, uint16_t type)
 	qlen[nq - 1] += sizeof(opt);
 }
 
+static void serve_and_count(const char *what);
+
 static void test_no_allocation_per_query(void **state)
 {
 	(void)state;
@@ -233,7 +255,101 @@ static void test_no_allocation_per_query(void **state)
 	qbuf[nq][5] = 2;
 	qlen[nq] = qlen[0];
 	nq++;
+	serve_and_count("query log off");
+}
 
+/*
+ * The same with the query log on (Route 53 format, to a file): each query appends a record
+ * to the worker's ring and the logger thread formats and writes them; neither allocates per
+ * query (the counter covers the logger thread too), and no line is dropped.
+ */
+static void test_no_allocation_with_query_log(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/r53d-hotpath-qlog-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd > 2);
+	qlog_t *l = NULL;
+	qlog_opts_t o = { .rings = 1, .fd = fd, .format = QLOG_ROUTE53, .server_id = "HOT1" };
+	assert_int_equal(qlog_new(&o, &l), ERR_OK);
+	assert_int_equal(qlog_start(l), ERR_OK);
+	assert_int_equal(restart_worker(qlog_ring(l, 0)), 0);
+	serve_and_count("query log on");
+	qlog_stats_t st;
+	qlog_stats(l, &st);
+	assert_int_equal(st.queued, 300 + 20000);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(restart_worker(NULL), 0); /* the ring's worker is gone */
+	qlog_free(l);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t lines = 0;
+	char line[1024];
+	while (fgets(line, sizeof(line), f) != NULL)
+		lines += strstr(line, " HOT1 127.0.0.1 ") != NULL;
+	fclose(f);
+	unlink(path);
+	assert_int_equal(lines, 300 + 20000);
+}
+
+/* Replace the worker by one that applies rate limiting r (NULL: none); same port. */
+static int restart_worker_rrl(rrl_t *r)
+{
+	char err[512] = "";
+	worker_stop(worker);
+	worker_join(worker);
+	worker_free(worker);
+	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
+			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1,
+			     .rrl = r };
+	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
+		fprintf(stderr, "worker: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The same with response rate limiting on: first a limit far above the offered rate, so
+ * that every response is charged to its account and none is limited; then a limit of one
+ * response a second with slip 1, so that nearly every response is limited and goes out
+ * as an empty TC reply. The tables are built before counting; neither path allocates.
+ */
+static void test_no_allocation_with_rrl(void **state)
+{
+	(void)state;
+	rrl_t *r = NULL;
+	assert_int_equal(rrl_new(1, &r), ERR_OK);
+	rrl_conf_t c;
+	rrl_conf_default(&c);
+	c.responses_per_second = RRL_MAX_RATE;
+	snap_defer_t *old = NULL;
+	assert_int_equal(rrl_configure(r, &c, &old), ERR_OK);
+	assert_int_equal(restart_worker_rrl(r), 0);
+	serve_and_count("rrl on, under the limit");
+	rrl_stats_t st;
+	memset(&st, 0, sizeof(st));
+	rrl_stats_sum(r, &st);
+	assert_int_equal(st.checked, 300 + 20000);
+	assert_int_equal(st.dropped + st.slipped, 0);
+
+	c.responses_per_second = 1;
+	c.slip = 1;
+	assert_int_equal(rrl_configure(r, &c, &old), ERR_OK); /* the worker may hold the old set */
+	serve_and_count("rrl on, limited (slip 1)");
+	memset(&st, 0, sizeof(st));
+	rrl_stats_sum(r, &st);
+	assert_int_equal(st.checked, 2 * (300 + 20000));
+	assert_int_equal(st.dropped, 0);
+	assert_true(st.slipped > 300 + 20000 - 1000);
+	assert_int_equal(restart_worker_rrl(NULL), 0);
+	snap_defer_run(old);
+	rrl_free(r);
+}
+
+/* Send the queries, 300 to warm up then 20000 counted, and assert nothing allocated. */
+static void serve_and_count(const char *what)
+{
 	uint8_t resp[4096];
 	size_t answered = 0, sent = 0;
 	unsigned long before = 0;
@@ -256,15 +372,21 @@ static void test_no_allocation_per_query(void **state)
 		}
 	}
 	unsigned long after = atomic_load(&allocs);
-	printf("hot path: %zu queries answered, %lu allocations\n", answered, after - before);
+	uint64_t cached = __atomic_load_n(&worker_answer_stats(worker)->cached, __ATOMIC_RELAXED);
+	printf("hot path, %s: %zu queries answered, %lu allocations, %llu from the answer cache"
+	       " so far\n", what, answered, after - before, (unsigned long long)cached);
 	assert_int_equal(answered, sent);
 	assert_int_equal(after - before, 0);
+	/* the counted queries repeat: the cache's hits and stores are on this path too */
+	assert_true(cached > 10000);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_allocation_per_query),
+		cmocka_unit_test(test_no_allocation_with_query_log),
+		cmocka_unit_test(test_no_allocation_with_rrl),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

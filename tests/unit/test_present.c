@@ -514,6 +514,7 @@ static void value_wire(const char *name, const char *type, json_int_t ttl, const
 	if (st != LDNS_STATUS_OK)
 		fail_msg("%s %s value \"%s\" does not read back: %s", name, type, value,
 			 ldns_get_errorstr_by_id(st));
+	assert_int_equal(r53_fix_at_labels(rr, value), ERR_OK);
 	uint8_t owner[255];
 	size_t olen = 0;
 	assert_int_equal(r53_name(name, owner, &olen), ERR_OK);
