@@ -2,7 +2,8 @@
 # deps.sh -- install the Debian 12 packages r53d needs to build, test and benchmark.
 # Installs only what is missing; safe to run again. Needs root (apt-get).
 #   contrib/deps.sh          build + run-time + test packages
-#   contrib/deps.sh --bench  also the benchmark tools (dnsperf, and knot and gdnsd as peers)
+#   contrib/deps.sh --bench  also the benchmark peers (knot and gdnsd); dnsperf is always
+#                            installed: the soak test runs it
 set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
@@ -11,8 +12,8 @@ liblmdb-dev lmdb-utils libxml2-dev libknot-dev
 python3 dnsutils knot-dnsutils ldnsutils awscli python3-boto3 curl
 clang libclang-rt-14-dev
 libmaxmind-db-writer-perl mmdb-bin
-nsd unbound etcd-server openssl iproute2 procps"
-BENCH_PKGS="dnsperf knot gdnsd"
+nsd unbound etcd-server dnsperf openssl iproute2 procps"
+BENCH_PKGS="knot gdnsd"
 
 want=$PKGS
 [ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"

@@ -90,6 +90,8 @@ struct acache {
 	size_t rsize;         /* a power of two */
 	slot_t *idx;          /* (mask + 1) * BUCKET slots */
 	size_t isize;         /* their bytes */
+	uint32_t *door;       /* doorkeeper: tags of queries seen once (dmask + 1 words) */
+	uint64_t dmask;       /* doorkeeper size - 1 */
 	uint64_t mask;        /* buckets - 1 */
 	uint64_t head;        /* next log position */
 	uint32_t gen;         /* entries of other generations are dead */
@@ -143,7 +145,9 @@ int acache_new(size_t bytes, acache_t **out)
 	c->isize = buckets * BUCKET * sizeof(slot_t);
 	c->ring = big_alloc(c->rsize);
 	c->idx = big_alloc(c->isize);
-	if (c->ring == NULL || c->idx == NULL) {
+	c->dmask = c->rsize / 64 / sizeof(uint32_t) - 1;
+	c->door = big_alloc((c->dmask + 1) * sizeof(uint32_t));
+	if (c->ring == NULL || c->idx == NULL || c->door == NULL) {
 		acache_free(c);
 		return ERR_NOMEM;
 	}
@@ -158,6 +162,7 @@ void acache_free(acache_t *c)
 		return;
 	big_free(c->ring, c->rsize);
 	big_free(c->idx, c->isize);
+	big_free(c->door, (c->dmask + 1) * sizeof(uint32_t));
 	free(c);
 }
 
@@ -631,6 +636,16 @@ void acache_store(acache_t *c, const zdb_t *db, const uint8_t *pkt, size_t len, 
 	if (db != c->db || len < 12 || len - 2 > KEY_MAX || rlen > RESP_MAX || qend < 12 ||
 	    qend > len || qend > rlen || info->n_deps > ACACHE_DEPS)
 		return;
+	/* Doorkeeper: a query is kept the second time it is seen, so a flood of names asked
+	 * once (random subdomains) costs one store of a tag each, not entries. */
+	uint64_t h = key_hash(pkt + 2, len - 2, view);
+	uint32_t tag = (uint32_t)(h >> 32);
+	uint32_t *door = &c->door[(h >> 20) & c->dmask];
+	if (*door != (tag | 1u)) {
+		*door = tag | 1u;
+		c->stats.deferred++;
+		return;
+	}
 	uint16_t meta[META_MAX];
 	unsigned nmeta = 0;
 	uint8_t nsets = 0, nrel = 0;
@@ -647,9 +662,7 @@ void acache_store(acache_t *c, const zdb_t *db, const uint8_t *pkt, size_t len, 
 		return;
 	}
 
-	uint64_t h = key_hash(pkt + 2, keylen, view);
 	slot_t *b = &c->idx[(h & c->mask) * BUCKET];
-	uint32_t tag = (uint32_t)(h >> 32);
 	/* the same query if it is there, else a dead slot, else the oldest entry */
 	slot_t *victim = NULL;
 	for (unsigned i = 0; i < BUCKET; i++) {

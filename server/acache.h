@@ -17,10 +17,12 @@
  * ECS, failover, aliases); those carry the health words they were decided on, and a hit
  * needs every one unchanged. When chance decides (weighted), one response is kept per
  * outcome, and a hit first decides again (zdb_answer_redecide) and then serves the
- * response of that outcome, so every answer is a fresh draw. An entry lives for one snapshot generation
- * (acache_begin), which also covers the geo database and the latency table. Storage is a ring of variable-size
- * entries (oldest overwritten first) and a bucketed index; both are allocated once, so
- * neither a hit nor a store allocates or locks. Owned by one worker thread.
+ * response of that outcome, so every answer is a fresh draw. An entry lives for one
+ * snapshot generation (acache_begin), which also covers the geo database and the latency
+ * table. A query is kept the second time it is seen (a doorkeeper of hash tags), so names
+ * asked once (random subdomains) cost no entry. Storage is a ring of variable-size entries
+ * (oldest overwritten first) and a bucketed index; both are allocated once, so neither a
+ * hit nor a store allocates or locks. Owned by one worker thread.
  */
 #pragma once
 
@@ -63,6 +65,7 @@ typedef struct acache_stats {
 	uint64_t misses;  /**< lookups that found nothing */
 	uint64_t stores;  /**< responses stored */
 	uint64_t refused; /**< responses not stored (too large, not relocatable) */
+	uint64_t deferred; /**< responses not stored: the query's first sighting */
 } acache_stats_t;
 
 /**

@@ -20,6 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The counters have one writer (this worker) and are read by the admin thread (stats.c):
+ * relaxed atomic load and store, no read-modify-write (same as WORKER_STAT_INC). */
+#define ANS_INC(c) \
+	__atomic_store_n(&(c), __atomic_load_n(&(c), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
+
 #define OPT_RR_LEN 11
 #define OPT_NSID 3
 #define RCODE_BADVERS 16
@@ -171,10 +176,10 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 		wire_set16(o + 9, (uint16_t)rdlen);
 	}
 	wire_set16(h + 10, ar);
-	ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]++;
-	ctx->stats.policy[res->policy < 9 ? res->policy : 0]++;
+	ANS_INC(ctx->stats.rcode[rcode < ANSWER_RCODES ? rcode : ANSWER_RCODES - 1]);
+	ANS_INC(ctx->stats.policy[res->policy < 9 ? res->policy : 0]);
 	if (res->tc)
-		ctx->stats.truncated++;
+		ANS_INC(ctx->stats.truncated);
 	return w->len;
 }
 
@@ -198,24 +203,24 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		view = zdb_answer_view(db, src);
 		size_t n = acache_answer(ctx->cache, db, pkt, len, view, ctx->rng, out, outcap, &ci);
 		if (n != 0) {
-			ctx->stats.queries++;
-			ctx->stats.cached++;
-			ctx->stats.rcode[ci.rcode < ANSWER_RCODES ? ci.rcode : ANSWER_RCODES - 1]++;
-			ctx->stats.policy[ci.policy < 9 ? ci.policy : 0]++;
+			ANS_INC(ctx->stats.queries);
+			ANS_INC(ctx->stats.cached);
+			ANS_INC(ctx->stats.rcode[ci.rcode < ANSWER_RCODES ? ci.rcode : ANSWER_RCODES - 1]);
+			ANS_INC(ctx->stats.policy[ci.policy < 9 ? ci.policy : 0]);
 			if (ci.tc)
-				ctx->stats.truncated++;
+				ANS_INC(ctx->stats.truncated);
 			if (ctx->qlog != NULL)
 				qlog_hit(ctx, pkt, len, src, &ci);
 			return n;
 		}
 	}
 
-	ctx->stats.queries++;
+	ANS_INC(ctx->stats.queries);
 	if (tcp)
-		ctx->stats.tcp++;
+		ANS_INC(ctx->stats.tcp);
 	int st = query_parse(pkt, len, &q);
 	if (st == QP_DROP || outcap < 512) {
-		ctx->stats.dropped++;
+		ANS_INC(ctx->stats.dropped);
 		return 0;
 	}
 	q.zq.tcp = tcp;

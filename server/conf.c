@@ -756,7 +756,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
 		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "nsid", "tcp", "query_log",
 		"query_log_format", "server_id",
-		"store", "api", "name_servers", "rrl", NULL,
+		"store", "api", "name_servers", "rrl", "answer_cache", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -769,6 +769,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	c->tcp_idle_ms = 10000;
 	c->tcp_max_conns = 1000;
 	c->cname_chasing = true;
+	c->answer_cache = true;
 	c->authority_ns = true;
 	c->edns_udp_size = 1232;
 
@@ -778,6 +779,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 			    &c->workers)) != ERR_OK)
 		return ret;
 	if ((ret = get_bool(e, root, "cname_chasing", &c->cname_chasing)) != ERR_OK ||
+	    (ret = get_bool(e, root, "answer_cache", &c->answer_cache)) != ERR_OK ||
 	    (ret = get_bool(e, root, "authority_ns", &c->authority_ns)) != ERR_OK ||
 	    (ret = get_bool(e, root, "wildcard_parent_nxdomain", &c->wildcard_parent_nxdomain)) !=
 		    ERR_OK)

@@ -47,6 +47,8 @@ typedef struct conf {
 	unsigned tcp_max_conns; /**< tcp.max_connections per worker, default 1000 */
 	unsigned tcp_max_queries; /**< tcp.max_queries per connection, default 0 = no limit */
 	bool cname_chasing;    /**< follow CNAME chains inside a zone (default true) */
+	bool answer_cache;     /**< per-worker cache of UDP responses (acache.h; default true;
+				    read at start: a reload does not change it) */
 	bool authority_ns;     /**< add the zone's NS set to positive answers (default true) */
 	bool wildcard_parent_nxdomain; /**< spec HZ-29 compatibility flag (default false) */
 	uint16_t edns_udp_size; /**< largest UDP answer we send and advertise (default 1232) */

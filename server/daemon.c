@@ -1800,6 +1800,7 @@ static int daemon_start(daemon_t *d)
 			.qlog_fd = -1,
 			.qlog = d->qlog != NULL ? qlog_ring(d->qlog, i) : NULL,
 			.rrl = d->rrl,
+			.answer_cache = c->answer_cache,
 		};
 		ret = worker_new(&wc, &d->workers[i], err, sizeof(err));
 		if (ret != ERR_OK)

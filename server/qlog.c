@@ -293,13 +293,28 @@ static size_t put_str(char *p, const char *s)
 	return l;
 }
 
+/* s in quotes: for values that never need escaping (addresses, mnemonics, the time). */
+static size_t put_quoted(char *p, const char *s, size_t len)
+{
+	p[0] = '"';
+	memcpy(p + 1, s, len);
+	p[len + 1] = '"';
+	return len + 2;
+}
+
 /* s as a JSON string (quotes included); s is at most 1100 bytes, so 6x fits a line. */
 static size_t put_json_str(char *p, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+	while (i < len && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' &&
+	       s[i] != 0x7f)
+		i++;
+	if (i == len) /* the usual case: nothing to escape */
+		return put_quoted(p, s, len);
 	size_t n = 0;
 	p[n++] = '"';
-	for (size_t i = 0; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			p[n++] = '\\';
@@ -495,29 +510,29 @@ static size_t format_rec(const rec_t *r, int format, const char *server_id, tcac
 			namelen--;
 		tlen = put_type(type, r->qtype);
 	}
-	n += put_str(buf + n, "{\"version\":\"1.0\",\"query_timestamp\":\"");
+	n += PUT_LIT(buf + n, "{\"version\":\"1.0\",\"query_timestamp\":\"");
 	n += time_str(tc, r->ts_ns, buf + n);
-	n += put_str(buf + n, "\",\"hosted_zone_id\":");
+	n += PUT_LIT(buf + n, "\",\"hosted_zone_id\":");
 	n += zlen > 0 ? put_json_str(buf + n, zone, zlen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, ",\"query_name\":");
+	n += PUT_LIT(buf + n, ",\"query_name\":");
 	n += q ? put_json_str(buf + n, name, namelen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, ",\"query_type\":");
-	n += q ? put_json_str(buf + n, type, tlen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, ",\"response_code\":");
-	n += put_json_str(buf + n, rcode, rlen);
-	n += put_str(buf + n, ",\"protocol\":");
-	n += put_json_str(buf + n, proto, 3);
-	n += put_str(buf + n, ",\"edge_location\":");
+	n += PUT_LIT(buf + n, ",\"query_type\":");
+	n += q ? put_quoted(buf + n, type, tlen) : PUT_LIT(buf + n, "null");
+	n += PUT_LIT(buf + n, ",\"response_code\":");
+	n += put_quoted(buf + n, rcode, rlen);
+	n += PUT_LIT(buf + n, ",\"protocol\":");
+	n += put_quoted(buf + n, proto, 3);
+	n += PUT_LIT(buf + n, ",\"edge_location\":");
 	n += put_json_str(buf + n, server_id, strlen(server_id));
-	n += put_str(buf + n, ",\"resolver_ip\":");
-	n += client[0] != '-' ? put_json_str(buf + n, client, clen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, ",\"edns_client_subnet\":");
-	n += subnet[0] != '-' ? put_json_str(buf + n, subnet, slen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, ",\"policy\":");
-	n += put_json_str(buf + n, policy, strlen(policy));
-	n += put_str(buf + n, ",\"set_identifier\":");
+	n += PUT_LIT(buf + n, ",\"resolver_ip\":");
+	n += client[0] != '-' ? put_quoted(buf + n, client, clen) : PUT_LIT(buf + n, "null");
+	n += PUT_LIT(buf + n, ",\"edns_client_subnet\":");
+	n += subnet[0] != '-' ? put_quoted(buf + n, subnet, slen) : PUT_LIT(buf + n, "null");
+	n += PUT_LIT(buf + n, ",\"policy\":");
+	n += put_quoted(buf + n, policy, strlen(policy));
+	n += PUT_LIT(buf + n, ",\"set_identifier\":");
 	n += r->setlen ? put_json_str(buf + n, set, r->setlen) : PUT_LIT(buf + n, "null");
-	n += put_str(buf + n, "}\n");
+	n += PUT_LIT(buf + n, "}\n");
 	return n;
 }
 

@@ -27,6 +27,7 @@ void stats_sum_workers(stats_totals_t *t, worker_t *const *workers, size_t n)
 		const answer_stats_t *a = worker_answer_stats(workers[i]);
 		const worker_stats_t *s = worker_net_stats(workers[i]);
 		t->answer.queries += LOAD(a->queries);
+		t->answer.cached += LOAD(a->cached);
 		t->answer.dropped += LOAD(a->dropped);
 		t->answer.truncated += LOAD(a->truncated);
 		t->answer.tcp += LOAD(a->tcp);
@@ -92,6 +93,8 @@ int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
 
 	ret |= metric(out, "r53d_queries_total", "counter",
 		      "DNS messages handed to the answer code (UDP and TCP).", a->queries);
+	ret |= metric(out, "r53d_answer_cache_hits_total", "counter",
+		      "UDP queries answered from the worker's answer cache.", a->cached);
 	ret |= evbuffer_add_printf(out, "# HELP r53d_responses_total DNS responses sent, by rcode.\n"
 				   "# TYPE r53d_responses_total counter\n") < 0;
 	for (unsigned r = 0; r < ANSWER_RCODES; r++) {

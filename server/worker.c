@@ -218,7 +218,7 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->tcp = calloc(cfg->n_listen, sizeof(*w->tcp));
 	if (w->tcp_out == NULL || w->udp == NULL || w->tcp == NULL ||
 	    udp_batch_init(w) != ERR_OK ||
-	    acache_new(ACACHE_DEFAULT_BYTES, &w->actx.cache) != ERR_OK)
+	    (cfg->answer_cache && acache_new(ACACHE_DEFAULT_BYTES, &w->actx.cache) != ERR_OK))
 		goto nomem;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		w->udp[i].fd = -1;

@@ -65,6 +65,7 @@ typedef struct worker_cfg {
 					   borrowed, outlives the worker */
 	rrl_t *rrl;                   /**< response rate limiting (rrl.h), NULL: none; borrowed,
 					   outlives the worker */
+	bool answer_cache;            /**< keep an answer cache (acache.h) */
 } worker_cfg_t;
 
 typedef struct worker worker_t;

@@ -17,7 +17,11 @@ ports, members stopped by PID).
   lease lapse) and count again when it resumes; GetHealthCheckStatus lists all 24 checkers
   with their node's region label;
 - a node whose watch was away while etcd compacted the revisions it missed reloads
-  everything (records deleted meanwhile go, new ones come) and keeps applying."""
+  everything (records deleted meanwhile go, new ones come) and keeps applying;
+- the fleet-wide failover drill: a PRIMARY/SECONDARY pair made through node a, the primary's
+  TCP health check on a loopback listener the test runs: dig (the real binary) against
+  every node answers the primary, the secondary within RequestInterval x FailureThreshold
+  plus slack once the listener stops, and the primary again once it is back."""
 
 import http.server
 import json
@@ -480,6 +484,111 @@ class FleetTest(unittest.TestCase):
         cid = tag(body, "Id").split("/")[-1]
         self.expect_everywhere("after-compact." + ZONE, "192.0.2.52")
         self.wait("INSYNC after the resync", lambda: self.status(b, cid) == "INSYNC", 10)
+
+
+    def test_8_fleet_wide_failover_drill(self):
+        """A failover pair made through node a, its PRIMARY's health check on a TCP endpoint
+        this test runs on loopback: dig against every node answers the primary; the
+        endpoint stops: every node answers the secondary within RequestInterval x
+        FailureThreshold plus slack; it is back: every node answers the primary again."""
+        self.ensure_nodes()
+        a, b, c = self.nodes
+        ep = TcpEndpoint().start()
+        try:
+            self._failover_drill(ep)
+        finally:
+            ep.stop()
+
+    def _failover_drill(self, ep):
+        a, b, c = self.nodes
+        interval, threshold = 10, 1   # the API takes RequestInterval 10 or 30
+        body = ('<CreateHealthCheckRequest xmlns="%s"><CallerReference>fleet-drill'
+                '</CallerReference><HealthCheckConfig><IPAddress>127.0.0.1</IPAddress>'
+                '<Port>%d</Port><Type>TCP</Type><RequestInterval>%d</RequestInterval>'
+                '<FailureThreshold>%d</FailureThreshold></HealthCheckConfig>'
+                '</CreateHealthCheckRequest>' % (XMLNS, ep.port, interval, threshold))
+        st, out = api(a.admin_port, "POST", "/healthcheck", body)
+        self.assertEqual(st, 201, out)
+        hid = tag(out, "Id")
+        name = "drill." + ZONE
+        primary, secondary = "192.0.2.201", "192.0.2.202"
+
+        def rrset(sid, role, ip, hc=""):
+            return ("<Change><Action>CREATE</Action><ResourceRecordSet><Name>%s</Name>"
+                    "<Type>A</Type><SetIdentifier>%s</SetIdentifier><Failover>%s</Failover>"
+                    "<TTL>10</TTL><ResourceRecords><ResourceRecord><Value>%s</Value>"
+                    "</ResourceRecord></ResourceRecords>%s</ResourceRecordSet></Change>"
+                    % (name, sid, role, ip,
+                       "<HealthCheckId>%s</HealthCheckId>" % hc if hc else ""))
+        body = ('<ChangeResourceRecordSetsRequest xmlns="%s"><ChangeBatch><Changes>%s%s'
+                '</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>'
+                % (XMLNS, rrset("primary", "PRIMARY", primary, hid),
+                   rrset("secondary", "SECONDARY", secondary)))
+        st, out = api(a.admin_port, "POST", "/hostedzone/%s/rrset/" % self.zone, body)
+        self.assertEqual(st, 200, out)
+        cid = tag(out, "Id").split("/")[-1]
+        self.wait("the failover pair INSYNC", lambda: self.status(a, cid) == "INSYNC", 10)
+
+        def answers():
+            return [n.a(name) for n in self.nodes]
+
+        # every checker of every node has seen the endpoint up: the primary everywhere
+        self.wait("dig: the primary on every node",
+                  lambda: answers() == [[primary]] * 3, interval * threshold + 15)
+        budget = interval * threshold + 12   # a probe round, publication, slack
+        ep.stop()
+        t0 = time.monotonic()
+        self.wait("dig: the secondary on every node once the endpoint is down",
+                  lambda: answers() == [[secondary]] * 3, budget)
+        down = time.monotonic() - t0
+        ep.start()
+        t0 = time.monotonic()
+        self.wait("dig: the primary on every node once the endpoint is back",
+                  lambda: answers() == [[primary]] * 3, budget)
+        up = time.monotonic() - t0
+        note("failover drill, 3 nodes (RequestInterval %d, FailureThreshold %d): secondary on "
+             "every node %.1f s after the endpoint stopped, primary again %.1f s after it "
+             "came back" % (interval, threshold, down, up))
+        self.assertLess(down, budget * SLOW)
+        self.assertLess(up, budget * SLOW)
+
+
+class TcpEndpoint:
+    """A TCP listener on 127.0.0.1 (fixed port across stop/start) that accepts and closes:
+    the endpoint of a TCP health check. stop() closes the listening socket (connections
+    are refused), start() listens again on the same port."""
+
+    def __init__(self):
+        self.port = harness.free_port()
+        self.sock = None
+        self.thread = None
+
+    def start(self):
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(128)
+        s.settimeout(0.2)
+        self.sock = s
+        self.thread = threading.Thread(target=self._serve, args=(s,), daemon=True)
+        self.thread.start()
+        return self
+
+    def _serve(self, s):
+        while self.sock is s:
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                continue
+            conn.close()
+
+    def stop(self):
+        s, self.sock = self.sock, None
+        if s is not None:
+            if self.thread is not None:
+                self.thread.join(2)
+            s.close()
 
 
 if __name__ == "__main__":

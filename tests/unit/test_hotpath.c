@@ -139,7 +139,7 @@ static int setup(void **state)
 	snprintf(l.text, sizeof(l.text), "127.0.0.1");
 	port = worker_addr_port(&l.addr);
 	listen_addr = l;
-	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &l, .n_listen = 1,
+	worker_cfg_t cfg = { .id = 0, .answer_cache = true, .snaps = domain, .listen = &l, .n_listen = 1,
 			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1 };
 	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
 		fprintf(stderr, "worker: %s\n", err);
@@ -158,7 +158,7 @@ static int restart_worker(qlog_ring_t *ring)
 	worker_stop(worker);
 	worker_join(worker);
 	worker_free(worker);
-	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
+	worker_cfg_t cfg = { .id = 0, .answer_cache = true, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
 			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1,
 			     .qlog = ring };
 	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
@@ -299,7 +299,7 @@ static int restart_worker_rrl(rrl_t *r)
 	worker_stop(worker);
 	worker_join(worker);
 	worker_free(worker);
-	worker_cfg_t cfg = { .id = 0, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
+	worker_cfg_t cfg = { .id = 0, .answer_cache = true, .snaps = domain, .listen = &listen_addr, .n_listen = 1,
 			     .tcp_idle_ms = 1000, .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1,
 			     .rrl = r };
 	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
