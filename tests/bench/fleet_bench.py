@@ -8,27 +8,27 @@ cost. Not run by CTest.
 
 A 3-member etcd cluster (tests/integration/etcd_cluster.py: free loopback ports, stopped by
 PID) and 3 r53d nodes a, b, c (1 worker each, 3 checkers each from their own loopback
-source addresses) sharing one prefix; r53d is pinned to CPU 0 (taskset), dnsperf to
-CPU 1 (as bench.py does)... more precisely: node c, the one measured in (c), on CPU 0 alone;
-nodes a and b and the etcd members, standing for other machines, on CPU 1 with dnsperf.
-Three figures:
+source addresses) sharing one prefix. CPUs pinned as bench.py does (taskset): node c, the
+one measured in (c), on CPU 0 alone; dnsperf on CPU 1, with nodes a and b and the etcd
+members (they stand for other machines). Three figures:
 
  (a) change to answered everywhere: --changes UPSERTs of one A record through node a's API
      (raw HTTP, a new value each time), one at a time; for each, the time from sending the
      request until every node answers the new value, polled with raw UDP queries to every
      node every 1 ms (in parallel with the request). p50/p99/max; goal p99 <= 1 s.
  (c) CPU per DNS query on node c (utime+stime of the process over a dnsperf window /
-     answered queries), with the watch busy (a writer doing --busy-rate UPSERTs a second
-     through node b) and idle, at a fixed offered load (--rate, dnsperf -Q); windows
+     answered queries; schedstat ns as a cross-check), with the watch busy (a writer
+     doing --busy-rate UPSERTs a second through node b) and idle, at a fixed offered load (--rate, dnsperf -Q); windows
      interleaved idle, busy, busy, idle, ...; the ratio of the medians and the median of
      adjacent-pair ratios; goal <= 1.05. Also node c's CPU per applied change, from two
      windows without queries.
  (b) etcd writes a second caused by health: --checks TCP health checks (RequestInterval
-     10, the API's minimum; FailureThreshold 1) created through node a against --listeners
-     loopback listeners; etcd's revision (one per write or txn, cluster-wide) and
+     10, the API's minimum; FailureThreshold 1) created through the nodes in turn against
+     --listeners loopback listeners; etcd's revision (one per write or txn, cluster-wide) and
      etcd_mvcc_put_total (member 1's /metrics) over --window seconds: before the checks
      exist (baseline: heartbeats), steady (every endpoint up) and during a flap storm
-     (every listener closed and reopened every second).
+     (each listener closed or reopened at random every second: half the probes fail, and
+     each checker's view changes at about half of its probes).
 Results on stdout; logs and configurations in tests/bench/out/fleet-DATE/.
 """
 import argparse
@@ -370,9 +370,9 @@ class Listeners:
         self.th = threading.Thread(target=self._serve, daemon=True)
         self.th.start()
 
-    def up(self):
+    def up(self, ports=None):
         with self.lock:
-            for p in self.ports:
+            for p in self.ports if ports is None else ports:
                 if p not in self.socks:
                     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -381,11 +381,12 @@ class Listeners:
                     s.setblocking(False)
                     self.socks[p] = s
 
-    def down(self):
+    def down(self, ports=None):
         with self.lock:
-            for s in self.socks.values():
-                s.close()
-            self.socks = {}
+            for p in list(self.socks) if ports is None else ports:
+                s = self.socks.pop(p, None)
+                if s is not None:
+                    s.close()
 
     def _serve(self):
         while not self.stop_ev.is_set():
@@ -476,10 +477,14 @@ def phase_health(a, nodes, cluster):
         stop = threading.Event()
 
         def flapper():
-            on = True
+            # every second each listener is up or down at random: a strict alternation
+            # (down 1 s, up 1 s) would alias with RequestInterval 10 (each checker probes
+            # at a fixed phase and would always see the same state)
+            rnd = random.Random(13)
             while not stop.is_set():
-                (lis.down if on else lis.up)()
-                on = not on
+                ups = [p for p in lis.ports if rnd.random() < 0.5]
+                lis.down([p for p in lis.ports if p not in ups])
+                lis.up(ups)
                 stop.wait(1.0)
             lis.up()
         ft = threading.Thread(target=flapper, daemon=True)
@@ -571,7 +576,7 @@ def main():
         r = out["b"]
         for k, label in (("baseline", "no checks (heartbeats only)"),
                          ("steady", "%d TCP checks, 3 nodes x 3 checkers, endpoints up" % a.checks),
-                         ("storm", "same, every endpoint flapping every 1 s")):
+                         ("storm", "same, each endpoint up or down at random every 1 s")):
             if k in r:
                 w = r[k]
                 print("| (b) etcd writes/s, %s, %.0f s window | %.2f revisions/s%s (probes "
