@@ -70,22 +70,7 @@ def cpu_ticks(pid):
     return int(rest[11]) + int(rest[12])
 
 
-def free_port():
-    for _ in range(100):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind((ADDR, 0))
-            port = t.getsockname()[1]
-            u.bind((ADDR, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
-
+from bench import free_port  # noqa: E402,F401  (the same port rule as bench.py)
 
 def metrics(port):
     c = http.client.HTTPConnection(ADDR, port, timeout=5)

@@ -53,22 +53,7 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind((ADDR, 0))
-            port = u.getsockname()[1]
-            t.bind((ADDR, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise SystemExit("rrl_bench: no free port")
-
+from bench import free_port  # noqa: E402,F401  (the same port rule as bench.py)
 
 def answers(port, qname):
     """One UDP query (A); True when a reply with the same id comes back within 50 ms."""
