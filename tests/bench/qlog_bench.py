@@ -72,6 +72,7 @@ def cpu_ticks(pid):
 
 from bench import free_port  # noqa: E402,F401  (the same port rule as bench.py)
 
+
 def metrics(port):
     c = http.client.HTTPConnection(ADDR, port, timeout=5)
     try:

@@ -55,6 +55,7 @@ def log(msg):
 
 from bench import free_port  # noqa: E402,F401  (the same port rule as bench.py)
 
+
 def answers(port, qname):
     """One UDP query (A); True when a reply with the same id comes back within 50 ms."""
     labels = b"".join(bytes([len(x)]) + x.encode() for x in qname.rstrip(".").split("."))
