@@ -36,6 +36,25 @@ typedef struct conf_zone {
 	char *where;       /**< JSON path of this entry, e.g. "hosted_zones[2]" */
 } conf_zone_t;
 
+/** The "dnssec" section: where KSKs come from, ZSK rollover timing, the signature cache. */
+typedef struct conf_dnssec {
+	json_t *kms_keys;        /**< dnssec.kms_keys: KeyManagementServiceArn -> PKCS#8 PEM
+				      file path (made absolute), or NULL (owned reference). Every
+				      file is checked at load: readable, P-256, not group/world
+				      accessible (else the configuration is refused) */
+	size_t signature_cache;  /**< dnssec.signature_cache: bytes per worker for the RRSIG
+				      cache (default ZSIGN_CACHE_DEFAULT, 32 MiB; read at start) */
+	uint32_t dnskey_ttl;     /**< dnssec.dnskey_ttl: TTL of the DNSKEY RRset (default 3600) */
+	uint32_t zsk_lifetime;   /**< dnssec.zsk_lifetime: seconds a ZSK signs before its
+				      successor takes over (default 30 days) */
+	uint32_t zsk_prepublish; /**< dnssec.zsk_prepublish: seconds the successor is published
+				      before it signs (RFC 7583 pre-publication; default 1 day,
+				      must be >= dnskey_ttl) */
+	uint32_t zsk_retire;     /**< dnssec.zsk_retire: seconds the old ZSK stays published
+				      after it stopped signing (default 8 days: the one-week TTL
+				      cap of its signatures and a day) */
+} conf_dnssec_t;
+
 /** The whole configuration. */
 typedef struct conf {
 	char *path;        /**< configuration file as given */
@@ -82,6 +101,7 @@ typedef struct conf {
 	json_t *name_servers;  /**< name_servers: array of names for zones created through the
 				    API (owned reference; defaults filled in) */
 	rrl_conf_t rrl;        /**< rrl: response rate limiting (responses_per_second 0: off) */
+	conf_dnssec_t dnssec;  /**< dnssec: signing (keys, rollover, signature cache) */
 	conf_zone_t *zones;    /**< hosted zones, in file order */
 	size_t n_zones;        /**< number of hosted zones */
 } conf_t;

@@ -57,6 +57,13 @@ typedef struct zresult {
 	const void *decided; /**< the first of them when it answered the query name itself
 				  (zdb_answer_redecide), else NULL; borrowed from the snapshot */
 	uint64_t outcome;    /**< fingerprint of what that decision chose */
+	/* for DNSSEC signing (zsign.h); borrowed from the snapshot */
+	const void *zone;    /**< the zdb_zone_t that answered, or NULL */
+	const void *neg_node; /**< a NODATA answer: the zdb_node_t whose types the denial
+				   shows (the node asked, the wildcard matched, an empty
+				   non-terminal), or NULL */
+	const void *cut;     /**< a referral: the zdb_node_t of the delegation, or NULL */
+	bool nodata;         /**< the answer is NODATA (NOERROR, SOA in authority) */
 } zresult_t;
 
 struct pol_explain;

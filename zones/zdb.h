@@ -23,6 +23,23 @@
 #define ZDB_NSID_MAX 128
 
 typedef struct zdb zdb_t;
+struct dnssec_key;
+
+/**
+ * DNSSEC signing of one zone (zdb_src_t.dnssec). Keys are borrowed for zdb_build; the
+ * compiled zone takes its own references (dnssec_key_ref) and drops them when freed.
+ * A zone is signed when it is public, zsk is set and n_ksk >= 1.
+ */
+typedef struct zdb_sec_src {
+	struct dnssec_key *const *ksk; /**< active KSKs (flags 257): published in DNSKEY and
+					    each signs the DNSKEY RRset */
+	size_t n_ksk;                  /**< how many (>= 1 to sign) */
+	struct dnssec_key *zsk;        /**< the ZSK (flags 256) that signs every other RRset */
+	struct dnssec_key *const *publish; /**< further DNSKEYs published but not signing:
+					        a pre-published next ZSK, a retiring previous one */
+	size_t n_publish;              /**< how many */
+	uint32_t dnskey_ttl;           /**< TTL of the DNSKEY RRset; 0: 3600 */
+} zdb_sec_src_t;
 
 /** One hosted zone to load. All strings borrowed for the duration of zdb_build. */
 typedef struct zdb_src {
@@ -35,6 +52,9 @@ typedef struct zdb_src {
 	const char *record_sets_file; /**< where record_sets came from (messages), or NULL */
 	const char *where;     /**< "CONFIG: hosted_zones[N]" for messages, or NULL */
 	const json_t *vpcs;    /**< private zone: its VPCs ([{"VPCRegion", "VPCId"}]), or NULL */
+	const zdb_sec_src_t *dnssec; /**< DNSSEC keys when the zone is signed, or NULL. A zone of
+				    opts->prev is shared only when its keys are these same keys
+				    (dnssec_key_id, in order), whatever unchanged says */
 	bool unchanged;        /**< the zone of this Id in opts->prev was built from the same
 				    data: share it instead of compiling it again (when safe).
 				    Without it the build still shares a zone of prev whose

@@ -156,6 +156,15 @@ typedef struct zdb_table {
 	uint64_t mask;           /**< size - 1 (size a power of two) */
 } zdb_table_t;
 
+/** DNSSEC signing state of a compiled zone (zdb_zone_t.sec), in the zone's arena. The
+ *  keys are referenced by the zone (dnssec_key_ref) and released with its blob. */
+typedef struct zdb_sec {
+	const struct dnssec_key *const *ksk; /**< active KSKs: each signs the DNSKEY RRset */
+	size_t n_ksk;                 /**< >= 1 */
+	const struct dnssec_key *zsk; /**< signs every other RRset */
+	uint32_t dnskey_ttl;          /**< TTL of the DNSKEY RRset (also in the apex node) */
+} zdb_sec_t;
+
 /** One compiled hosted zone. */
 typedef struct zdb_zone {
 	const zdb_node_t *apex; /**< the apex node */
@@ -164,6 +173,10 @@ typedef struct zdb_zone {
 	zdb_table_t nodes;      /**< every node of the zone, by name (slots malloc'd, freed
 				     with the zone's blob) */
 	uint32_t neg_ttl;       /**< min(SOA TTL, SOA MINIMUM), RFC 2308 */
+	const zdb_sec_t *sec;   /**< DNSSEC signing keys, or NULL: not signed. A signed zone
+				     has a DNSKEY RRset at its apex node (every key of
+				     zdb_sec_src_t: KSKs, the ZSK, the published ones) and
+				     every TTL capped at one week (604800, Route 53) */
 	char *name;             /**< presentation form */
 	char *id;               /**< HostedZone.Id */
 	bool private_zone;      /**< private zone */
