@@ -199,6 +199,7 @@ struct dnssec_key {
 	uint16_t flags;        /**< DNSKEY flags */
 	uint16_t tag;          /**< key tag */
 	uint8_t dnskey[DNSSEC_DNSKEY_RDLEN]; /**< DNSKEY rdata */
+	atomic_uint refs;      /**< references (dnssec_key_ref); the last free frees it */
 };
 
 static atomic_uint_fast64_t key_serial = 1;
@@ -254,6 +255,7 @@ static int key_make(EVP_PKEY *pkey, uint16_t flags, dnssec_key_t **out)
 	k->flags = flags;
 	k->tag = dnssec_keytag(k->dnskey, sizeof(k->dnskey));
 	k->serial = atomic_fetch_add_explicit(&key_serial, 1, memory_order_relaxed);
+	atomic_init(&k->refs, 1);
 	k->pkey = pkey;
 	pkey = NULL;
 	*out = k;
@@ -427,9 +429,18 @@ void dnssec_pem_free(char *pem)
 	free(pem);
 }
 
+dnssec_key_t *dnssec_key_ref(const dnssec_key_t *key)
+{
+	dnssec_key_t *k = (dnssec_key_t *)key; /* the count is the one mutable part */
+	if (k != NULL)
+		atomic_fetch_add_explicit(&k->refs, 1, memory_order_relaxed);
+	return k;
+}
+
 void dnssec_key_free(dnssec_key_t *key)
 {
-	if (key == NULL)
+	/* acq_rel: every holder's use of the key happens before the last one frees it */
+	if (key == NULL || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	EVP_PKEY_free(key->pkey);
 	free(key);

@@ -82,7 +82,16 @@ int dnssec_key_to_pem(const dnssec_key_t *key, char **pem, size_t *len);
 /** Wipe and free PEM text from dnssec_key_to_pem. NULL does nothing. */
 void dnssec_pem_free(char *pem);
 
-/** Free a key. NULL does nothing. No signer may still use it. */
+/**
+ * Take another reference to a key (a snapshot's zone holding it, a worker). Atomic; any
+ * thread. \return key (NULL gives NULL). The key stays immutable: the count is its only
+ * changing part, which is why a const key may be referenced.
+ */
+dnssec_key_t *dnssec_key_ref(const dnssec_key_t *key);
+
+/** Drop one reference to a key (dnssec_key_generate/_from_pem/_load_file give the first);
+ *  the last one frees it. NULL does nothing. Atomic; any thread. No signer may still use
+ *  a freed key. */
 void dnssec_key_free(dnssec_key_t *key);
 
 /** DNSKEY rdata of the key: DNSSEC_DNSKEY_RDLEN bytes (borrowed from the key). */

@@ -489,6 +489,7 @@ static void referral(wire_t *w, size_t qend, const zdb_node_t *cut, uint64_t rng
 	if (!after_chain)
 		res->aa = false;
 	res->referral = true;
+	res->cut = cut;
 	if (ns == NULL || !put_rrset(w, 0, cut->name, ns, rng, &res->ns)) {
 		truncate_all(w, qend, res);
 		return;
@@ -517,6 +518,15 @@ static void negative(wire_t *w, size_t qend, const zdb_zone_t *zone, zresult_t *
 		return;
 	}
 	res->ns++;
+}
+
+/* NODATA: the SOA, and for the signer (zsign.h) the node whose types the denial shows. */
+static void nodata(wire_t *w, size_t qend, const zdb_zone_t *zone, const zdb_node_t *node,
+		   zresult_t *res)
+{
+	res->nodata = true;
+	res->neg_node = node;
+	negative(w, qend, zone, res);
 }
 
 /* ANY (RFC 8482): over UDP one RRset, over TCP all of them. */
@@ -619,6 +629,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 	const zdb_zone_t *zone = lk.zone;
 	res->private_zone = zone->private_zone;
 	res->zone_id = zone->id;
+	res->zone = zone;
 	if (lk.kind == LK_REFERRAL) {
 		referral(w, qend, lk.node, rng, res, false);
 		return;
@@ -706,14 +717,14 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 		const zdb_rrset_t *cn = find_rrset(node, LDNS_RR_TYPE_CNAME);
 		if (q->qtype == LDNS_RR_TYPE_ANY && cn == NULL) {
 			if (node->n_rrsets == 0) {
-				negative(w, qend, zone, res);
+				nodata(w, qend, zone, node, res);
 				return;
 			}
 			r = put_any(&st, w, optr, owner, node, &t);
 		} else {
 			const zdb_rrset_t *rs = find_rrset(node, q->qtype);
 			if (rs == NULL && cn == NULL) {
-				negative(w, qend, zone, res); /* NODATA */
+				nodata(w, qend, zone, node, res);
 				return;
 			}
 			r = put_answer(&st, w, optr, owner, rs ? rs : cn, &first);
@@ -774,7 +785,7 @@ static void answer_in(const zdb_t *db, const zq_t *q, uint64_t rng[2], wire_t *w
 		}
 		if (r == PUT_NOANSWER) {
 			/* a policy with nothing for this client, maybe after a CNAME: NODATA */
-			negative(w, qend, zone, res);
+			nodata(w, qend, zone, node, res);
 			return;
 		}
 		break;

@@ -3,6 +3,7 @@
  * zdb.c -- snapshot arena, name hashing, node tables and summaries.
  */
 #include "zdb_int.h"
+#include "dnssec.h"
 #include "err.h"
 
 #include <stdatomic.h>
@@ -137,6 +138,12 @@ void zdb_zblob_unref(zdb_zblob_t *zb)
 {
 	if (zb == NULL || atomic_fetch_sub_explicit(&zb->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	const zdb_sec_t *sec = zb->zone.sec; /* in the arena: release the keys first */
+	if (sec != NULL) {
+		for (size_t i = 0; i < sec->n_ksk; i++)
+			dnssec_key_free((dnssec_key_t *)sec->ksk[i]);
+		dnssec_key_free((dnssec_key_t *)sec->zsk);
+	}
 	arena_free(zb->arena);
 	free((void *)zb->zone.nodes.slot);
 	free(zb->zone.name);

@@ -18,6 +18,7 @@
  * 1-byte) in 4 KiB..1 MiB arena chunks.
  */
 #include "zdb_int.h"
+#include "dnssec.h"
 #include "err.h"
 #include "r53json.h"
 #include "zone_load.h"
@@ -694,6 +695,186 @@ static int note_files(zdb_zblob_t *zb, const char *zone_file, const zl_list_t *l
 }
 
 /* Load and compile one zone (into zb's arena, which b->db->arena is during the build). */
+/* DNSSEC (zdb_src_t.dnssec): Route 53 caps every TTL of a signed zone at one week. */
+#define SIGNED_TTL_MAX 604800u
+#define DNSKEY_TTL_DEFAULT 3600u
+
+/* The keys src signs with when its zone is signed (public, a ZSK and a KSK), else NULL. */
+static const zdb_sec_src_t *sec_of(const zdb_src_t *src)
+{
+	const zdb_sec_src_t *k = src->dnssec;
+	if (k == NULL || src->private_zone || k->zsk == NULL || k->n_ksk == 0 || k->ksk == NULL)
+		return NULL;
+	for (size_t i = 0; i < k->n_ksk; i++)
+		if (k->ksk[i] == NULL)
+			return NULL;
+	return k;
+}
+
+/* The DNSKEY RRset's TTL for k. */
+static uint32_t sec_dnskey_ttl(const zdb_sec_src_t *k)
+{
+	uint32_t t = k->dnskey_ttl != 0 ? k->dnskey_ttl : DNSKEY_TTL_DEFAULT;
+	return t < SIGNED_TTL_MAX ? t : SIGNED_TTL_MAX;
+}
+
+/* Key i of k's DNSKEY list (KSKs, the ZSK, the published keys), NULL for none (a NULL
+ * published entry is skipped); n receives the list's length. */
+static const dnssec_key_t *sec_key(const zdb_sec_src_t *k, size_t i)
+{
+	if (i < k->n_ksk)
+		return k->ksk[i];
+	if (i == k->n_ksk)
+		return k->zsk;
+	i -= k->n_ksk + 1;
+	return i < k->n_publish && k->publish != NULL ? k->publish[i] : NULL;
+}
+
+/* Does key i of k's list come before in the list with the same DNSKEY (published twice)? */
+static bool sec_key_dup(const zdb_sec_src_t *k, size_t i)
+{
+	const dnssec_key_t *key = sec_key(k, i);
+	for (size_t j = 0; j < i; j++) {
+		const dnssec_key_t *o = sec_key(k, j);
+		if (o != NULL && memcmp(dnssec_key_dnskey(o), dnssec_key_dnskey(key),
+					DNSSEC_DNSKEY_RDLEN) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const zdb_rrset_t *find_type(const zdb_node_t *n, uint16_t type)
+{
+	for (uint16_t i = 0; i < n->n_rrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+/*
+ * Was zone z signed with the keys src asks for (or both unsigned)? The same KSKs and ZSK
+ * (dnssec_key_id, in order), and the same DNSKEY RRset at its apex (every key's DNSKEY,
+ * in order, and the TTL): a zone that changes keys or signing state is compiled again.
+ */
+static bool same_keys(const zdb_zone_t *z, const zdb_src_t *src)
+{
+	const zdb_sec_src_t *k = sec_of(src);
+	const zdb_sec_t *s = z->sec;
+	if (k == NULL || s == NULL)
+		return k == NULL && s == NULL;
+	if (s->n_ksk != k->n_ksk || dnssec_key_id(s->zsk) != dnssec_key_id(k->zsk) ||
+	    s->dnskey_ttl != sec_dnskey_ttl(k))
+		return false;
+	for (size_t i = 0; i < k->n_ksk; i++)
+		if (dnssec_key_id(s->ksk[i]) != dnssec_key_id(k->ksk[i]))
+			return false;
+	const zdb_rrset_t *rs = find_type(z->apex, DNSSEC_TYPE_DNSKEY);
+	if (rs == NULL || rs->dynamic || rs->ttl != s->dnskey_ttl)
+		return false;
+	uint16_t l = 0, seen = 0;
+	const uint8_t *p = NULL;
+	for (size_t i = 0; i < k->n_ksk + 1 + k->n_publish; i++) {
+		const dnssec_key_t *key = sec_key(k, i);
+		if (key == NULL || sec_key_dup(k, i))
+			continue;
+		if (seen == rs->count)
+			return false;
+		p = seen++ == 0 ? zdb_rd_first(rs, &l) : zdb_rd_next(p, &l);
+		if (l != DNSSEC_DNSKEY_RDLEN || memcmp(p, dnssec_key_dnskey(key), l) != 0)
+			return false;
+	}
+	return seen == rs->count;
+}
+
+static uint32_t cap_ttl(uint32_t t)
+{
+	return t < SIGNED_TTL_MAX ? t : SIGNED_TTL_MAX;
+}
+
+/*
+ * Make zone a signed zone (before its apex records are noted): the signing keys in
+ * zone->sec (references, released with the blob), the DNSKEY RRset at the apex (replacing
+ * one the data had), every TTL capped at one week.
+ */
+static int sign_zone(bctx_t *b, const zdb_sec_src_t *k, zdb_zone_t *zone, zdb_node_t *apex,
+		     zdb_node_t *const *byseq, size_t nseq)
+{
+	zdb_sec_t *sec = zdb_alloc(b->db, sizeof(*sec));
+	const dnssec_key_t **ksk = zdb_alloc(b->db, k->n_ksk * sizeof(*ksk));
+	if (sec == NULL || ksk == NULL)
+		return ERR_NOMEM;
+	/* the zone holds references from here on: zdb_zblob_unref releases them */
+	sec->zsk = dnssec_key_ref(k->zsk);
+	for (size_t i = 0; i < k->n_ksk; i++)
+		ksk[i] = dnssec_key_ref(k->ksk[i]);
+	sec->ksk = ksk;
+	sec->n_ksk = k->n_ksk;
+	sec->dnskey_ttl = sec_dnskey_ttl(k);
+	zone->sec = sec;
+
+	/* the DNSKEY records: every key once, in list order */
+	size_t nkeys = 0;
+	for (size_t i = 0; i < k->n_ksk + 1 + k->n_publish; i++)
+		nkeys += sec_key(k, i) != NULL && !sec_key_dup(k, i);
+	uint8_t *rd = zdb_alloc_al(b->db, nkeys * (2u + DNSSEC_DNSKEY_RDLEN), 1);
+	if (rd == NULL)
+		return ERR_NOMEM;
+	size_t used = 0;
+	for (size_t i = 0; i < k->n_ksk + 1 + k->n_publish; i++) {
+		const dnssec_key_t *key = sec_key(k, i);
+		if (key == NULL || sec_key_dup(k, i))
+			continue;
+		uint16_t len = DNSSEC_DNSKEY_RDLEN;
+		memcpy(rd + used, &len, 2);
+		memcpy(rd + used + 2, dnssec_key_dnskey(key), len);
+		used += 2u + len;
+	}
+	/* the apex's RRsets with the DNSKEY RRset in its place (sorted by type) */
+	const zdb_rrset_t *old = find_type(apex, DNSSEC_TYPE_DNSKEY);
+	size_t n = apex->n_rrsets + (old == NULL);
+	zdb_rrset_t *rsv = zdb_alloc(b->db, n * sizeof(*rsv));
+	if (rsv == NULL)
+		return ERR_NOMEM;
+	size_t o = 0;
+	bool put = false;
+	zdb_rrset_t dk = { .type = DNSSEC_TYPE_DNSKEY, .count = (uint16_t)nkeys,
+			   .ttl = sec->dnskey_ttl, .rdkind = RD_PLAIN, .rd = rd };
+	for (uint16_t i = 0; i < apex->n_rrsets; i++) {
+		const zdb_rrset_t *rs = &apex->rrsets[i];
+		if (!put && rs->type >= DNSSEC_TYPE_DNSKEY) {
+			rsv[o++] = dk;
+			put = true;
+		}
+		if (rs->type == DNSSEC_TYPE_DNSKEY) {
+			zone->n_records -= rs->dynamic && rs->group != NULL ? rs->group->n : rs->count;
+			continue;
+		}
+		rsv[o++] = *rs;
+	}
+	if (!put)
+		rsv[o++] = dk;
+	/* group members keep pointing at their nodes; aliases are linked after this */
+	apex->rrsets = rsv;
+	apex->n_rrsets = (uint16_t)o;
+	zone->n_rrsets += old == NULL;
+	zone->n_records += nkeys;
+
+	/* one week at most, for every TTL (the SOA's too: the negative TTL follows) */
+	for (size_t q = 0; q < nseq; q++) {
+		zdb_node_t *node = byseq[q];
+		for (uint16_t i = 0; node != NULL && i < node->n_rrsets; i++) {
+			zdb_rrset_t *rs = (zdb_rrset_t *)&node->rrsets[i];
+			rs->ttl = cap_ttl(rs->ttl);
+			const zdb_group_t *g = rs->group;
+			for (uint16_t m = 0; g != NULL && m < g->n; m++) {
+				zdb_member_t *mb = (zdb_member_t *)&g->m[m];
+				mb->values.ttl = cap_ttl(mb->values.ttl);
+			}
+		}
+	}
+	return ERR_OK;
+}
+
 static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, zdb_zblob_t *zb)
 {
 	zl_list_t list;
@@ -992,6 +1173,12 @@ static int build_zone(bctx_t *b, const zdb_src_t *src, zdb_zone_t *zone, zdb_zbl
 			chain[0]->has_wild = true;
 	}
 
+	/* A signed zone: its keys, the DNSKEY RRset, TTLs capped (private zones never). */
+	if (sec_of(src) != NULL && apex_node->n_rrsets > 0) {
+		ret = sign_zone(b, sec_of(src), zone, apex_node, byseq, nseq);
+		if (ret != ERR_OK)
+			goto out;
+	}
 	/* Apex records. */
 	for (size_t k = 0; k < apex_node->n_rrsets; k++) {
 		if (apex_node->rrsets[k].type == LDNS_RR_TYPE_SOA)
@@ -1449,7 +1636,8 @@ static int plan_sharing(const zdb_src_t *src, size_t n, const zdb_opts_t *opts,
 			if (zb != NULL && !kept[j] && !zb->uses_colls &&
 			    strcmp(prev->zones[j].id, src[i].id) == 0 &&
 			    strcasecmp(prev->zones[j].name, src[i].name) == 0 &&
-			    (src[i].unchanged || same_source(zb, &src[i], opts))) {
+			    (src[i].unchanged || same_source(zb, &src[i], opts)) &&
+			    same_keys(&zb->zone, &src[i])) {
 				share[i] = zb;
 				kept[j] = true;
 				break;
