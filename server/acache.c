@@ -166,6 +166,15 @@ void acache_free(acache_t *c)
 	free(c);
 }
 
+void acache_clear(acache_t *c)
+{
+	c->gen++;
+	if (c->gen == 0) { /* after 2^32 generations: forget every slot for real */
+		memset(c->idx, 0, (c->mask + 1) * BUCKET * sizeof(slot_t));
+		c->gen = 1;
+	}
+}
+
 void acache_begin(acache_t *c, const zdb_t *db, uint64_t generation)
 {
 	if (c->db == db && c->db_gen == generation)
@@ -173,11 +182,7 @@ void acache_begin(acache_t *c, const zdb_t *db, uint64_t generation)
 	c->db = db;
 	c->db_gen = generation;
 	c->hc = db != NULL ? zdb_options(db)->health : NULL;
-	c->gen++;
-	if (c->gen == 0) { /* after 2^32 snapshots: forget every slot for real */
-		memset(c->idx, 0, (c->mask + 1) * BUCKET * sizeof(slot_t));
-		c->gen = 1;
-	}
+	acache_clear(c);
 }
 
 const acache_stats_t *acache_stats(const acache_t *c)

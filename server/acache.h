@@ -20,9 +20,12 @@
  * response of that outcome, so every answer is a fresh draw. An entry lives for one
  * snapshot generation (acache_begin), which also covers the geo database and the latency
  * table. A query is kept the second time it is seen (a doorkeeper of hash tags), so names
- * asked once (random subdomains) cost no entry. Storage is a ring of variable-size entries
- * (oldest overwritten first) and a bucketed index; both are allocated once, so neither a
- * hit nor a store allocates or locks. Owned by one worker thread.
+ * asked once (random subdomains) cost no entry. DNSSEC-signed responses (DO queries to a
+ * signed zone; the DO and CO bits are in the bytes keyed on) are kept like others, and the
+ * cache is emptied (acache_clear) when the signatures' validity window changes. Storage
+ * is a ring of variable-size entries (oldest overwritten first) and a bucketed index; both
+ * are allocated once, so neither a hit nor a store allocates or locks. Owned by one worker
+ * thread.
  */
 #pragma once
 
@@ -83,6 +86,12 @@ void acache_free(acache_t *c);
  * are dropped (in O(1)). Call before acache_answer/acache_store. Owning worker.
  */
 void acache_begin(acache_t *c, const zdb_t *db, uint64_t generation);
+
+/**
+ * Drop every entry (in O(1)), keeping the snapshot of the batch: for signed responses
+ * when the DNSSEC validity window changes (answer_sign_tick). Owning worker.
+ */
+void acache_clear(acache_t *c);
 
 /**
  * Answer a UDP query from the cache.

@@ -4,20 +4,24 @@
  *
  * answer_build() parses, decides the rcode for protocol-level cases (FORMERR, NOTIMP,
  * BADVERS, REFUSED for classes and transfers, CHAOS), hands IN questions to
- * zdb_answer(), then finishes the header and appends OPT. Every outcome passes through
- * finish(): the single place where flags, counts and counters are set.
+ * zdb_answer(), signs the answer for a DO query to a signed zone (zsign_answer), then
+ * finishes the header and appends OPT. Every outcome passes through finish(): the single
+ * place where flags, counts and counters are set.
  */
 #include "answer.h"
 #include "acache.h"
+#include "dnssec.h"
 #include "geo.h"
 #include "qlog.h"
 #include "query.h"
 #include "wire.h"
 #include "zanswer.h"
+#include "zsign.h"
 
 #include <ldns/ldns.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The counters have one writer (this worker) and are read by the admin thread (stats.c):
@@ -29,6 +33,8 @@
 #define OPT_NSID 3
 #define RCODE_BADVERS 16
 #define CLASS_CH 3
+#define OPT_FLAG_DO 0x80 /* the high byte of the OPT flags (RFC 3225) */
+#define OPT_FLAG_CO 0x40 /* Compact Answers OK (RFC 9824 5) */
 
 void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed)
 {
@@ -129,8 +135,45 @@ static bool chaos(const zdb_opts_t *opts, const query_t *q, wire_t *w, zresult_t
 	return true;
 }
 
+uint32_t answer_sign_window_at(uint64_t now)
+{
+	dnssec_validity_t v;
+	dnssec_validity_at(now, DNSSEC_WINDOW_PERIOD, DNSSEC_WINDOW_SKEW, DNSSEC_WINDOW_LIFETIME,
+			   &v);
+	return v.inception;
+}
+
+/* Responses in the cache were signed in ctx->sign_window; a new window empties it. */
+static void sign_window_is(answer_ctx_t *ctx, uint32_t window)
+{
+	if (window == ctx->sign_window)
+		return;
+	if (ctx->cache != NULL)
+		acache_clear(ctx->cache);
+	ctx->sign_window = window;
+}
+
+void answer_sign_tick(answer_ctx_t *ctx, uint64_t now)
+{
+	if (ctx->sign != NULL && ctx->cache != NULL)
+		sign_window_is(ctx, answer_sign_window_at(now));
+}
+
+/* Sign what zdb_answer wrote (a DO query, a signed zone): one coarse clock read. */
+static void sign(answer_ctx_t *ctx, const zdb_t *db, const query_t *q, wire_t *w,
+		 size_t qend, zresult_t *res)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+		ts.tv_sec = time(NULL);
+	zsign_answer(ctx->sign, db, &q->zq, q->edns_co, w, qend, res, (uint64_t)ts.tv_sec);
+	sign_window_is(ctx, zsign_window(ctx->sign));
+}
+
+/* co: echo the CO flag (asked, and the answer was signed: RFC 9824 5). */
 static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q, wire_t *w,
-		     const zresult_t *res, unsigned rcode, bool with_opt, const geo_ecs_t *ecs)
+		     const zresult_t *res, unsigned rcode, bool with_opt, bool co,
+		     const geo_ecs_t *ecs)
 {
 	uint8_t *h = w->buf;
 	wire_set16(h, q->id);
@@ -149,7 +192,7 @@ static size_t finish(answer_ctx_t *ctx, const zdb_opts_t *opts, const query_t *q
 		wire_set16(o + 3, opts->edns_udp_size);
 		o[5] = (uint8_t)(rcode >> 4);
 		o[6] = 0;
-		o[7] = q->edns_do ? 0x80 : 0;
+		o[7] = (uint8_t)((q->edns_do ? OPT_FLAG_DO : 0) | (co ? OPT_FLAG_CO : 0));
 		o[8] = 0;
 		wire_set16(o + 9, 0);
 		w->len += OPT_RR_LEN;
@@ -191,6 +234,7 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 	zresult_t res;
 	wire_t w;
 	unsigned rcode = LDNS_RCODE_NOERROR;
+	bool co = false, is_signed = false;
 
 	geo_ecs_t ecs;
 	const geo_ecs_t *ecsp = NULL;
@@ -265,7 +309,9 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		break;
 	default: {
 		uint16_t qt = q.zq.qtype, qc = q.zq.qclass;
-		if (qc == CLASS_CH) {
+		if (qt == DNSSEC_TYPE_NXNAME) {
+			rcode = LDNS_RCODE_FORMERR; /* RFC 9824 3.5 */
+		} else if (qc == CLASS_CH) {
 			if (!chaos(opts, &q, &w, &res))
 				rcode = LDNS_RCODE_REFUSED;
 		} else if ((qc != LDNS_RR_CLASS_IN && qc != LDNS_RR_CLASS_ANY) ||
@@ -274,15 +320,23 @@ size_t answer_build(answer_ctx_t *ctx, const zdb_t *db, const uint8_t *pkt, size
 		} else {
 			wire_remember(&w, WIRE_HDR, q.zq.qname);
 			zdb_answer(db, &q.zq, ctx->rng, &w, &res);
+			if (q.edns_do && ctx->sign != NULL && zsign_wanted(&res)) {
+				sign(ctx, db, &q, &w, WIRE_HDR + qlen, &res);
+				is_signed = true;
+				co = q.edns_co;
+			}
 			rcode = res.rcode;
 		}
 		break;
 	}
 	}
-	size_t n = finish(ctx, opts, &q, &w, &res, rcode, with_opt, ecsp);
+	size_t n = finish(ctx, opts, &q, &w, &res, rcode, with_opt, co, ecsp);
 	/* kept: a response that is a function of the bytes, the view and the health words,
 	 * or of those and one chance decision about the query name that a hit takes again */
 	bool fixed = !res.dynamic || (!res.random && !res.src_dependent && !res.deps_overflow);
+	/* a signing failure (SERVFAIL) is answered, never kept: the next query signs again */
+	if (is_signed && rcode == LDNS_RCODE_SERVFAIL)
+		cache = false;
 	bool redo = res.dynamic && res.random && res.decided != NULL && res.n_decisions == 1 &&
 		    !res.location_used && !res.src_dependent && !res.deps_overflow &&
 		    res.policy != POL_MULTIVALUE;

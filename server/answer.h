@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "zdb.h"
+#include "zsign.h"
 
 /** Response codes counted per worker (index into answer_stats_t.rcode). */
 #define ANSWER_RCODES 24
@@ -28,6 +29,9 @@ typedef struct answer_stats {
 	uint64_t tcp;                   /**< queries over TCP */
 	uint64_t policy[9];             /**< answers by routing policy (enum zdb_policy) */
 	uint64_t cached;                /**< of queries: answered from the answer cache */
+	zsign_stats_t dnssec;           /**< unused in a worker's context (its signer keeps
+					     its own: worker_sign_stats); in stats_totals_t,
+					     the signers' counters summed over workers */
 } answer_stats_t;
 
 /** Per-worker answer state: rng and counters. Owned by one worker thread. */
@@ -46,10 +50,30 @@ typedef struct answer_ctx {
 				    the query bytes only; NULL off (tests, the default). The
 				    caller calls acache_begin() with each snapshot it answers
 				    from. Bypassed while the query log is on */
+	struct zsign *sign;    /**< DNSSEC signer (zsign.h) for DO queries to signed zones;
+				    NULL: never sign (DO answers stay unsigned). Owned by the
+				    worker that set it */
+	uint32_t sign_window;  /**< the validity window (its inception) the signed responses
+				    in cache were made in; 0 before any (answer_sign_tick) */
 } answer_ctx_t;
 
 /** Seed a context (distinct seeds per worker). */
 void answer_ctx_init(answer_ctx_t *ctx, uint64_t seed);
+
+/**
+ * The validity window in force at now (seconds since the epoch): the inception of
+ * dnssec_validity_at() with the default window policy, as zsign_answer() uses it.
+ */
+uint32_t answer_sign_window_at(uint64_t now);
+
+/**
+ * Keep the answer cache free of signatures of a past validity window: when the window in
+ * force at now differs from ctx->sign_window, empty ctx->cache and note the new window.
+ * The worker calls it from its periodic tick (cache hits never reach the signer, which
+ * would otherwise be the only one to notice); answer_build checks the signer's window
+ * after each signed answer too. Does nothing without a signer or a cache. Owning worker.
+ */
+void answer_sign_tick(answer_ctx_t *ctx, uint64_t now);
 
 /**
  * Answer one DNS message.

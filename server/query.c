@@ -9,6 +9,8 @@
 #define T_OPT 41
 #define OPT_NSID 3
 #define OPT_ECS 8
+#define EDNS_DO 0x8000u /* RFC 3225 */
+#define EDNS_CO 0x4000u /* RFC 9824 5 */
 
 static inline uint16_t get16(const uint8_t *p)
 {
@@ -71,7 +73,8 @@ static int parse_opt(const uint8_t *pkt, size_t off, size_t rdlen, uint16_t rcla
 	q->edns = true;
 	q->edns_size = rclass < 512 ? 512 : rclass;
 	q->edns_version = (uint8_t)(ttl >> 16);
-	q->edns_do = (ttl & 0x8000) != 0;
+	q->edns_do = (ttl & EDNS_DO) != 0;
+	q->edns_co = (ttl & EDNS_CO) != 0;
 	size_t end = off + rdlen;
 	while (off < end) {
 		if (end - off < 4)
@@ -100,6 +103,7 @@ int query_parse(const uint8_t *pkt, size_t len, query_t *q)
 	q->edns_version = 0;
 	q->edns_size = 512;
 	q->edns_do = false;
+	q->edns_co = false;
 	q->ecs = NULL;
 	q->ecs_len = 0;
 	q->nsid = false;

@@ -34,7 +34,9 @@ typedef struct query {
 	bool edns;          /**< an OPT record was present and valid */
 	uint8_t edns_version; /**< EDNS version */
 	uint16_t edns_size; /**< requestor's UDP payload size (>= 512) */
-	bool edns_do;       /**< DO bit */
+	bool edns_do;       /**< DO bit (0x8000 of the OPT flags) */
+	bool edns_co;       /**< CO bit, Compact denial OK (RFC 9824 5: 0x4000 of the OPT
+				 flags): NXDOMAIN stays NXDOMAIN in a signed answer */
 	const uint8_t *ecs; /**< EDNS Client Subnet option payload (in the packet), or NULL */
 	uint16_t ecs_len;   /**< its length */
 	bool nsid;          /**< an empty NSID option was present (RFC 5001 2.1) */

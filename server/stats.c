@@ -44,6 +44,16 @@ void stats_sum_workers(stats_totals_t *t, worker_t *const *workers, size_t n)
 		t->net.tcp_evicted += LOAD(s->tcp_evicted);
 		t->net.tcp_bad_frames += LOAD(s->tcp_bad_frames);
 		t->net.tcp_accept_errors += LOAD(s->tcp_accept_errors);
+		zsign_stats_t z;
+		worker_sign_stats(workers[i], &z);
+		zsign_stats_t *d = &t->answer.dnssec;
+		d->answers += z.answers;
+		d->signatures += z.signatures;
+		d->cache_hits += z.cache_hits;
+		d->failures += z.failures;
+		d->truncated += z.truncated;
+		d->cache_bytes += z.cache_bytes;
+		d->cache_entries += z.cache_entries;
 	}
 }
 
@@ -53,6 +63,26 @@ static bool metric(struct evbuffer *out, const char *name, const char *type, con
 {
 	return evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help,
 				   name, type, name, v) < 0;
+}
+
+/* DNSSEC online signing (zsign.h); the series exist with no signed zone too (all zero). */
+static bool format_dnssec(const zsign_stats_t *d, struct evbuffer *out)
+{
+	bool ret = false;
+	ret |= metric(out, "r53d_dnssec_signed_answers_total", "counter",
+		      "Responses signed (DO queries answered from signed zones, answer cache hits "
+		      "not included).", d->answers);
+	ret |= metric(out, "r53d_dnssec_signatures_total", "counter",
+		      "RRSIGs computed (signature cache misses).", d->signatures);
+	ret |= metric(out, "r53d_dnssec_signature_cache_hits_total", "counter",
+		      "RRSIGs taken from the workers' signature caches.", d->cache_hits);
+	ret |= metric(out, "r53d_dnssec_signing_failures_total", "counter",
+		      "Signing failures (answered SERVFAIL).", d->failures);
+	ret |= metric(out, "r53d_dnssec_signature_cache_bytes", "gauge",
+		      "Memory of the workers' signature caches.", d->cache_bytes);
+	ret |= metric(out, "r53d_dnssec_signature_cache_entries", "gauge",
+		      "Signatures held in the workers' signature caches.", d->cache_entries);
+	return ret;
 }
 
 /* Response rate limiting (rrl.h); the series exist with RRL off too (all zero). */
@@ -184,5 +214,6 @@ int stats_format_prometheus(const stats_totals_t *t, struct evbuffer *out)
 	ret |= metric(out, "r53d_query_log_reopens_total", "counter",
 		      "Query-log files reopened (SIGHUP, SIGUSR1, a new path).", q->reopens);
 	ret |= format_rrl(t, out);
+	ret |= format_dnssec(&a->dnssec, out);
 	return ret ? ERR_NOMEM : ERR_OK;
 }

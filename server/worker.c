@@ -3,15 +3,17 @@
  * worker.c -- one DNS worker thread: its event_base, its sockets, its life cycle.
  *
  * The loop of a worker runs three kinds of events: UDP readable (udp.c), TCP accept and
- * connection I/O (tcp.c), and two of its own: a 100 ms tick that reports a quiescent point
- * to the snapshot domain (so an idle worker never holds up a grace period) and resumes
- * paused listeners, and an eventfd by which the control thread asks it to stop. No other
+ * connection I/O (tcp.c), and two of its own: a 10 ms tick that reports a quiescent point
+ * to the snapshot domain (so an idle worker never holds up a grace period), resumes
+ * paused listeners and empties the answer cache when the DNSSEC validity window changes
+ * (answer_sign_tick), and an eventfd by which the control thread asks it to stop. No other
  * thread ever touches the worker's event_base (STYLE.md section 3, "Threads").
  */
 #include "worker.h"
 #include "acache.h"
 #include "err.h"
 #include "log.h"
+#include "zsign.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKER_TICK_MS 10
@@ -155,6 +158,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	snap_leave(w->snaps, w->id);
 	tcp_resume(w);
+	if (w->actx.sign != NULL) {
+		struct timespec ts;
+		if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
+			answer_sign_tick(&w->actx, (uint64_t)ts.tv_sec);
+	}
 	if (++w->ticks % WORKER_REPORT_TICKS == 0)
 		report_errors(w);
 }
@@ -220,6 +228,12 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	    udp_batch_init(w) != ERR_OK ||
 	    (cfg->answer_cache && acache_new(ACACHE_DEFAULT_BYTES, &w->actx.cache) != ERR_OK))
 		goto nomem;
+	ret = zsign_new(&w->actx.sign,
+			cfg->signature_cache != 0 ? cfg->signature_cache : ZSIGN_CACHE_DEFAULT);
+	if (ret != ERR_OK) {
+		snprintf(err, errlen, "worker %u: DNSSEC signer: %s", cfg->id, err_str(ret));
+		goto out;
+	}
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		w->udp[i].fd = -1;
 		w->tcp[i].fd = -1;
@@ -317,6 +331,7 @@ void worker_free(worker_t *w)
 	free(w->tcp);
 	free(w->batch);
 	acache_free(w->actx.cache);
+	zsign_free(w->actx.sign);
 	free(w->tcp_out);
 	free(w);
 }
@@ -329,4 +344,12 @@ const answer_stats_t *worker_answer_stats(const worker_t *w)
 const worker_stats_t *worker_net_stats(const worker_t *w)
 {
 	return &w->stats;
+}
+
+void worker_sign_stats(const worker_t *w, zsign_stats_t *st)
+{
+	if (w->actx.sign != NULL)
+		zsign_stats(w->actx.sign, st);
+	else
+		memset(st, 0, sizeof(*st));
 }

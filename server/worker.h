@@ -66,6 +66,8 @@ typedef struct worker_cfg {
 	rrl_t *rrl;                   /**< response rate limiting (rrl.h), NULL: none; borrowed,
 					   outlives the worker */
 	bool answer_cache;            /**< keep an answer cache (acache.h) */
+	size_t signature_cache;       /**< DNSSEC: bytes of the worker's signature cache
+					   (zsign_new); 0: ZSIGN_CACHE_DEFAULT */
 } worker_cfg_t;
 
 typedef struct worker worker_t;
@@ -100,6 +102,10 @@ const answer_stats_t *worker_answer_stats(const worker_t *w);
 
 /** The worker's network counters; read with relaxed loads (stats.c). Any thread. */
 const worker_stats_t *worker_net_stats(const worker_t *w);
+
+/** The counters of the worker's DNSSEC signer (zsign_stats; relaxed reads). Any thread
+ *  while the worker exists. */
+void worker_sign_stats(const worker_t *w, zsign_stats_t *st);
 
 /**
  * Check that a listen address is free for UDP and TCP by binding it without SO_REUSEPORT

@@ -17,12 +17,12 @@ def name(n):
     return b + b"\0"
 
 
-def query(qname, qtype, qclass=1, flags=0, opt=None, qd=1, an=0):
+def query(qname, qtype, qclass=1, flags=0, opt=None, qd=1, an=0, ednsflags=0x8000):
     ar = 1 if opt is not None else 0
     p = struct.pack("!HHHHHH", 0x1234, flags, qd, an, 0, ar) + name(qname) + struct.pack("!HH", qtype, qclass)
     if opt is not None:
         size, version, options = opt
-        p += b"\0" + struct.pack("!HHBBHH", 41, size, 0, version, 0x8000, len(options)) + options
+        p += b"\0" + struct.pack("!HHBBHH", 41, size, 0, version, ednsflags, len(options)) + options
     return p
 
 
@@ -60,6 +60,18 @@ seeds["dname_out"] = query("x.y.dn.example.com", 28)
 seeds["dname_loop"] = query("x.dnloop.example.com", 1)
 seeds["dname_long"] = query("a" * 63 + "." + "b" * 63 + ".dnlong.example.com", 1)
 seeds["qclass_any"] = query("www.example.com", 1, qclass=255)
+# DNSSEC (the fuzz zone is signed): DO (0x8000), CO (0x4000, RFC 9824), NXNAME (128)
+dnssec = [("www.example.com", 1), ("nothere.example.com", 1), ("www.example.com", 28),
+          ("chain.example.com", 1), ("dangling.example.com", 1), ("foo.wild.example.com", 16),
+          ("foo.wild.example.com", 1), ("host.sub.example.com", 1), ("sub.example.com", 43),
+          ("example.com", 48), ("example.com", 255), ("big.example.com", 16),
+          ("x.dn.example.com", 1), ("www.example.com", 46), ("www.example.com", 47),
+          ("a.b.example.com", 1), ("b.example.com", 1), ("www.example.com", 128)]
+for j, (n, t) in enumerate(dnssec):
+    seeds["do%02d" % j] = query(n, t, opt=(1232, 0, b""))
+    seeds["do_co%02d" % j] = query(n, t, opt=(512, 0, b""), ednsflags=0xC000)
+seeds["co_only"] = query("nothere.example.com", 1, opt=(1232, 0, b""), ednsflags=0x4000)
+seeds["nxname"] = query("www.example.com", 128)
 for k, v in seeds.items():
     with open(os.path.join(out, k), "wb") as f:
         f.write(v)

@@ -20,8 +20,12 @@
 
 #include "acache.h"
 #include "answer.h"
+#include "dnssec.h"
 #include "err.h"
 #include "zdb.h"
+#include "zsign.h"
+
+#include <time.h>
 
 static zdb_t *db;
 static answer_ctx_t ref;    /* no cache: the full path */
@@ -499,6 +503,204 @@ static void test_policy_health_dependent(void **state)
 	free(hc);
 }
 
+/* ---- DNSSEC: signed responses (DO queries to a signed zone) ----------------------------- */
+
+/* The example zone signed with generated keys. Both contexts share one signer, so the full
+ * path and the cache give the same RRSIG for an RRset (ECDSA signatures are randomised;
+ * the signature cache makes them repeat). */
+static zdb_t *build_signed(void)
+{
+	dnssec_key_t *ksk = NULL, *zsk = NULL;
+	assert_int_equal(dnssec_key_generate(&ksk, DNSSEC_FLAGS_KSK), ERR_OK);
+	assert_int_equal(dnssec_key_generate(&zsk, DNSSEC_FLAGS_ZSK), ERR_OK);
+	zdb_sec_src_t sec = { .ksk = &ksk, .n_ksk = 1, .zsk = zsk };
+	zdb_src_t src = { .id = "/hostedzone/Z1", .name = "example.com.",
+			  .zone_file = R53D_TEST_DATA "/example.com.zone", .dnssec = &sec };
+	zdb_opts_t o = { .cname_chasing = true, .authority_ns = true, .edns_udp_size = 1232 };
+	char err[512] = "";
+	zdb_t *sdb = NULL;
+	int ret = zdb_build(&src, 1, &o, &sdb, err, sizeof(err));
+	dnssec_key_free(ksk);
+	dnssec_key_free(zsk);
+	if (ret != ERR_OK)
+		fail_msg("zdb_build (signed): %s", err);
+	return sdb;
+}
+
+/* A query with EDNS 1232, DO, and CO when asked. */
+static size_t make_query_co(const char *name, ldns_rr_type t, bool co, uint8_t **wire)
+{
+	size_t wl = make_query(name, t, 1232, true, 0x5151, wire);
+	assert_true(wl > 12 + 11);
+	if (co)
+		(*wire)[wl - 11 + 7] |= 0x40; /* the OPT is last (no options): its flags' high byte */
+	return wl;
+}
+
+/* Every RRSIG of a response verifies (ldns) against keys; returns how many. */
+static size_t verify_all(const uint8_t *resp, size_t n, ldns_rr_list *keys)
+{
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, resp, n), LDNS_STATUS_OK);
+	size_t verified = 0;
+	ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p), ldns_pkt_additional(p) };
+	for (int k = 0; k < 3; k++) {
+		ldns_rr_list *sec = secs[k];
+		for (size_t i = 0; i < ldns_rr_list_rr_count(sec); i++) {
+			ldns_rr *sig = ldns_rr_list_rr(sec, i);
+			if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG)
+				continue;
+			ldns_rr_type covered = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig));
+			ldns_rr_list *set = ldns_rr_list_new(), *one = ldns_rr_list_new();
+			for (size_t j = 0; j < ldns_rr_list_rr_count(sec); j++) {
+				ldns_rr *rr = ldns_rr_list_rr(sec, j);
+				if (ldns_rr_get_type(rr) == covered &&
+				    ldns_dname_compare(ldns_rr_owner(rr), ldns_rr_owner(sig)) == 0)
+					ldns_rr_list_push_rr(set, rr);
+			}
+			ldns_rr_list_push_rr(one, sig);
+			ldns_status st = ldns_verify(set, one, keys, NULL);
+			if (st != LDNS_STATUS_OK)
+				fail_msg("RRSIG over type %d: %s", covered, ldns_get_errorstr_by_id(st));
+			ldns_rr_list_free(one);
+			ldns_rr_list_free(set);
+			verified++;
+		}
+	}
+	ldns_pkt_free(p);
+	return verified;
+}
+
+/*
+ * DO answers from the cache equal the full path's (the same records, RRSIGs included, as
+ * sets), and every RRSIG of a cached response verifies with ldns after the reshuffle.
+ */
+static void test_signed_same_answers(void **state)
+{
+	(void)state;
+	zdb_t *sdb = build_signed();
+	zsign_t *signer = NULL;
+	assert_int_equal(zsign_new(&signer, ZSIGN_CACHE_DEFAULT), ERR_OK);
+	answer_ctx_t sref, sc;
+	answer_ctx_init(&sref, 52);
+	answer_ctx_init(&sc, 53);
+	sref.sign = sc.sign = signer;
+	assert_int_equal(acache_new((size_t)1 << 20, &sc.cache), ERR_OK);
+	acache_begin(sc.cache, sdb, 1);
+
+	uint8_t *wire = NULL;
+	size_t wl = make_query_co("example.com.", LDNS_RR_TYPE_DNSKEY, false, &wire);
+	size_t n = answer_build(&sref, sdb, wire, wl, out_ref, 4096, NULL, false);
+	(void)answer_build(&sc, sdb, wire, wl, out_c, 4096, NULL, false); /* counted alike */
+	free(wire);
+	ldns_pkt *kp = NULL;
+	assert_int_equal(ldns_wire2pkt(&kp, out_ref, n), LDNS_STATUS_OK);
+	ldns_rr_list *keys = ldns_pkt_rr_list_by_type(kp, LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+	assert_non_null(keys);
+	ldns_pkt_free(kp);
+
+	static const char *const names[] = {
+		"example.com.", "www.example.com.", "WwW.ExAmPlE.cOm.", "ns2.example.com.",
+		"alias.example.com.", "chain.example.com.", "dangling.example.com.",
+		"x.wild.example.com.", "b.example.com.", "sub.example.com.",
+		"www.sub.example.com.", "_sip._udp.example.com.", "big.example.com.",
+		"x.dn.example.com.", "nothere.example.com.", NULL
+	};
+	static const ldns_rr_type types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_NS,
+					      LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_SOA,
+					      LDNS_RR_TYPE_DNSKEY, LDNS_RR_TYPE_DS, LDNS_RR_TYPE_ANY };
+	size_t sigs = 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+			for (int co = 0; co < 2; co++) {
+				wl = make_query_co(names[i], types[k], co, &wire);
+				for (int round = 0; round < 4; round++) {
+					size_t n1 = answer_build(&sref, sdb, wire, wl, out_ref, 4096,
+								 NULL, false);
+					size_t n2 = answer_build(&sc, sdb, wire, wl, out_c, 4096,
+								 NULL, false);
+					assert_same(wire, wl, out_ref, n1, out_c, n2);
+					/* the OPT flags (DO, CO) are the full path's */
+					assert_int_equal(out_c[n2 - 11 + 7], out_ref[n1 - 11 + 7]);
+					if (round == 3)
+						sigs += verify_all(out_c, n2, keys);
+				}
+				free(wire);
+			}
+		}
+	}
+	const acache_stats_t *st = acache_stats(sc.cache);
+	assert_true(st->hits > 400);
+	assert_true(sigs > 300);
+	zsign_stats_t zs;
+	zsign_stats(signer, &zs);
+	assert_int_equal(zs.failures, 0);
+	assert_true(zs.cache_hits > zs.signatures); /* ref and the cache's misses shared them */
+	for (int r = 0; r < ANSWER_RCODES; r++)
+		assert_int_equal(sref.stats.rcode[r], sc.stats.rcode[r]);
+	ldns_rr_list_deep_free(keys);
+	acache_free(sc.cache);
+	zsign_free(signer);
+	zdb_free(sdb);
+}
+
+/* A new validity window empties the cache: no signed response outlives its window. */
+static void test_signed_window_change(void **state)
+{
+	(void)state;
+	zdb_t *sdb = build_signed();
+	answer_ctx_t sc;
+	answer_ctx_init(&sc, 54);
+	assert_int_equal(zsign_new(&sc.sign, ZSIGN_CACHE_DEFAULT), ERR_OK);
+	assert_int_equal(acache_new((size_t)1 << 20, &sc.cache), ERR_OK);
+	acache_begin(sc.cache, sdb, 1);
+	const acache_stats_t *st = acache_stats(sc.cache);
+	uint64_t now = (uint64_t)time(NULL);
+	answer_sign_tick(&sc, now);
+	assert_int_equal(sc.sign_window, answer_sign_window_at(now));
+	uint8_t *wire = NULL;
+	size_t wl = make_query_co("www.example.com.", LDNS_RR_TYPE_A, false, &wire);
+	for (int i = 0; i < 3; i++) /* seen, stored, hit */
+		assert_true(answer_build(&sc, sdb, wire, wl, out_c, 4096, NULL, false) > 0);
+	assert_int_equal(st->stores, 1);
+	assert_int_equal(st->hits, 1);
+	/* the signer used the window of now: nothing was emptied */
+	assert_int_equal(zsign_window(sc.sign), sc.sign_window);
+	/* the same window later in the day: kept */
+	answer_sign_tick(&sc, now + 60);
+	if (answer_sign_window_at(now + 60) == sc.sign_window) {
+		assert_true(answer_build(&sc, sdb, wire, wl, out_c, 4096, NULL, false) > 0);
+		assert_int_equal(st->hits, 2);
+	}
+	uint64_t h = st->hits, m = st->misses;
+	/* the next day's window: emptied, the next query signs again */
+	answer_sign_tick(&sc, now + DNSSEC_WINDOW_PERIOD);
+	assert_int_equal(sc.sign_window, answer_sign_window_at(now + DNSSEC_WINDOW_PERIOD));
+	assert_true(sc.sign_window != answer_sign_window_at(now));
+	assert_true(answer_build(&sc, sdb, wire, wl, out_c, 4096, NULL, false) > 0);
+	assert_int_equal(st->hits, h);
+	assert_int_equal(st->misses, m + 1);
+	/* that answer was signed in today's window again (the clock): the cache follows the
+	 * signer's window, and is emptied once more before keeping it */
+	assert_int_equal(sc.sign_window, zsign_window(sc.sign));
+	/* the signer's window is today's (its clock) */
+	dnssec_validity_t v;
+	dnssec_validity_at((uint64_t)time(NULL), DNSSEC_WINDOW_PERIOD, DNSSEC_WINDOW_SKEW,
+			   DNSSEC_WINDOW_LIFETIME, &v);
+	assert_int_equal(zsign_window(sc.sign), v.inception);
+	free(wire);
+	/* without a signer the tick does nothing */
+	answer_ctx_t plain;
+	answer_ctx_init(&plain, 55);
+	assert_int_equal(acache_new(1, &plain.cache), ERR_OK);
+	answer_sign_tick(&plain, now);
+	assert_int_equal(plain.sign_window, 0);
+	acache_free(plain.cache);
+	acache_free(sc.cache);
+	zsign_free(sc.sign);
+	zdb_free(sdb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +711,8 @@ int main(void)
 		cmocka_unit_test(test_small_ring),
 		cmocka_unit_test(test_policy_weighted),
 		cmocka_unit_test(test_policy_health_dependent),
+		cmocka_unit_test(test_signed_same_answers),
+		cmocka_unit_test(test_signed_window_change),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

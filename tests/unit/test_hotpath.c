@@ -8,7 +8,9 @@
  * worker thread serves a real UDP socket; after a warm-up, thousands of queries
  * (static answers, NXDOMAIN, weighted, geolocation with ECS, alias trees, ANY, TC,
  * malformed) go through recvmmsg -> answer_build -> sendmmsg, and the count must not
- * move. Not built with sanitizers, which bring their own allocator.
+ * move. The same for DNSSEC: DO queries to a signed zone once the signature cache is warm,
+ * through the answer cache and without it (every query signed by zsign_answer). Not built
+ * with sanitizers, which bring their own allocator.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,11 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "conf.h"
+#include "dnssec.h"
 #include "err.h"
 #include "geo.h"
 #include "hc_state.h"
@@ -37,6 +41,7 @@
 #include "snap.h"
 #include "worker.h"
 #include "zdb.h"
+#include "zsign.h"
 
 /* ---- counting allocator ------------------------------------------------------------ */
 
@@ -109,8 +114,15 @@ static int setup(void **state)
 	json_t *colls = json_loads("[{\"CidrCollection\": {\"Id\": \"c-1\", \"Name\": \"o\"},"
 				   " \"cidr_blocks\": {\"CidrBlocks\": [{\"CidrBlock\": \"203.0.113.0/24\","
 				   " \"LocationName\": \"office\"}]}}]", 0, NULL);
+	/* example.com is signed (queries without DO answer as before) */
+	dnssec_key_t *ksk = NULL, *zsk = NULL;
+	if (dnssec_key_generate(&ksk, DNSSEC_FLAGS_KSK) != ERR_OK ||
+	    dnssec_key_generate(&zsk, DNSSEC_FLAGS_ZSK) != ERR_OK)
+		return -1;
+	zdb_sec_src_t sec = { .ksk = &ksk, .n_ksk = 1, .zsk = zsk };
 	zdb_src_t src[2] = {
-		{ .id = "Z1", .name = "example.com.", .zone_file = R53D_TEST_DATA "/example.com.zone" },
+		{ .id = "Z1", .name = "example.com.", .zone_file = R53D_TEST_DATA "/example.com.zone",
+		  .dnssec = &sec },
 		{ .id = "/hostedzone/Z1POLICY", .name = "policy.test.",
 		  .zone_file = R53D_TEST_DATA "/policy.zone", .record_sets = rs },
 	};
@@ -119,6 +131,8 @@ static int setup(void **state)
 			 .nsid = "hotpath-nsid" };
 	zdb_t *db = NULL;
 	int ret = zdb_build(src, 2, &o, &db, err, sizeof(err));
+	dnssec_key_free(ksk); /* the zone keeps its own references */
+	dnssec_key_free(zsk);
 	json_decref(rs);
 	json_decref(colls);
 	if (ret != ERR_OK) {
@@ -347,16 +361,100 @@ static void test_no_allocation_with_rrl(void **state)
 	rrl_free(r);
 }
 
+/* Replace the worker by one with or without the answer cache; same port. */
+static int restart_worker_cache(bool answer_cache)
+{
+	char err[512] = "";
+	worker_stop(worker);
+	worker_join(worker);
+	worker_free(worker);
+	worker_cfg_t cfg = { .id = 0, .answer_cache = answer_cache, .snaps = domain,
+			     .listen = &listen_addr, .n_listen = 1, .tcp_idle_ms = 1000,
+			     .tcp_max_conns = 10, .seed = 1, .qlog_fd = -1 };
+	if (worker_new(&cfg, &worker, err, sizeof(err)) != ERR_OK || worker_start(worker) != ERR_OK) {
+		fprintf(stderr, "worker: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The same query with an OPT record: EDNS 1232, DO, and CO (RFC 9824) when asked. */
+static void add_query_do(const char *name, uint16_t type, bool co)
+{
+	add_query(name, type, NULL);
+	const uint8_t opt[] = { 0, 0, 41, 4, 0xd0, 0, 0, (uint8_t)(0x80 | (co ? 0x40 : 0)), 0, 0, 0 };
+	uint8_t *q = qbuf[nq - 1];
+	q[11] = 1;
+	memcpy(q + qlen[nq - 1], opt, sizeof(opt));
+	qlen[nq - 1] += sizeof(opt);
+}
+
+static unsigned long serve(const char *what, bool expect_cached);
+
+/*
+ * DNSSEC: DO queries to the signed zone (positive, wildcard, CNAME chain, NXDOMAIN as
+ * NSEC and, with CO, as NXDOMAIN; NODATA, referral with its NSEC, DNSKEY by the KSK, ANY,
+ * a truncated one) allocate nothing once the signature cache is warm: through the answer
+ * cache, then with the cache off so that every query is signed by zsign_answer.
+ */
+static void test_no_allocation_dnssec(void **state)
+{
+	(void)state;
+	nq = 0;
+	add_query_do("www.example.com.", 1, false);
+	add_query_do("nothere.example.com.", 1, false);
+	add_query_do("nothere.example.com.", 1, true);
+	add_query_do("www.example.com.", 28, false); /* NODATA */
+	add_query_do("chain.example.com.", 1, false);
+	add_query_do("foo.wild.example.com.", 16, false);
+	add_query_do("host.sub.example.com.", 1, false); /* referral */
+	add_query_do("example.com.", 48, false);      /* DNSKEY */
+	add_query_do("example.com.", 255, false);
+	add_query_do("big.example.com.", 16, false); /* TC */
+	add_query_do("WwW.ExAmPlE.CoM.", 1, true);
+	add_query("www.example.com.", 1, NULL); /* without DO: unsigned */
+	zsign_stats_t z0, z1;
+	serve("dnssec, answer cache on", true);
+	worker_sign_stats(worker, &z0);
+	assert_true(z0.answers > 0);
+	assert_true(z0.answers < 20000 / 2); /* most from the answer cache */
+	assert_int_equal(z0.failures, 0);
+	assert_int_equal(restart_worker_cache(false), 0);
+	unsigned long us = serve("dnssec, answer cache off", false);
+	worker_sign_stats(worker, &z1);
+	printf("hot path, dnssec without the answer cache: %llu answers signed, %llu signatures "
+	       "computed, %llu from the signature cache, %.1f us per round trip\n",
+	       (unsigned long long)z1.answers, (unsigned long long)z1.signatures,
+	       (unsigned long long)z1.cache_hits, (double)us / 20000.0);
+	assert_int_equal(z1.failures, 0);
+	/* every DO query was signed (11 of the 12) */
+	assert_true(z1.answers >= (uint64_t)(300 + 20000) / 12 * 11);
+	/* the counted ones from the signature cache: nothing signed after the warm-up */
+	assert_true(z1.cache_hits > 20000);
+	assert_true(z1.signatures < 300);
+	assert_int_equal(restart_worker_cache(true), 0);
+}
+
 /* Send the queries, 300 to warm up then 20000 counted, and assert nothing allocated. */
 static void serve_and_count(const char *what)
+{
+	(void)serve(what, true);
+}
+
+/* serve_and_count's loop; expect_cached: the answer cache answers most. Returns the
+ * microseconds the counted round trips took. */
+static unsigned long serve(const char *what, bool expect_cached)
 {
 	uint8_t resp[4096];
 	size_t answered = 0, sent = 0;
 	unsigned long before = 0;
+	struct timespec t0 = { 0 }, t1 = { 0 };
 	for (int round = 0; round < 2; round++) {
 		int n = round == 0 ? 300 : 20000; /* round 0 warms up */
-		if (round == 1)
+		if (round == 1) {
 			before = atomic_load(&allocs);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
 		for (int i = 0; i < n; i++) {
 			size_t k = (size_t)i % nq;
 			assert_int_equal(send(client, qbuf[k], qlen[k], 0), (ssize_t)qlen[k]);
@@ -372,13 +470,21 @@ static void serve_and_count(const char *what)
 		}
 	}
 	unsigned long after = atomic_load(&allocs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t cached = __atomic_load_n(&worker_answer_stats(worker)->cached, __ATOMIC_RELAXED);
+	unsigned long us = (unsigned long)((t1.tv_sec - t0.tv_sec) * 1000000L +
+					   (t1.tv_nsec - t0.tv_nsec) / 1000);
 	printf("hot path, %s: %zu queries answered, %lu allocations, %llu from the answer cache"
-	       " so far\n", what, answered, after - before, (unsigned long long)cached);
+	       " so far, %.1f us per round trip\n", what, answered, after - before,
+	       (unsigned long long)cached, (double)us / (double)answered);
 	assert_int_equal(answered, sent);
 	assert_int_equal(after - before, 0);
 	/* the counted queries repeat: the cache's hits and stores are on this path too */
-	assert_true(cached > 10000);
+	if (expect_cached)
+		assert_true(cached > 10000);
+	else
+		assert_int_equal(cached, 0);
+	return us;
 }
 
 int main(void)
@@ -387,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_no_allocation_per_query),
 		cmocka_unit_test(test_no_allocation_with_query_log),
 		cmocka_unit_test(test_no_allocation_with_rrl),
+		cmocka_unit_test(test_no_allocation_dnssec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
