@@ -4,10 +4,14 @@
  *
  * zdb_answer() wrote an unsigned response. zsign_answer() reads its sections back (names
  * decompressed into scratch), groups consecutive records of one owner and type into RRsets,
- * and writes the sections again with the wire writer: every authoritative RRset followed
- * by its RRSIG(s), and the denial (compact NSEC, RFC 9824) or the referral's DS proof at
- * the end of the authority section. Signatures come from the worker's cache; a miss signs
- * inline. Everything is allocated in zsign_new().
+ * and writes the sections again: every authoritative RRset followed by its RRSIG(s), and
+ * the denial (compact NSEC, RFC 9824) or the referral's DS proof at the end of the
+ * authority section. The records are copied as zdb_answer wrote them, TTLs set and the
+ * compression pointers that point past an insertion moved, which gives the bytes the
+ * writer would give; when that does not work (duplicates to leave out, no room, offsets
+ * past 0x3FFF, a full compression table) they are written again with the wire writer.
+ * Signatures come from a small front table, then the worker's cache; a miss signs inline.
+ * Everything is allocated in zsign_new().
  */
 #include "zsign.h"
 #include "dnssec.h"
@@ -38,10 +42,38 @@
 #define NAMES_MAX ((size_t)512 * 1024) /* decompressed owners and rdata names */
 #define TYPES_MAX 65536u  /* types of one node, for an NSEC bitmap */
 
+/*
+ * The front of the signature cache: a small two-way set-associative table (a new entry
+ * goes first in its set, pushing out the second) of whole RRSIG rdata by
+ * the same key as dnssec_cache_t's, looked up with a cheap hash (what an entry holds is
+ * compared whole, so a collision only costs a miss in front of the real cache, whose
+ * keyed hash resists chosen names). It spares the real cache's key hashing on the RRsets
+ * a worker answers most.
+ */
+#define FC_MAX 1024u      /* entries at most */
+#define FC_OWNER_MAX 80u  /* longest owner kept */
+#define FC_RRSIG_MAX (DNSSEC_RRSIG_FIXED + 64 + DNSSEC_SIG_LEN) /* signer up to 64 bytes */
+
+typedef struct fcent {
+	uint64_t hash;        /* 0: empty */
+	uint64_t rdset_id, key_id;
+	dnssec_validity_t val;
+	uint16_t type;
+	uint8_t ownerlen;     /* bytes of owner */
+	uint8_t signerlen;    /* bytes of the signer (the owner's suffix) */
+	uint16_t len;         /* bytes of rrsig */
+	uint8_t owner[FC_OWNER_MAX]; /* lower case */
+	uint8_t rrsig[FC_RRSIG_MAX];
+} fcent_t;
+
 /* One record of the response, decompressed. */
 typedef struct zrr {
 	const uint8_t *owner; /* owner as written (scratch) */
 	const uint8_t *rd;    /* uncompressed rdata (scratch or the packet copy) */
+	uint32_t off;         /* where the record starts in the packet copy */
+	uint32_t rdoff;       /* where its rdata starts there (the TTL is at rdoff - 6) */
+	uint32_t end;         /* where it ends there */
+	uint64_t h;           /* hash of the rdata as signed (rrset_prepare) */
 	uint32_t ttl;
 	uint16_t type, rclass;
 	uint16_t rdlen;
@@ -61,6 +93,15 @@ struct zsign {
 	const uint8_t **rdp;   /* one RRset's rdata for dnssec_sign */
 	uint16_t *rdl;
 	uint16_t *types;       /* a node's types for an NSEC bitmap */
+	wire_comp_t ocomp[WIRE_COMP_MAX]; /* compression targets zdb_answer left (copying) */
+	size_t n_ocomp, i_ocomp;
+	uint32_t *ins_old;     /* copying: from this offset of the packet copy on ... */
+	uint32_t *ins_shift;   /* ... the bytes are this much further on in the response */
+	size_t n_ins;
+	bool cname;            /* the answer section holds a CNAME */
+	fcent_t *fc;           /* the front of the cache (fc_n entries, a power of two; or none) */
+	size_t fc_n;
+	uint8_t lown[ZDB_MAXNAME]; /* the owner of the RRset at hand, lower-cased */
 	uint8_t sig[DNSSEC_RRSIG_MAX];
 	uint8_t nsec[DNSSEC_NSEC_MAX];
 	uint32_t window;       /* inception of the last window used (relaxed atomics) */
@@ -78,7 +119,17 @@ int zsign_new(zsign_t **out, size_t cache_budget)
 	zsign_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ERR_NOMEM;
-	int ret = dnssec_cache_new(&s->cache, cache_budget ? cache_budget : ZSIGN_CACHE_DEFAULT);
+	/* an eighth of the budget at most goes to the front */
+	size_t budget = cache_budget ? cache_budget : ZSIGN_CACHE_DEFAULT;
+	size_t fc_n = FC_MAX;
+	while (fc_n >= 16 && fc_n * sizeof(fcent_t) > budget / 8)
+		fc_n /= 2;
+	if (fc_n >= 16) {
+		s->fc = calloc(fc_n, sizeof(*s->fc));
+		s->fc_n = fc_n;
+		budget -= fc_n * sizeof(fcent_t);
+	}
+	int ret = s->fc_n != 0 && s->fc == NULL ? ERR_NOMEM : dnssec_cache_new(&s->cache, budget);
 	if (ret == ERR_OK)
 		ret = dnssec_signer_new(&s->signer);
 	if (ret == ERR_OK) {
@@ -88,15 +139,18 @@ int zsign_new(zsign_t **out, size_t cache_budget)
 		s->rdp = calloc(DNSSEC_RRSET_MAX, sizeof(*s->rdp));
 		s->rdl = calloc(DNSSEC_RRSET_MAX, sizeof(*s->rdl));
 		s->types = calloc(TYPES_MAX, sizeof(*s->types));
+		s->ins_old = calloc(RR_MAX + 2, sizeof(*s->ins_old));
+		s->ins_shift = calloc(RR_MAX + 2, sizeof(*s->ins_shift));
 		if (s->pkt == NULL || s->names == NULL || s->rr == NULL || s->rdp == NULL ||
-		    s->rdl == NULL || s->types == NULL)
+		    s->rdl == NULL || s->types == NULL || s->ins_old == NULL ||
+		    s->ins_shift == NULL)
 			ret = ERR_NOMEM;
 	}
 	if (ret != ERR_OK) {
 		zsign_free(s);
 		return ret;
 	}
-	s->st.cache_bytes = dnssec_cache_memory(s->cache);
+	s->st.cache_bytes = dnssec_cache_memory(s->cache) + s->fc_n * sizeof(fcent_t);
 	*out = s;
 	return ERR_OK;
 }
@@ -113,6 +167,9 @@ void zsign_free(zsign_t *s)
 	free(s->rdp);
 	free(s->rdl);
 	free(s->types);
+	free(s->ins_old);
+	free(s->ins_shift);
+	free(s->fc);
 	free(s);
 }
 
@@ -254,30 +311,43 @@ static bool parse(zsign_t *s, size_t len, size_t qend, const zresult_t *res)
 {
 	const uint8_t *pkt = s->pkt;
 	size_t off = qend;
-	uint16_t cnt[3] = { res->an, res->ns, res->ar };
+	const uint16_t cnt[3] = { res->an, res->ns, res->ar };
 	uint8_t name[ZDB_MAXNAME];
 	const uint8_t *prev = NULL;
 	size_t prevlen = 0;
+	uint32_t prevptr = 0; /* the previous owner was this compression pointer (or 0) */
 	s->names_used = 0;
 	s->n_rr = 0;
+	s->cname = false;
 	for (uint8_t sec = 0; sec < 3; sec++) {
 		for (uint16_t i = 0; i < cnt[sec]; i++) {
 			if (s->n_rr == RR_MAX)
 				return false;
 			zrr_t *rr = &s->rr[s->n_rr];
-			size_t nl = get_name(pkt, len, &off, name);
-			if (nl == 0 || off + 10 > len)
-				return false;
-			if (prev == NULL || prevlen != nl || memcmp(prev, name, nl) != 0) {
-				uint8_t *d = names_take(s, nl);
-				if (d == NULL)
+			rr->off = (uint32_t)off;
+			if (prev != NULL && prevptr != 0 && off + 2 <= len &&
+			    (uint32_t)wire_get16(pkt + off) == prevptr) {
+				off += 2; /* the previous owner's pointer: the same name */
+			} else {
+				prevptr = off + 2 <= len && (pkt[off] & 0xC0) == 0xC0
+						  ? wire_get16(pkt + off)
+						  : 0;
+				size_t nl = get_name(pkt, len, &off, name);
+				if (nl == 0)
 					return false;
-				memcpy(d, name, nl);
-				prev = d;
-				prevlen = nl;
+				if (prev == NULL || prevlen != nl || memcmp(prev, name, nl) != 0) {
+					uint8_t *d = names_take(s, nl);
+					if (d == NULL)
+						return false;
+					memcpy(d, name, nl);
+					prev = d;
+					prevlen = nl;
+				}
 			}
+			if (off + 10 > len)
+				return false;
 			rr->owner = prev;
-			rr->ownerlen = (uint8_t)nl;
+			rr->ownerlen = (uint8_t)prevlen;
 			rr->section = sec;
 			rr->type = wire_get16(pkt + off);
 			rr->rclass = wire_get16(pkt + off + 2);
@@ -288,7 +358,10 @@ static bool parse(zsign_t *s, size_t len, size_t qend, const zresult_t *res)
 			if (off + rdlen > len || !get_rdata(s, off, rdlen, rr))
 				return false;
 			rr->dup = false;
+			s->cname |= sec == 0 && rr->type == T_CNAME;
+			rr->rdoff = (uint32_t)off;
 			off += rdlen;
+			rr->end = (uint32_t)off;
 			s->n_rr++;
 		}
 	}
@@ -313,50 +386,35 @@ static bool name_eq(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 }
 
 /*
- * Lower-case name (len bytes) into out and note its label offsets; \return the labels,
- * or -1 when it is not below (or at) apex (lower-cased, alen bytes).
+ * Is an RRset of type at owner (lower-cased, len bytes) authoritative
+ * data of zone z, to be signed? Not when the owner is outside the zone, nor at or below a
+ * delegation (the NS set and glue), except the DS and NSEC RRsets at the cut itself.
+ * *hash receives the owner's zdb_hash when it was computed (the owner is not the apex).
  */
-static int name_in_zone(const uint8_t *name, size_t len, const uint8_t *apex, size_t alen,
-			uint8_t *out, uint8_t *off)
+static bool authoritative(const zdb_zone_t *z, const uint8_t *owner, size_t len,
+			  uint16_t type, uint64_t *hash)
 {
-	if (len < alen)
-		return -1;
+	uint8_t off[ZDB_MAXLABELS + 1];
+	size_t alen = z->apex->namelen;
+	if (type == DNSSEC_TYPE_RRSIG || len < alen)
+		return false;
 	int n = 0;
 	size_t i = 0;
 	while (i < len - alen && n < ZDB_MAXLABELS) {
 		off[n++] = (uint8_t)i;
-		i += (size_t)name[i] + 1;
+		i += (size_t)owner[i] + 1;
 	}
-	if (i != len - alen)
-		return -1;
-	for (size_t k = 0; k < len; k++)
-		out[k] = lc(name[k]);
-	if (memcmp(out + i, apex, alen) != 0)
-		return -1;
-	off[n] = (uint8_t)i;
-	return n;
-}
-
-/*
- * Is an RRset of type at owner authoritative data of zone z, to be signed? Not when the
- * owner is outside the zone, nor at or below a delegation (the NS set and glue), except
- * the DS and NSEC RRsets at the cut itself.
- */
-static bool authoritative(const zdb_zone_t *z, const uint8_t *owner, size_t len,
-			  uint16_t type)
-{
-	uint8_t name[ZDB_MAXNAME], off[ZDB_MAXLABELS + 1];
-	if (type == DNSSEC_TYPE_RRSIG)
-		return false;
-	int n = name_in_zone(owner, len, z->apex->name, z->apex->namelen, name, off);
-	if (n < 0)
+	if (i != len - alen || memcmp(owner + i, z->apex->name, alen) != 0)
 		return false;
 	/* from the owner up to the apex's child: the first node that exists tells whether a
 	 * cut is at or above it (below_cut), then the cut itself is looked for */
 	for (int k = 0; k < n; k++) {
-		const uint8_t *p = name + off[k];
+		const uint8_t *p = owner + off[k];
 		size_t l = len - off[k];
-		const zdb_node_t *node = zdb_table_find(&z->nodes, p, l, zdb_hash(p, l));
+		uint64_t h = zdb_hash(p, l);
+		if (k == 0)
+			*hash = h;
+		const zdb_node_t *node = zdb_table_find(&z->nodes, p, l, h);
 		if (node == NULL)
 			continue;
 		if (!node->below_cut)
@@ -379,6 +437,17 @@ static uint64_t mix64(uint64_t h)
 	return h;
 }
 
+/* A quick fingerprint of a name (len >= 1 bytes): its length, first and last bytes. Only
+ * for choosing a front-cache set: entries are compared whole. */
+static uint64_t fold(const uint8_t *name, size_t len)
+{
+	uint64_t a = 0, b = 0;
+	size_t n = len < 8 ? len : 8;
+	memcpy(&a, name, n);
+	memcpy(&b, name + len - n, n);
+	return mix64(a ^ (b << 1 | b >> 63) ^ len);
+}
+
 typedef struct rrset {
 	const uint8_t *owner;
 	uint8_t ownerlen;
@@ -386,6 +455,9 @@ typedef struct rrset {
 	uint32_t ttl;
 	size_t count;         /* records in s->rdp/s->rdl */
 	uint64_t id;          /* order-independent identity of the records and TTL */
+	const uint8_t *lowner; /* the owner lower-cased (for the front cache, which keeps
+				  owners up to FC_OWNER_MAX bytes), or NULL */
+	uint64_t lhash;       /* its zdb_hash or fold(), for choosing a front-cache set */
 } rrset_t;
 
 /*
@@ -416,18 +488,71 @@ static void rrset_id(rrset_t *rs, const zsign_t *s)
 	rs->id = mix64(sum ^ mix64((uint64_t)rs->ttl << 16 | rs->type) ^ rs->count);
 }
 
-enum { SIG_OK, SIG_NOFIT, SIG_FAIL };
+/* The same for the records [i, j) of the parsed response but duplicates (zrr_t.h). */
+static void rrset_id_of(rrset_t *rs, const zsign_t *s, size_t i, size_t j)
+{
+	uint64_t sum = 0;
+	for (size_t k = i; k < j; k++)
+		if (!s->rr[k].dup)
+			sum += s->rr[k].h;
+	rs->id = mix64(sum ^ mix64((uint64_t)rs->ttl << 16 | rs->type) ^ rs->count);
+}
+
+/* SIG_SLOW: copying the records as zdb_answer wrote them does not work for this response
+ * (duplicates to leave out, no room, offsets past compression's reach): write them again */
+enum { SIG_OK, SIG_NOFIT, SIG_FAIL, SIG_SLOW };
+
+/*
+ * What an RRSIG's owner should be after its RRset, whose first record starts at off of
+ * w: a pointer where the RRset's owner points, or to the owner itself when the writer
+ * remembered it (as wire_put_name's search would find: no earlier name equals it, or the
+ * owner would be a pointer). 0: write the name (the writer searches).
+ */
+static uint16_t owner_ref(const wire_t *w, size_t off)
+{
+	uint8_t l = w->buf[off];
+	if ((l & 0xC0) == 0xC0)
+		return (uint16_t)(wire_get16(w->buf + off) & 0x3FFF);
+	if (l == 0 || off >= 0x3FFF)
+		return 0;
+	for (size_t i = w->n_comp; i-- > 0 && w->comp[i].off >= off;)
+		if (w->comp[i].off == off)
+			return (uint16_t)off;
+	return 0;
+}
 
 /* Write the RRSIG by key over rs (whose records are in s->rdp/rdl): from the cache, or
- * signed now. */
+ * signed now. Its owner: a pointer to optr, or rs->owner when optr is 0. */
 static int put_rrsig(zsign_t *s, wire_t *w, const zdb_zone_t *z, const dnssec_key_t *key,
-		     const rrset_t *rs, const dnssec_validity_t *val, uint16_t *count)
+		     const rrset_t *rs, const dnssec_validity_t *val, uint16_t optr,
+		     uint16_t *count)
 {
 	const uint8_t *apex = z->apex->name;
 	dnssec_cache_key_t ck = { .owner = rs->owner, .signer = apex, .type = rs->type,
 				  .rdset_id = rs->id, .key_id = dnssec_key_id(key),
 				  .key_tag = dnssec_key_tag(key), .val = *val };
 	size_t len = 0;
+	fcent_t *fe = NULL;
+	uint64_t fh = 0;
+	const uint8_t *sig = s->sig;
+	if (s->fc_n != 0 && rs->lowner != NULL && rs->ownerlen <= FC_OWNER_MAX) {
+		fh = mix64(rs->lhash ^ mix64(rs->id + ck.key_id) ^
+			   ((uint64_t)rs->type << 32 | val->inception)) | 1;
+		fe = &s->fc[fh & (s->fc_n - 2)];
+		for (int way = 0; way < 2; way++) {
+			const fcent_t *e = &fe[way];
+			if (e->hash == fh && e->rdset_id == rs->id && e->key_id == ck.key_id &&
+			    e->type == rs->type && e->val.inception == val->inception &&
+			    e->val.expiration == val->expiration && e->ownerlen == rs->ownerlen &&
+			    e->signerlen == z->apex->namelen &&
+			    memcmp(e->owner, rs->lowner, rs->ownerlen) == 0) {
+				ZS_INC(s->st.cache_hits);
+				sig = e->rrsig;
+				len = e->len;
+				goto put;
+			}
+		}
+	}
 	if (dnssec_cache_find(s->cache, &ck, s->sig, sizeof(s->sig), &len) == ERR_OK) {
 		ZS_INC(s->st.cache_hits);
 	} else {
@@ -440,34 +565,56 @@ static int put_rrsig(zsign_t *s, wire_t *w, const zdb_zone_t *z, const dnssec_ke
 		ZS_INC(s->st.signatures);
 		(void)dnssec_cache_insert(s->cache, &ck, s->sig, len); /* too long: not kept */
 	}
-	if (!wire_put_rr(w, 0, rs->owner, DNSSEC_TYPE_RRSIG, C_IN, rs->ttl, RD_PLAIN, s->sig,
+	if (fe != NULL && len <= FC_RRSIG_MAX) {
+		fe[1] = fe[0];
+		*fe = (fcent_t){ .hash = fh, .rdset_id = rs->id, .key_id = ck.key_id,
+				 .val = *val, .type = rs->type, .ownerlen = rs->ownerlen,
+				 .signerlen = (uint8_t)z->apex->namelen, .len = (uint16_t)len };
+		memcpy(fe->owner, rs->lowner, rs->ownerlen);
+		memcpy(fe->rrsig, s->sig, len);
+	}
+put:
+	if (!wire_put_rr(w, optr, rs->owner, DNSSEC_TYPE_RRSIG, C_IN, rs->ttl, RD_PLAIN, sig,
 			 (uint16_t)len))
 		return SIG_NOFIT;
 	(*count)++;
 	return SIG_OK;
 }
 
-/* The RRSIGs of rs: every KSK's over the apex DNSKEY RRset, else the ZSK's. */
+/* The RRSIGs of rs (optr: as for put_rrsig): every KSK's over the apex DNSKEY RRset, else
+ * the ZSK's. */
 static int put_rrsigs(zsign_t *s, wire_t *w, const zdb_zone_t *z, const rrset_t *rs,
-		      const dnssec_validity_t *val, uint16_t *count)
+		      const dnssec_validity_t *val, uint16_t optr, uint16_t *count)
 {
 	const zdb_sec_t *sec = z->sec;
+	uint8_t low[FC_OWNER_MAX];
+	rrset_t lrs;
+	if (rs->lowner == NULL && rs->ownerlen <= FC_OWNER_MAX && s->fc_n != 0) {
+		lrs = *rs;
+		for (size_t i = 0; i < rs->ownerlen; i++)
+			low[i] = lc(rs->owner[i]);
+		lrs.lowner = low;
+		lrs.lhash = fold(low, rs->ownerlen);
+		rs = &lrs;
+	}
 	if (rs->type == DNSSEC_TYPE_DNSKEY &&
 	    name_eq(rs->owner, rs->ownerlen, z->apex->name, z->apex->namelen)) {
 		for (size_t k = 0; k < sec->n_ksk; k++) {
-			int r = put_rrsig(s, w, z, sec->ksk[k], rs, val, count);
+			int r = put_rrsig(s, w, z, sec->ksk[k], rs, val, optr, count);
 			if (r != SIG_OK)
 				return r;
 		}
 		return SIG_OK;
 	}
-	return put_rrsig(s, w, z, sec->zsk, rs, val, count);
+	return put_rrsig(s, w, z, sec->zsk, rs, val, optr, count);
 }
 
-/* A single-record RRset (NSEC, DS from the zone) with its RRSIG. */
+/* An RRset of the zone (DS) or of one record (NSEC) with its RRSIG; optr: the owner
+ * written as a pointer there (0: written, compressed). */
 static int put_signed(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *owner,
-		      uint16_t type, uint32_t ttl, const zdb_rrset_t *from, const uint8_t *rd,
-		      uint16_t rdlen, const dnssec_validity_t *val, uint16_t *count)
+		      uint16_t optr, uint16_t type, uint32_t ttl, const zdb_rrset_t *from,
+		      const uint8_t *rd, uint16_t rdlen, const dnssec_validity_t *val,
+		      uint16_t *count)
 {
 	rrset_t rs = { .owner = owner, .type = type, .ttl = ttl > TTL_MAX ? TTL_MAX : ttl };
 	size_t ol = 0;
@@ -488,13 +635,15 @@ static int put_signed(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t 
 		s->rdl[0] = rdlen;
 		rs.count = 1;
 	}
+	size_t first = w->len;
 	for (size_t i = 0; i < rs.count; i++) {
-		if (!wire_put_rr(w, 0, owner, type, C_IN, rs.ttl, RD_PLAIN, s->rdp[i], s->rdl[i]))
+		if (!wire_put_rr(w, optr, owner, type, C_IN, rs.ttl, RD_PLAIN, s->rdp[i],
+				 s->rdl[i]))
 			return SIG_NOFIT;
 		(*count)++;
 	}
 	rrset_id(&rs, s);
-	return put_rrsigs(s, w, z, &rs, val, count);
+	return put_rrsigs(s, w, z, &rs, val, owner_ref(w, first), count);
 }
 
 static const zdb_rrset_t *node_rrset(const zdb_node_t *n, uint16_t type)
@@ -509,10 +658,25 @@ static const zdb_rrset_t *node_rrset(const zdb_node_t *n, uint16_t type)
  * skip (and RRSIG, NSEC, which dnssec_nsec_rdata adds; none for a NULL node); with its
  * RRSIG. */
 static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *owner,
-		    bool nx, const zdb_node_t *node, uint16_t skip, const dnssec_validity_t *val,
-		    uint16_t *count)
+		    uint16_t optr, bool nx, const zdb_node_t *node, uint16_t skip,
+		    const dnssec_validity_t *val, uint16_t *count)
 {
-	size_t n = 0, len = 0;
+	size_t n = 0, len = 0, ol = 0;
+	while (ol < ZDB_MAXNAME && owner[ol] != 0)
+		ol += (size_t)owner[ol] + 1;
+	if (nx && ol + 3 <= ZDB_MAXNAME) {
+		/* what dnssec_nsec_rdata makes of it: Next "\000.<owner>" (lower case), then
+		 * window 0 with RRSIG (46), NSEC (47) and NXNAME (128) */
+		static const uint8_t bm[19] = { 0, 17, 0, 0, 0, 0, 0, 0x03, 0, 0, 0,
+						0, 0, 0, 0, 0, 0, 0, 0x80 };
+		s->nsec[0] = 1;
+		s->nsec[1] = 0;
+		for (size_t i = 0; i <= ol; i++)
+			s->nsec[2 + i] = lc(owner[i]);
+		memcpy(s->nsec + ol + 3, bm, sizeof(bm));
+		return put_signed(s, w, z, owner, optr, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL,
+				  s->nsec, (uint16_t)(ol + 3 + sizeof(bm)), val, count);
+	}
 	if (nx) {
 		s->types[n++] = DNSSEC_TYPE_NXNAME;
 	} else if (node != NULL) {
@@ -525,7 +689,7 @@ static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *o
 	if (dnssec_nsec_rdata(owner, s->types, n, s->nsec, sizeof(s->nsec), &len) != ERR_OK ||
 	    len > UINT16_MAX)
 		return SIG_FAIL;
-	return put_signed(s, w, z, owner, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL, s->nsec,
+	return put_signed(s, w, z, owner, optr, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL, s->nsec,
 			  (uint16_t)len, val, count);
 }
 
@@ -562,25 +726,55 @@ static size_t denied_name(const zsign_t *s, size_t qend, uint8_t *out)
 	return get_name(s->pkt, qend, &off, out);
 }
 
+/* Whether the writer remembered the query name (labels labels) as its first target. */
+static bool qname_remembered(const wire_t *w, uint8_t labels)
+{
+	return w->n_comp > 0 && w->comp[0].off == WIRE_HDR && w->comp[0].labels == labels;
+}
+
+/* The records [i, j) of the parsed response as one RRset: leave duplicates out (marked),
+ * one TTL (the lowest; capped when signed), whether it is signed. */
+static void rrset_prepare(zsign_t *s, const zdb_zone_t *z, size_t i, size_t j, rrset_t *rs,
+			  bool *sign, bool *dups)
+{
+	const zrr_t *r0 = &s->rr[i];
+	*rs = (rrset_t){ .owner = r0->owner, .ownerlen = r0->ownerlen, .type = r0->type,
+			 .ttl = r0->ttl };
+	*sign = false;
+	if (r0->rclass == C_IN) {
+		for (size_t k = 0; k < r0->ownerlen; k++)
+			s->lown[k] = lc(r0->owner[k]);
+		rs->lowner = s->lown;
+		rs->lhash = 0;
+		*sign = authoritative(z, s->lown, r0->ownerlen, r0->type, &rs->lhash);
+		if (rs->lhash == 0)
+			rs->lhash = fold(s->lown, r0->ownerlen);
+	}
+	*dups = false;
+	for (size_t k = i; k < j; k++) {
+		zrr_t *rr = &s->rr[k];
+		if (rr->ttl < rs->ttl) /* RFC 2181 5.2: one TTL; several policy RRsets joined */
+			rs->ttl = rr->ttl;
+		rr->h = mix64(rd_hash(rr->type, rr->rd, rr->rdlen) + rr->rdlen);
+		for (size_t d = i; d < k && j - i <= 64 && !rr->dup; d++)
+			rr->dup = !s->rr[d].dup && s->rr[d].h == rr->h &&
+				  s->rr[d].rdlen == rr->rdlen &&
+				  memcmp(s->rr[d].rd, rr->rd, rr->rdlen) == 0;
+		*dups |= rr->dup;
+	}
+	if (*sign && rs->ttl > TTL_MAX)
+		rs->ttl = TTL_MAX;
+}
+
 /* Write the records [i, j) of the parsed response as one RRset (duplicates left out, one
  * TTL), signed when authoritative. */
 static int put_rrset(zsign_t *s, wire_t *w, const zdb_zone_t *z, size_t i, size_t j,
 		     const dnssec_validity_t *val, uint16_t *count)
 {
-	const zrr_t *r0 = &s->rr[i];
-	rrset_t rs = { .owner = r0->owner, .ownerlen = r0->ownerlen, .type = r0->type,
-		       .ttl = r0->ttl };
-	bool sign = r0->rclass == C_IN && authoritative(z, r0->owner, r0->ownerlen, r0->type);
-	for (size_t k = i; k < j; k++) {
-		zrr_t *rr = &s->rr[k];
-		if (rr->ttl < rs.ttl) /* RFC 2181 5.2: one TTL; several policy RRsets joined */
-			rs.ttl = rr->ttl;
-		for (size_t d = i; d < k && j - i <= 64 && !rr->dup; d++)
-			rr->dup = !s->rr[d].dup && s->rr[d].rdlen == rr->rdlen &&
-				  memcmp(s->rr[d].rd, rr->rd, rr->rdlen) == 0;
-	}
-	if (sign && rs.ttl > TTL_MAX)
-		rs.ttl = TTL_MAX;
+	rrset_t rs;
+	bool sign, dups;
+	rrset_prepare(s, z, i, j, &rs, &sign, &dups);
+	size_t first = w->len;
 	for (size_t k = i; k < j; k++) {
 		const zrr_t *rr = &s->rr[k];
 		if (rr->dup)
@@ -598,8 +792,207 @@ static int put_rrset(zsign_t *s, wire_t *w, const zdb_zone_t *z, size_t i, size_
 	}
 	if (!sign)
 		return SIG_OK;
-	rrset_id(&rs, s);
-	return put_rrsigs(s, w, z, &rs, val, count);
+	rrset_id_of(&rs, s, i, j);
+	return put_rrsigs(s, w, z, &rs, val, owner_ref(w, first), count);
+}
+
+/* ---- copying the records as they are --------------------------------------------- */
+
+/* Where offset old of the packet copy is in the response being written. */
+static size_t moved(const zsign_t *s, size_t old)
+{
+	for (size_t k = s->n_ins; k-- > 0;)
+		if (s->ins_old[k] <= old)
+			return old + s->ins_shift[k];
+	return old;
+}
+
+/* Bytes from old offset old of the packet copy on are written at w->len from now. */
+static void note_shift(zsign_t *s, const wire_t *w, size_t old)
+{
+	uint32_t sh = (uint32_t)(w->len - old);
+	if (s->n_ins > 0 && s->ins_shift[s->n_ins - 1] == sh)
+		return;
+	if (s->n_ins > 0 && s->ins_old[s->n_ins - 1] == old) {
+		s->ins_shift[s->n_ins - 1] = sh;
+		return;
+	}
+	s->ins_old[s->n_ins] = (uint32_t)old;
+	s->ins_shift[s->n_ins++] = sh;
+}
+
+/* The name copied to p (the response; within end) with its pointer moved; \return the
+ * offset after it, 0 when that fails. */
+static size_t fix_name(const zsign_t *s, uint8_t *buf, size_t p, size_t end)
+{
+	while (p < end) {
+		uint8_t l = buf[p];
+		if ((l & 0xC0) == 0xC0) {
+			if (p + 2 > end)
+				return 0;
+			size_t t = moved(s, wire_get16(buf + p) & 0x3FFFu);
+			if (t >= 0x3FFF)
+				return 0;
+			wire_set16(buf + p, (uint16_t)(0xC000u | t));
+			return p + 2;
+		}
+		if (l == 0)
+			return p + 1;
+		if (l > 63)
+			return 0;
+		p += (size_t)l + 1;
+	}
+	return 0;
+}
+
+/* Copy record rr of the packet copy to the end of the response with its TTL set to ttl
+ * and its pointers moved; compression targets zdb_answer noted inside it come along. */
+static int copy_rr(zsign_t *s, wire_t *w, const zrr_t *rr, uint32_t ttl)
+{
+	size_t n = rr->end - rr->off, at = w->len;
+	if (at + n > w->limit || at + n >= 0x3FFF)
+		return SIG_SLOW;
+	uint8_t *buf = w->buf;
+	memcpy(buf + at, s->pkt + rr->off, n);
+	size_t shift = at - rr->off, rd = rr->rdoff + shift, end = rr->end + shift;
+	if (fix_name(s, buf, at, rd - 10) != rd - 10)
+		return SIG_SLOW;
+	buf[rd - 6] = (uint8_t)(ttl >> 24);
+	buf[rd - 5] = (uint8_t)(ttl >> 16);
+	buf[rd - 4] = (uint8_t)(ttl >> 8);
+	buf[rd - 3] = (uint8_t)ttl;
+	size_t p;
+	switch (rdkind(rr->type)) {
+	case RD_NAME:
+		p = fix_name(s, buf, rd, end);
+		break;
+	case RD_MX:
+		p = fix_name(s, buf, rd + 2, end);
+		break;
+	case RD_SOA:
+		p = fix_name(s, buf, rd, end);
+		p = p != 0 ? fix_name(s, buf, p, end) : 0;
+		p = p != 0 ? p + 20 : 0;
+		break;
+	default:
+		p = end;
+		break;
+	}
+	if (p != end)
+		return SIG_SLOW;
+	while (s->i_ocomp < s->n_ocomp && s->ocomp[s->i_ocomp].off < rr->end) {
+		wire_comp_t c = s->ocomp[s->i_ocomp++];
+		if (c.off < rr->off || w->n_comp == WIRE_COMP_MAX)
+			return SIG_SLOW;
+		c.off = (uint16_t)(c.off + shift);
+		w->comp[w->n_comp++] = c;
+	}
+	w->len = at + n;
+	return SIG_OK;
+}
+
+/* As put_rrset, copying the records from the packet copy instead of writing them again.
+ * SIG_SLOW: that does not work here (duplicates, no room). */
+static int copy_rrset(zsign_t *s, wire_t *w, const zdb_zone_t *z, size_t i, size_t j,
+		      const dnssec_validity_t *val, uint16_t *count)
+{
+	rrset_t rs;
+	bool sign, dups;
+	rrset_prepare(s, z, i, j, &rs, &sign, &dups);
+	if (dups || (sign && j - i > DNSSEC_RRSET_MAX))
+		return SIG_SLOW;
+	note_shift(s, w, s->rr[i].off);
+	size_t first = w->len;
+	for (size_t k = i; k < j; k++) {
+		const zrr_t *rr = &s->rr[k];
+		int r = copy_rr(s, w, rr, sign ? rs.ttl : rr->ttl);
+		if (r != SIG_OK)
+			return r;
+		(*count)++;
+		if (sign) {
+			s->rdp[rs.count] = rr->rd;
+			s->rdl[rs.count++] = rr->rdlen;
+		}
+	}
+	if (!sign)
+		return SIG_OK;
+	rrset_id_of(&rs, s, i, j);
+	int r = put_rrsigs(s, w, z, &rs, val, owner_ref(w, first), count);
+	return r == SIG_NOFIT ? SIG_SLOW : r;
+}
+
+/*
+ * Write the signed sections (cnt: their counts) after the question: copying the records
+ * zdb_answer wrote (copy; SIG_SLOW when that does not work) or writing them again.
+ */
+static int sign_sections(zsign_t *s, wire_t *w, const zdb_zone_t *z, const zq_t *q,
+			 bool copy, size_t qend, const zresult_t *res,
+			 const dnssec_validity_t *val, uint16_t cnt[3])
+{
+	bool nxdomain = res->rcode == RC_NXDOMAIN;
+	int r = SIG_OK;
+	size_t i = 0, old = qend; /* the next record; where it is in the packet copy */
+	for (uint8_t sec = 0; sec < 3 && r == SIG_OK; sec++) {
+		while (i < s->n_rr && s->rr[i].section == sec && r == SIG_OK) {
+			size_t j = i + 1;
+			const zrr_t *r0 = &s->rr[i];
+			while (j < s->n_rr && s->rr[j].section == sec && s->rr[j].type == r0->type &&
+			       s->rr[j].rclass == r0->rclass &&
+			       (s->rr[j].owner == r0->owner ||
+				name_eq(s->rr[j].owner, s->rr[j].ownerlen, r0->owner,
+					r0->ownerlen)))
+				j++;
+			size_t at = w->len, at_comp = w->n_comp;
+			uint16_t at_cnt = cnt[sec];
+			if (copy)
+				r = copy_rrset(s, w, z, i, j, val, &cnt[sec]);
+			else
+				r = put_rrset(s, w, z, i, j, val, &cnt[sec]);
+			if (r == SIG_NOFIT && sec == 2 && !res->referral) {
+				/* the additional section is optional: leave out the rest */
+				w->len = at;
+				w->n_comp = at_comp;
+				cnt[sec] = at_cnt;
+				r = SIG_OK;
+				i = s->n_rr;
+				break;
+			}
+			old = s->rr[j - 1].end;
+			i = j;
+		}
+		if (sec != 1 || r != SIG_OK)
+			continue;
+		/* the end of the authority section: the denial, or the referral's DS proof */
+		uint8_t name[ZDB_MAXNAME];
+		if (res->referral && res->cut != NULL) {
+			const zdb_node_t *cut = res->cut;
+			const zdb_rrset_t *ds = node_rrset(cut, T_DS);
+			if (ds != NULL && !ds->dynamic && ds->count > 0)
+				r = put_signed(s, w, z, cut->name, 0, T_DS, ds->ttl, ds, NULL, 0,
+					       val, &cnt[1]);
+			else
+				r = put_nsec(s, w, z, cut->name, 0, false, cut, 0, val, &cnt[1]);
+		} else if ((nxdomain || res->nodata) && !s->cname &&
+			   qname_remembered(w, q->nlabels)) {
+			/* about the query name: a pointer to it, as compression would write */
+			r = put_nsec(s, w, z, q->qname, WIRE_HDR, nxdomain, res->neg_node,
+				     q->qtype, val, &cnt[1]);
+		} else if (nxdomain || res->nodata) {
+			size_t nl = denied_name(s, qend, name);
+			if (nl == 0)
+				r = SIG_FAIL;
+			else
+				r = put_nsec(s, w, z, name, 0, nxdomain, res->neg_node, q->qtype,
+					     val, &cnt[1]);
+		}
+		if (copy && r == SIG_NOFIT)
+			r = SIG_SLOW;
+		if (copy)
+			note_shift(s, w, old);
+	}
+	if (copy && r == SIG_OK && w->len >= 0x3FFF)
+		r = SIG_SLOW; /* compression could not reach every name the copy moved */
+	return r;
 }
 
 void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w,
@@ -619,54 +1012,24 @@ void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w
 	memcpy(s->pkt, w->buf, len);
 	if (!parse(s, len, qend, res))
 		goto fail;
-	w->n_comp = question_comp(w, qend);
-	w->len = qend;
+	size_t nq = question_comp(w, qend);
 	uint16_t cnt[3] = { 0, 0, 0 };
-	bool nxdomain = res->rcode == RC_NXDOMAIN;
-	int r = SIG_OK;
-	size_t i = 0;
-	for (uint8_t sec = 0; sec < 3 && r == SIG_OK; sec++) {
-		while (i < s->n_rr && s->rr[i].section == sec && r == SIG_OK) {
-			size_t j = i + 1;
-			while (j < s->n_rr && s->rr[j].section == sec &&
-			       s->rr[j].type == s->rr[i].type && s->rr[j].rclass == s->rr[i].rclass &&
-			       name_eq(s->rr[j].owner, s->rr[j].ownerlen, s->rr[i].owner,
-				       s->rr[i].ownerlen))
-				j++;
-			size_t at = w->len, at_comp = w->n_comp;
-			uint16_t at_cnt = cnt[sec];
-			r = put_rrset(s, w, z, i, j, &val, &cnt[sec]);
-			if (r == SIG_NOFIT && sec == 2 && !res->referral) {
-				/* the additional section is optional: leave out the rest */
-				w->len = at;
-				w->n_comp = at_comp;
-				cnt[sec] = at_cnt;
-				r = SIG_OK;
-				i = s->n_rr;
-				break;
-			}
-			i = j;
-		}
-		if (sec != 1 || r != SIG_OK)
-			continue;
-		/* the end of the authority section: the denial, or the referral's DS proof */
-		uint8_t name[ZDB_MAXNAME];
-		if (res->referral && res->cut != NULL) {
-			const zdb_node_t *cut = res->cut;
-			const zdb_rrset_t *ds = node_rrset(cut, T_DS);
-			if (ds != NULL && !ds->dynamic && ds->count > 0)
-				r = put_signed(s, w, z, cut->name, T_DS, ds->ttl, ds, NULL, 0, &val,
-					       &cnt[1]);
-			else
-				r = put_nsec(s, w, z, cut->name, false, cut, 0, &val, &cnt[1]);
-		} else if (nxdomain || res->nodata) {
-			size_t nl = denied_name(s, qend, name);
-			if (nl == 0)
-				r = SIG_FAIL;
-			else
-				r = put_nsec(s, w, z, name, nxdomain, res->neg_node, q->qtype,
-					     &val, &cnt[1]);
-		}
+	int r = SIG_SLOW;
+	if (w->n_comp < WIRE_COMP_MAX && len < 0x3FFF) {
+		/* copy zdb_answer's records, moving what points past an insertion */
+		s->n_ocomp = w->n_comp - nq;
+		memcpy(s->ocomp, w->comp + nq, s->n_ocomp * sizeof(*s->ocomp));
+		s->i_ocomp = 0;
+		s->n_ins = 0;
+		w->n_comp = nq;
+		w->len = qend;
+		r = sign_sections(s, w, z, q, true, qend, res, &val, cnt);
+	}
+	if (r == SIG_SLOW) {
+		w->n_comp = nq;
+		w->len = qend;
+		cnt[0] = cnt[1] = cnt[2] = 0;
+		r = sign_sections(s, w, z, q, false, qend, res, &val, cnt);
 	}
 	if (r == SIG_FAIL)
 		goto fail;
@@ -679,7 +1042,7 @@ void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w
 	res->an = cnt[0];
 	res->ns = cnt[1];
 	res->ar = cnt[2];
-	if (nxdomain && !co)
+	if (res->rcode == RC_NXDOMAIN && !co)
 		res->rcode = RC_NOERROR; /* RFC 9824: NXDOMAIN shown by NXNAME in the NSEC */
 	ZS_INC(s->st.answers);
 	ZS_SET(s->st.cache_entries, dnssec_cache_count(s->cache));

@@ -208,6 +208,7 @@ typedef struct qopt {
 	bool co;       /* the CO flag */
 	bool tcp;      /* over TCP */
 	bool force;    /* call zsign_answer even when zsign_wanted says no */
+	bool full;     /* fill the writer's compression table before answering */
 	size_t limit;  /* 0: 1232 */
 } qopt_t;
 
@@ -246,6 +247,10 @@ static ldns_pkt *askdb(const zdb_t *d, const char *name, uint16_t type, const qo
 	wire_t w;
 	wire_init(&w, buf, qend, o->limit ? o->limit : 1232);
 	wire_remember(&w, WIRE_HDR, buf + WIRE_HDR);
+	for (int k = 0; o->full && k < WIRE_COMP_MAX; k++) /* more targets, all valid */
+		wire_remember(&w, WIRE_HDR, buf + WIRE_HDR);
+	if (o->full)
+		assert_int_equal(w.n_comp, WIRE_COMP_MAX);
 	zdb_answer(d, &q, rng, &w, &res);
 	if (o->force || (!o->nodo && zsign_wanted(&res)))
 		zsign_answer(zs, d, &q, o->co, &w, qend, &res, now);
@@ -803,6 +808,151 @@ static void test_truncation(void **state)
 	ldns_pkt_free(r);
 }
 
+/* Section s of r sorted (clones; caller frees). */
+static ldns_rr_list *sorted(const ldns_pkt *r, int s)
+{
+	ldns_rr_list *l = ldns_rr_list_clone(section(r, s));
+	ldns_rr_list_sort(l);
+	return l;
+}
+
+/* The records of section s of r but RRSIGs and NSECs, TTLs zeroed, sorted (caller frees). */
+static ldns_rr_list *unsigned_part(const ldns_pkt *r, int s)
+{
+	ldns_rr_list *l = section(r, s), *out = ldns_rr_list_new();
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		if (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC)
+			continue;
+		ldns_rr *c = ldns_rr_clone(rr);
+		ldns_rr_set_ttl(c, 0);
+		ldns_rr_list_push_rr(out, c);
+	}
+	ldns_rr_list_sort(out);
+	return out;
+}
+
+/*
+ * The signer copies zdb_answer's records and moves the compression pointers that point
+ * past an insertion; when it cannot (here: the compression table is full) it writes them
+ * again. Both ways give the same records, every RRSIG verifies, and the signed response
+ * holds exactly the records of the unsigned one (TTLs aside) plus RRSIGs and NSECs.
+ */
+static void test_copy_and_rewrite(void **state)
+{
+	(void)state;
+	load_keys();
+	static const struct {
+		const char *name;
+		uint16_t type;
+	} qs[] = {
+		{ "www.sign.test.", LDNS_RR_TYPE_A },      { "WwW.SiGn.TeSt.", LDNS_RR_TYPE_A },
+		{ "sign.test.", LDNS_RR_TYPE_MX },         { "sign.test.", LDNS_RR_TYPE_SOA },
+		{ "sign.test.", LDNS_RR_TYPE_NS },         { "sign.test.", LDNS_RR_TYPE_DNSKEY },
+		{ "C1.sign.test.", LDNS_RR_TYPE_A },       { "cnx.sign.test.", LDNS_RR_TYPE_A },
+		{ "x.Wild.sign.test.", LDNS_RR_TYPE_TXT }, { "b.ent.sign.test.", LDNS_RR_TYPE_A },
+		{ "x.dn.sign.test.", LDNS_RR_TYPE_A },     { "h.sec.sign.test.", LDNS_RR_TYPE_A },
+		{ "h.insec.sign.test.", LDNS_RR_TYPE_A },  { "nosuch.sign.test.", LDNS_RR_TYPE_A },
+		{ "www.sign.test.", LDNS_RR_TYPE_MX },     { "al.sign.test.", LDNS_RR_TYPE_A },
+		{ "fo.sign.test.", LDNS_RR_TYPE_A },       { "big.sign.test.", LDNS_RR_TYPE_TXT },
+	};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(*qs); i++) {
+		qopt_t nodo = { .nodo = true }, full = { .full = true };
+		ldns_pkt *u = ask(qs[i].name, qs[i].type, &nodo);
+		ldns_pkt *a = ask(qs[i].name, qs[i].type, NULL);
+		ldns_pkt *b = ask(qs[i].name, qs[i].type, &full);
+		assert_int_equal(ldns_pkt_get_rcode(a), ldns_pkt_get_rcode(b));
+		assert_false(ldns_pkt_tc(a));
+		assert_true(verify_all(a) > 0);
+		assert_int_equal(verify_all(a), verify_all(b));
+		for (int s = 0; s < 3; s++) {
+			ldns_rr_list *la = sorted(a, s), *lb = sorted(b, s);
+			ldns_rr_list *ua = unsigned_part(a, s), *uu = unsigned_part(u, s);
+			/* a referral with a DS gains it in the authority section */
+			bool ds = s == 1 && strcmp(qs[i].name, "h.sec.sign.test.") == 0;
+			if (ldns_rr_list_compare(la, lb) != 0 ||
+			    (!ds && ldns_rr_list_compare(ua, uu) != 0))
+				fprintf(stderr, "%s %u: section %d differs\n", qs[i].name, qs[i].type,
+					s);
+			assert_int_equal(ldns_rr_list_compare(la, lb), 0);
+			if (ds)
+				assert_int_equal(ldns_rr_list_rr_count(ua),
+						 ldns_rr_list_rr_count(uu) + 1);
+			else
+				assert_int_equal(ldns_rr_list_compare(ua, uu), 0);
+			ldns_rr_list_deep_free(la);
+			ldns_rr_list_deep_free(lb);
+			ldns_rr_list_deep_free(ua);
+			ldns_rr_list_deep_free(uu);
+		}
+		ldns_pkt_free(u);
+		ldns_pkt_free(a);
+		ldns_pkt_free(b);
+	}
+}
+
+/* Denials at names of the longest lengths: Next is "\000.<name>" while that fits in 255
+ * bytes (the NSEC the signer makes itself), another successor beyond; wildcard answers at
+ * such names (owners longer than the signer keeps in its front cache). */
+static void test_long_names(void **state)
+{
+	(void)state;
+	load_keys();
+	static const ldns_rr_type nx[] = { (ldns_rr_type)128 };
+	for (size_t total = 251; total <= 255; total++) {
+		/* labels of 63 and less under wild.sign.test. (16 bytes) up to total bytes */
+		char name[400] = "";
+		size_t left = total - 16, pos = 0;
+		while (left > 0) {
+			size_t l = left - 1 > 63 ? 63 : left - 1;
+			if (left - (l + 1) == 1)
+				l--;
+			for (size_t k = 0; k < l; k++)
+				name[pos++] = (char)('a' + (k % 26));
+			name[pos++] = '.';
+			left -= l + 1;
+		}
+		snprintf(name + pos, sizeof(name) - pos, "wild.sign.test.");
+		for (int round = 0; round < 2; round++) { /* signed, then from the caches */
+			ldns_pkt *r = ask(name, LDNS_RR_TYPE_TXT, NULL);
+			assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+			expect_set(r, 0, name, LDNS_RR_TYPE_TXT, 1);
+			assert_true(verify_all(r) >= 1);
+			ldns_pkt_free(r);
+		}
+	}
+	for (size_t total = 251; total <= 255; total++) {
+		/* labels of 63 and less under sign.test. (11 bytes) up to total bytes */
+		char name[400] = "";
+		size_t left = total - 11, pos = 0;
+		while (left > 0) {
+			size_t l = left - 1 > 63 ? 63 : left - 1;
+			if (left - (l + 1) == 1) /* no room for a label of one byte plus length */
+				l--;
+			for (size_t k = 0; k < l; k++)
+				name[pos++] = (char)('a' + (k % 26));
+			name[pos++] = '.';
+			left -= l + 1;
+		}
+		snprintf(name + pos, sizeof(name) - pos, "sign.test.");
+		ldns_rdf *dn = ldns_dname_new_frm_str(name);
+		assert_non_null(dn);
+		assert_int_equal(ldns_rdf_size(dn), total);
+		ldns_rdf_deep_free(dn);
+		ldns_pkt *r = ask(name, LDNS_RR_TYPE_A, NULL);
+		assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+		assert_int_equal(verify_all(r), 2);
+		if (total + 2 <= 255) {
+			expect_nsec(r, name, nx, 1, 300);
+		} else {
+			assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_NSEC), 1);
+			expect_set(r, 1, name, LDNS_RR_TYPE_NSEC, 1);
+		}
+		ldns_pkt_free(r);
+	}
+}
+
 /* An unsigned zone's response is left as it is. */
 static void test_unsigned_zone(void **state)
 {
@@ -1063,11 +1213,16 @@ int main(void)
 		cmocka_unit_test(test_any_tcp),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_copy_and_rewrite),
+		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_unsigned_zone),
 		cmocka_unit_test(test_sharing),
 		cmocka_unit_test(test_private),
 		cmocka_unit_test(test_no_alloc),
 		cmocka_unit_test(test_speed),
 	};
+	const char *only = getenv("ZSIGN_TEST_FILTER"); /* e.g. test_speed, for profiling */
+	if (only != NULL)
+		cmocka_set_test_filter(only);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
