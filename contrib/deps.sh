@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential cmake pkg-config git ca-certificates
 libevent-dev libldns-dev libmaxminddb-dev libcmocka-dev libjansson-dev libssl-dev zlib1g-dev
 liblmdb-dev lmdb-utils libxml2-dev libknot-dev
-python3 dnsutils knot-dnsutils ldnsutils awscli python3-boto3 curl
+python3 dnsutils knot-dnsutils ldnsutils python3-ldns awscli python3-boto3 curl
 clang libclang-rt-14-dev
 libmaxmind-db-writer-perl mmdb-bin
 nsd unbound etcd-server dnsperf openssl iproute2 procps"

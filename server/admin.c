@@ -15,11 +15,14 @@
 #include "err.h"
 #include "hc.h"
 #include "log.h"
+#include "dnssec.h"
+#include "model.h"
 #include "stats.h"
 #include "testdns.h"
 #include "zdb.h"
 
 #include <errno.h>
+#include <ldns/ldns.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -197,6 +200,78 @@ static void handle_zones(struct evhttp_request *req, const char *rest, void *arg
 	admin_reply_json(req, 200, root);
 }
 
+/* GET /dnssec: the public DNSSEC state of every zone with a dnssec document (model.h): its
+ * serving status, KSKs (name, status, key tag, DS record) and ZSKs (key tag, state, since).
+ * Built field by field: the documents' private keys ("Pem") never reach the output. */
+static void handle_dnssec(struct evhttp_request *req, const char *rest, void *arg)
+{
+	daemon_t *d = arg;
+	if (!no_rest(req, rest) || !admin_method_ok(req, EVHTTP_REQ_GET))
+		return;
+	const model_t *m = daemon_model(d);
+	json_t *zones = json_array();
+	json_t *root = json_pack("{s:o}", "zones", zones);
+	if (root == NULL || m == NULL) {
+		json_decref(root);
+		admin_reply_error(req, m == NULL ? 503 : 500, "no model");
+		return;
+	}
+	for (size_t i = 0; i < m->n_zones; i++) {
+		const m_zone_t *z = m->zones[i];
+		const json_t *doc = z->doc ? model_zone_dnssec(z) : NULL;
+		if (doc == NULL)
+			continue;
+		const char *name =
+			json_string_value(json_object_get(json_object_get(z->doc, "HostedZone"), "Name"));
+		uint8_t owner[256];
+		bool have_owner = false;
+		ldns_rdf *r = NULL;
+		if (name != NULL && ldns_str2rdf_dname(&r, name) == LDNS_STATUS_OK && r != NULL &&
+		    ldns_rdf_size(r) <= sizeof(owner)) {
+			memcpy(owner, ldns_rdf_data(r), ldns_rdf_size(r));
+			have_owner = true;
+		}
+		ldns_rdf_deep_free(r);
+		json_t *ksks = json_array(), *zsks = json_array();
+		size_t k;
+		json_t *v;
+		json_array_foreach(json_object_get(doc, "KeySigningKeys"), k, v) {
+			const dnssec_key_t *key = model_ksk_key(m, v);
+			dnssec_present_t p;
+			bool ok = key != NULL && have_owner &&
+				  dnssec_key_present(key, owner, &p) == ERR_OK;
+			json_t *o = json_pack("{s:s?,s:s?,s:s?}", "name",
+					      json_string_value(json_object_get(v, "Name")), "kms_arn",
+					      json_string_value(json_object_get(v, "KmsArn")), "status",
+					      ok ? json_string_value(json_object_get(v, "Status"))
+						 : "ACTION_NEEDED");
+			if (o != NULL && ok) {
+				json_object_set_new(o, "key_tag", json_integer(p.key_tag));
+				json_object_set_new(o, "ds_record", json_string(p.ds_record));
+			}
+			json_array_append_new(ksks, o);
+		}
+		json_array_foreach(json_object_get(doc, "ZSKs"), k, v) {
+			const dnssec_key_t *key = model_zsk_key(m, v);
+			json_array_append_new(
+				zsks, json_pack("{s:I,s:s?,s:O?}", "key_tag",
+						(json_int_t)(key ? dnssec_key_tag(key) : 0), "state",
+						json_string_value(json_object_get(v, "State")), "since",
+						json_object_get(v, "Since")));
+		}
+		json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o}", "id", z->id, "name", name,
+				      "serve_signature",
+				      json_string_value(json_object_get(doc, "ServeSignature")),
+				      "ksks", ksks, "zsks", zsks);
+		if (o == NULL || json_array_append_new(zones, o) != 0) {
+			json_decref(root);
+			admin_reply_error(req, 500, "out of memory");
+			return;
+		}
+	}
+	admin_reply_json(req, 200, root);
+}
+
 static void handle_metrics(struct evhttp_request *req, const char *rest, void *arg)
 {
 	daemon_t *d = arg;
@@ -364,6 +439,8 @@ int admin_register_core(admin_t *a, daemon_t *d)
 		ret = admin_register(a, "/healthchecks", handle_health, d);
 	if (ret == ERR_OK)
 		ret = admin_register(a, "/testdnsanswer", handle_testdns, d);
+	if (ret == ERR_OK)
+		ret = admin_register(a, "/dnssec", handle_dnssec, d);
 	return ret; /* /2013-04-01/testdnsanswer is the API's (api.c), in XML */
 }
 

@@ -796,6 +796,10 @@ static int op_delete_hosted_zone(api_call_t *c)
 	if (extra > 0)
 		return api_fail(c, 400, "HostedZoneNotEmpty",
 				"The specified hosted zone contains non-required resource record sets and so cannot be deleted.");
+	const char *ss = api_jstr(model_zone_dnssec(z), "ServeSignature");
+	if (ss != NULL && strcmp(ss, "SIGNING") == 0)
+		return api_fail(c, 400, "HostedZoneNotEmpty",
+				"The specified hosted zone has DNSSEC signing enabled and so cannot be deleted: disable DNSSEC signing first.");
 	model_txn_t *t = model_txn_new(c->m);
 	char key[1400];
 	for (size_t i = 0; i < z->n_sets; i++) {
@@ -805,6 +809,10 @@ static int op_delete_hosted_zone(api_call_t *c)
 	}
 	snprintf(key, sizeof(key), "/zones/%s/tags", z->id);
 	model_txn_put(t, key, NULL);
+	if (model_zone_dnssec(z) != NULL) { /* key-signing keys of a zone not signing */
+		snprintf(key, sizeof(key), "/zones/%s/dnssec", z->id);
+		model_txn_put(t, key, NULL);
+	}
 	snprintf(key, sizeof(key), "/zones/%s", z->id);
 	model_txn_put(t, key, NULL);
 	json_t *ci = api_change_new(c, t, NULL);
@@ -921,16 +929,6 @@ static int op_get_hosted_zone_limit(api_call_t *c)
 	return API_DONE;
 }
 
-static int op_get_dnssec(api_call_t *c)
-{
-	if (api_need_zone(c, c->path[0]) == NULL)
-		return API_DONE;
-	c->out = json_pack("{s:{s:s},s:[]}", "Status", "ServeSignature", "NOT_SIGNING",
-			   "KeySigningKeys");
-	c->root = "GetDNSSECResponse";
-	return API_DONE;
-}
-
 /* ---- changes and test answers ---------------------------------------------------------- */
 
 static int op_get_change(api_call_t *c)
@@ -1031,9 +1029,13 @@ static const route_t ROUTES[] = {
 	{ "POST", "hostedzone/*/associatevpc", "AssociateVPCWithHostedZone", op_associate_vpc },
 	{ "POST", "hostedzone/*/disassociatevpc", "DisassociateVPCFromHostedZone",
 	  op_disassociate_vpc },
-	{ "GET", "hostedzone/*/dnssec", "GetDNSSEC", op_get_dnssec },
-	{ "POST", "hostedzone/*/enable-dnssec", "EnableHostedZoneDNSSEC", op_not_implemented },
-	{ "POST", "hostedzone/*/disable-dnssec", "DisableHostedZoneDNSSEC", op_not_implemented },
+	{ "GET", "hostedzone/*/dnssec", "GetDNSSEC", api_get_dnssec },
+	{ "POST", "hostedzone/*/enable-dnssec", "EnableHostedZoneDNSSEC", api_enable_dnssec },
+	{ "POST", "hostedzone/*/disable-dnssec", "DisableHostedZoneDNSSEC", api_disable_dnssec },
+	{ "POST", "keysigningkey", "CreateKeySigningKey", api_create_ksk },
+	{ "POST", "keysigningkey/*/*/activate", "ActivateKeySigningKey", api_activate_ksk },
+	{ "POST", "keysigningkey/*/*/deactivate", "DeactivateKeySigningKey", api_deactivate_ksk },
+	{ "DELETE", "keysigningkey/*/*", "DeleteKeySigningKey", api_delete_ksk },
 	{ "POST", "hostedzone/*/features", "UpdateHostedZoneFeatures", op_not_implemented },
 	{ "POST", "hostedzone/*/authorizevpcassociation", "CreateVPCAssociationAuthorization",
 	  op_not_implemented },
@@ -1075,8 +1077,8 @@ static const char *const UNIMPLEMENTED[] = { "trafficpolicy", "trafficpolicies",
 					     "trafficpolicyinstance", "trafficpolicyinstances",
 					     "trafficpolicyinstancecount", "trafficpolicycount",
 					     "queryloggingconfig", "delegationset",
-					     "reusabledelegationsetlimit", "keysigningkey",
-					     "geolocation", "geolocations", NULL };
+					     "reusabledelegationsetlimit", "geolocation",
+					     "geolocations", NULL };
 
 static bool segment_decode(const char *s, size_t n, char *out, size_t len)
 {

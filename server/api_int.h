@@ -116,7 +116,7 @@ bool api_body_is(api_call_t *c, const char *root);
 bool api_name_in_zone(const char *n, const char *apex);
 
 /* ---- handlers (api.c: zones, changes, test answers; api_rrset.c: record sets; api_hc.c: health
- * checks, CIDR collections, tags, limits) ---- */
+ * checks, CIDR collections, tags, limits; api_dnssec.c: DNSSEC and key-signing keys) ---- */
 typedef int (*api_handler_fn)(api_call_t *c);
 
 int api_change_rrsets(api_call_t *c);
@@ -140,3 +140,11 @@ int api_change_tags_for_resource(api_call_t *c);
 int api_list_tags_for_resource(api_call_t *c);
 int api_list_tags_for_resources(api_call_t *c);
 int api_get_account_limit(api_call_t *c);
+/* api_dnssec.c */
+int api_create_ksk(api_call_t *c);
+int api_activate_ksk(api_call_t *c);
+int api_deactivate_ksk(api_call_t *c);
+int api_delete_ksk(api_call_t *c);
+int api_enable_dnssec(api_call_t *c);
+int api_disable_dnssec(api_call_t *c);
+int api_get_dnssec(api_call_t *c);

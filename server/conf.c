@@ -8,8 +8,10 @@
  * jansson objects and can still name the file in their messages.
  */
 #include "conf.h"
+#include "dnssec.h"
 #include "err.h"
 #include "qlog.h"
+#include "zsign.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -749,6 +751,121 @@ static int load_rrl(conf_t *c, cerr_t *e, json_t *v)
 	return ret == ERR_INVAL ? fail(e, path, "%s", why) : ret;
 }
 
+/* dnssec: KSK files by KMS ARN, ZSK rollover timing, the signature cache. Every key file
+ * is loaded here, so that a bad one refuses the configuration (never its contents in the
+ * message: dnssec_key_load_file names the file and the reason only). */
+static int load_dnssec(conf_t *c, cerr_t *e, json_t *v)
+{
+	static const char *const keys[] = { "kms_keys", "signature_cache", "dnskey_ttl",
+					    "zsk_lifetime", "zsk_prepublish", "zsk_retire", NULL };
+	conf_dnssec_t *d = &c->dnssec;
+	d->signature_cache = ZSIGN_CACHE_DEFAULT;
+	d->dnskey_ttl = 3600;
+	d->zsk_lifetime = 30u * 86400u;
+	d->zsk_prepublish = 86400u;
+	d->zsk_retire = 8u * 86400u;
+	if (v == NULL)
+		return ERR_OK;
+	if (!json_is_object(v))
+		return fail(e, "dnssec", "must be an object");
+	int ret = check_keys(e, "dnssec", v, keys);
+	if (ret != ERR_OK)
+		return ret;
+	json_t *sc = json_object_get(v, "signature_cache");
+	if (sc != NULL) {
+		if (!json_is_integer(sc) || json_integer_value(sc) < 65536 ||
+		    json_integer_value(sc) > ((json_int_t)1 << 40))
+			return fail(e, "dnssec.signature_cache",
+				    "must be an integer in 65536..1099511627776 (bytes per worker)");
+		d->signature_cache = (size_t)json_integer_value(sc);
+	}
+	unsigned u;
+	u = d->dnskey_ttl;
+	if ((ret = get_uint(e, "dnssec.dnskey_ttl", json_object_get(v, "dnskey_ttl"), 1, 604800,
+			    &u)) != ERR_OK)
+		return ret;
+	d->dnskey_ttl = u;
+	u = d->zsk_lifetime;
+	if ((ret = get_uint(e, "dnssec.zsk_lifetime", json_object_get(v, "zsk_lifetime"), 2,
+			    UINT32_MAX, &u)) != ERR_OK)
+		return ret;
+	d->zsk_lifetime = u;
+	u = d->zsk_prepublish;
+	if ((ret = get_uint(e, "dnssec.zsk_prepublish", json_object_get(v, "zsk_prepublish"), 1,
+			    UINT32_MAX, &u)) != ERR_OK)
+		return ret;
+	d->zsk_prepublish = u;
+	u = d->zsk_retire;
+	if ((ret = get_uint(e, "dnssec.zsk_retire", json_object_get(v, "zsk_retire"), 1,
+			    UINT32_MAX, &u)) != ERR_OK)
+		return ret;
+	d->zsk_retire = u;
+	if (d->zsk_prepublish < d->dnskey_ttl)
+		return fail(e, "dnssec.zsk_prepublish",
+			    "must be at least dnssec.dnskey_ttl (%u): resolvers must see the next "
+			    "ZSK before it signs",
+			    d->dnskey_ttl);
+	if (d->zsk_lifetime <= d->zsk_prepublish)
+		return fail(e, "dnssec.zsk_lifetime", "must be larger than dnssec.zsk_prepublish (%u)",
+			    d->zsk_prepublish);
+
+	json_t *km = json_object_get(v, "kms_keys");
+	if (km == NULL)
+		return ERR_OK;
+	if (!json_is_object(km))
+		return fail(e, "dnssec.kms_keys",
+			    "must be an object mapping KeyManagementServiceArn to a key file");
+	size_t n = json_object_size(km);
+	d->kms_keys = json_object();
+	d->kms_arns = calloc(n ? n : 1, sizeof(*d->kms_arns));
+	d->kms_loaded = calloc(n ? n : 1, sizeof(*d->kms_loaded));
+	if (d->kms_keys == NULL || d->kms_arns == NULL || d->kms_loaded == NULL)
+		return ERR_NOMEM;
+	const char *arn;
+	json_t *fv;
+	json_object_foreach(km, arn, fv) {
+		char p[512];
+		snprintf(p, sizeof(p), "dnssec.kms_keys[\"%.400s\"]", arn);
+		if (!json_is_string(fv) || json_string_length(fv) == 0)
+			return fail(e, p, "must be the path of a PKCS#8 PEM file (ECDSA P-256)");
+		char *fp = resolve_path(c, json_string_value(fv));
+		if (fp == NULL)
+			return ERR_NOMEM;
+		char why[600] = "";
+		struct dnssec_key *k = NULL;
+		ret = dnssec_key_load_file(&k, fp, DNSSEC_FLAGS_KSK, why, sizeof(why));
+		if (ret != ERR_OK) {
+			ret = ret == ERR_NOMEM ? ERR_NOMEM
+					       : fail(e, p, "%s", why[0] ? why : err_str(ret));
+			free(fp);
+			return ret;
+		}
+		d->kms_arns[d->n_kms] = strdup(arn);
+		d->kms_loaded[d->n_kms] = k;
+		if (d->kms_arns[d->n_kms] == NULL) {
+			dnssec_key_free(k);
+			d->kms_loaded[d->n_kms] = NULL;
+			free(fp);
+			return ERR_NOMEM;
+		}
+		d->n_kms++;
+		ret = json_object_set_new(d->kms_keys, arn, json_string(fp)) == 0 ? ERR_OK
+										  : ERR_NOMEM;
+		free(fp);
+		if (ret != ERR_OK)
+			return ret;
+	}
+	return ERR_OK;
+}
+
+struct dnssec_key *conf_kms_key(const conf_dnssec_t *d, const char *arn)
+{
+	for (size_t i = 0; arn != NULL && i < d->n_kms; i++)
+		if (strcmp(d->kms_arns[i], arn) == 0)
+			return d->kms_loaded[i];
+	return NULL;
+}
+
 static int load_top(conf_t *c, cerr_t *e, json_t *root)
 {
 	static const char *const keys[] = {
@@ -756,7 +873,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
 		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "nsid", "tcp", "query_log",
 		"query_log_format", "server_id",
-		"store", "api", "name_servers", "rrl", "answer_cache", NULL,
+		"store", "api", "name_servers", "rrl", "answer_cache", "dnssec", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -810,7 +927,8 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	if ((ret = load_store(c, e, json_object_get(root, "store"))) != ERR_OK ||
 	    (ret = load_api(c, e, json_object_get(root, "api"))) != ERR_OK ||
 	    (ret = load_name_servers(c, e, json_object_get(root, "name_servers"))) != ERR_OK ||
-	    (ret = load_rrl(c, e, json_object_get(root, "rrl"))) != ERR_OK)
+	    (ret = load_rrl(c, e, json_object_get(root, "rrl"))) != ERR_OK ||
+	    (ret = load_dnssec(c, e, json_object_get(root, "dnssec"))) != ERR_OK)
 		return ret;
 
 	json_t *v;
@@ -915,6 +1033,13 @@ void conf_free(conf_t *c)
 	json_decref(c->api_credentials);
 	json_decref(c->name_servers);
 	rrl_conf_clear(&c->rrl);
+	json_decref(c->dnssec.kms_keys);
+	for (size_t i = 0; i < c->dnssec.n_kms; i++) {
+		free(c->dnssec.kms_arns[i]);
+		dnssec_key_free(c->dnssec.kms_loaded[i]);
+	}
+	free(c->dnssec.kms_arns);
+	free(c->dnssec.kms_loaded);
 	free(c->health_checks_file);
 	json_decref(c->geo);
 	json_decref(c->health);

@@ -53,7 +53,14 @@ typedef struct conf_dnssec {
 	uint32_t zsk_retire;     /**< dnssec.zsk_retire: seconds the old ZSK stays published
 				      after it stopped signing (default 8 days: the one-week TTL
 				      cap of its signatures and a day) */
+	char **kms_arns;         /**< the ARNs of kms_keys, in file order (owned) */
+	struct dnssec_key **kms_loaded; /**< their keys, loaded at conf_load (one reference
+					     each, released by conf_free) */
+	size_t n_kms;            /**< entries of kms_arns and kms_loaded */
 } conf_dnssec_t;
+
+/** The key kms_keys maps arn to (borrowed from conf), or NULL. */
+struct dnssec_key *conf_kms_key(const conf_dnssec_t *d, const char *arn);
 
 /** The whole configuration. */
 typedef struct conf {

@@ -36,6 +36,7 @@
 #include "qlog.h"
 #include "snap.h"
 #include "worker.h"
+#include "dnssec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,6 +90,7 @@ struct daemon {
 	admin_t *admin;               /* admin endpoint, or NULL */
 	hc_system_t *hc;              /* health checks (probes run on its own threads) */
 	struct event *ev_hcstate;     /* checker state timer (LMDB store only), or NULL */
+	struct event *ev_dnssec;      /* ZSK rollover timer (about once a second) */
 	uint64_t hc_state_seen;       /* hc_state_export counter of the last state written */
 	bool hc_state_failing;        /* the last write of checker state failed (logged once) */
 	struct timespec hc_state_at;  /* when the last write of checker state started */
@@ -137,6 +139,7 @@ struct daemon {
 	struct timespec fleet_until;  /* how long fleet_job or fleet_wait may wait */
 	bool build_feed;              /* the running build applies delivered revisions */
 	bool build_check;             /* the running build only validates an API change */
+	bool dnssec_pending;          /* a ZSK rollover step is being applied */
 };
 
 /* An API transaction waiting to be applied. */
@@ -417,6 +420,9 @@ static int first_load(const char *config_path, const char *reimport, hc_system_t
 		return ret;
 	f->load_rev = store_revision(f->store);
 	f->model->name_servers = json_incref(f->conf->name_servers);
+	ret = model_set_dnssec(f->model, &f->conf->dnssec);
+	if (ret != ERR_OK)
+		return ret;
 	f->txn = model_txn_new(f->model);
 	if (f->txn == NULL)
 		return ERR_NOMEM;
@@ -637,7 +643,9 @@ static void reload_start(daemon_t *d)
 	if (ret == ERR_OK) {
 		json_decref(d->model->name_servers);
 		d->model->name_servers = json_incref(n->name_servers);
-		ret = model_sources_make(d->model, &d->build_src);
+		ret = model_set_dnssec(d->model, &n->dnssec);
+		if (ret == ERR_OK)
+			ret = model_sources_make(d->model, &d->build_src);
 		if (ret != ERR_OK)
 			model_txn_rollback(t);
 		else
@@ -659,6 +667,8 @@ static void reload_start(daemon_t *d)
 	}
 	if (ret == ERR_NOMEM && err[0] == '\0')
 		snprintf(err, sizeof(err), "out of memory");
+	if (model_set_dnssec(d->model, &d->conf->dnssec) != ERR_OK) /* the old keys again */
+		log_msg(LOG_ERR, "reload: out of memory restoring the dnssec keys");
 	d->reloads_failed++;
 	snprintf(msg, sizeof(msg), "reload failed, still serving generation %" PRIu64 ": %s",
 		 d->generation, err[0] ? err : err_str(ret));
@@ -1303,6 +1313,8 @@ static void on_loaded(evutil_socket_t fd, short what, void *arg)
 		log_msg(LOG_NOTICE, "%s", msg);
 	} else {
 		d->reloads_failed++;
+		if (model_set_dnssec(d->model, &d->conf->dnssec) != ERR_OK) /* the old keys again */
+			log_msg(LOG_ERR, "reload: out of memory restoring the dnssec keys");
 		snprintf(msg, sizeof(msg), "reload failed, still serving generation %" PRIu64 ": %s",
 			 d->generation, d->loader_err[0] ? d->loader_err : err_str(ret));
 		log_msg(LOG_ERR, "%s", msg);
@@ -1412,7 +1424,154 @@ static void on_hcstate(evutil_socket_t fd, short what, void *arg)
 	hcstate_flush(arg, false);
 }
 
+/* ---- ZSK rollover (RFC 7583 pre-publication) ---------------------------------------------- */
+
+/*
+ * Once a second, per signing zone, at most one step, each its own transaction:
+ *   - the active ZSK is older than zsk_lifetime - zsk_prepublish and has no successor:
+ *     a new ZSK is made "published" (in the DNSKEY RRset, not signing);
+ *   - the successor has been published zsk_prepublish seconds: it becomes "active" and
+ *     the old one "retired" (still published: signatures by it may be cached);
+ *   - a key retired zsk_retire seconds ago is removed.
+ * Cheap when nothing is due: a pass over the zones' dnssec documents, no allocation. In a
+ * fleet every node runs it; the write is guarded (fleet_commit), so when two nodes take
+ * the same step one wins and the other's conflict is dropped (it sees the new state next).
+ */
+static void roll_done(void *arg, int ret, const char *msg)
+{
+	daemon_t *d = arg;
+	d->dnssec_pending = false;
+	if (ret == ERR_CONFLICT)
+		log_msg(LOG_DEBUG, "dnssec: rollover step made by another node first");
+	else if (ret != ERR_OK)
+		log_msg(LOG_WARNING, "dnssec: rollover step not applied: %s",
+			msg ? msg : err_str(ret));
+}
+
+/* The entry of zsks in state st (the first), or NULL. */
+static const json_t *zsk_in(const json_t *zsks, const char *st, size_t *idx)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(zsks, i, v) {
+		const char *s = json_string_value(json_object_get(v, "State"));
+		if (s != NULL && strcmp(s, st) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static uint64_t zsk_since(const json_t *z)
+{
+	json_int_t v = json_integer_value(json_object_get(z, "Since"));
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static unsigned zsk_tag(const daemon_t *d, const json_t *z)
+{
+	const dnssec_key_t *k = z ? model_zsk_key(d->model, z) : NULL;
+	return k ? dnssec_key_tag(k) : 0;
+}
+
+/* The next step due for one zone's document: a new document (owned) or NULL. */
+static json_t *roll_step(daemon_t *d, const char *zid, const json_t *doc, uint64_t now)
+{
+	const conf_dnssec_t *c = &d->conf->dnssec;
+	const json_t *zsks = json_object_get(doc, "ZSKs");
+	size_t ia = 0, ip = 0, ir = 0;
+	const json_t *act = zsk_in(zsks, "active", &ia);
+	const json_t *pub = zsk_in(zsks, "published", &ip);
+	const json_t *ret = zsk_in(zsks, "retired", &ir);
+	if (act == NULL)
+		return NULL;
+	if (ret != NULL && now >= zsk_since(ret) + c->zsk_retire) {
+		log_msg(LOG_INFO, "dnssec: zone %s: retired zone-signing key %u removed", zid,
+			zsk_tag(d, ret));
+		json_t *n = json_deep_copy(doc);
+		json_array_remove(json_object_get(n, "ZSKs"), ir);
+		return n;
+	}
+	if (pub != NULL) {
+		if (now < zsk_since(pub) + c->zsk_prepublish)
+			return NULL;
+		if (ret != NULL)
+			return NULL; /* the previous retiree goes first (zsk_retire) */
+		log_msg(LOG_INFO, "dnssec: zone %s: zone-signing key %u active, %u retired", zid,
+			zsk_tag(d, pub), zsk_tag(d, act));
+		json_t *n = json_deep_copy(doc);
+		json_t *nz = json_object_get(n, "ZSKs");
+		json_object_set_new(json_array_get(nz, ip), "State", json_string("active"));
+		json_object_set_new(json_array_get(nz, ip), "Since", json_integer((json_int_t)now));
+		json_object_set_new(json_array_get(nz, ia), "State", json_string("retired"));
+		json_object_set_new(json_array_get(nz, ia), "Since", json_integer((json_int_t)now));
+		return n;
+	}
+	if (now < zsk_since(act) + (c->zsk_lifetime - c->zsk_prepublish))
+		return NULL;
+	dnssec_key_t *k = NULL;
+	char *pem = NULL;
+	json_t *n = NULL;
+	if (dnssec_key_generate(&k, DNSSEC_FLAGS_ZSK) == ERR_OK &&
+	    dnssec_key_to_pem(k, &pem, NULL) == ERR_OK) {
+		n = json_deep_copy(doc);
+		json_array_append_new(json_object_get(n, "ZSKs"),
+				      json_pack("{s:s,s:s,s:I}", "Pem", pem, "State", "published",
+						"Since", (json_int_t)now));
+		log_msg(LOG_INFO, "dnssec: zone %s: zone-signing key %u published (active: %u)",
+			zid, (unsigned)dnssec_key_tag(k), zsk_tag(d, act));
+	} else {
+		log_msg(LOG_ERR, "dnssec: zone %s: cannot make a zone-signing key", zid);
+	}
+	dnssec_pem_free(pem);
+	dnssec_key_free(k);
+	return n;
+}
+
+static void dnssec_roll(daemon_t *d)
+{
+	if (d->model == NULL || d->dnssec_pending || d->stopping || daemon_busy(d))
+		return;
+	uint64_t now = (uint64_t)time(NULL);
+	model_t *m = d->model;
+	for (size_t i = 0; i < m->n_zones; i++) {
+		const m_zone_t *z = m->zones[i];
+		const json_t *doc = z->doc ? model_zone_dnssec(z) : NULL;
+		const char *ss = json_string_value(json_object_get(doc, "ServeSignature"));
+		if (ss == NULL || strcmp(ss, "SIGNING") != 0)
+			continue;
+		json_t *n = roll_step(d, z->id, doc, now);
+		if (n == NULL)
+			continue;
+		char key[300];
+		snprintf(key, sizeof(key), "/zones/%s/dnssec", z->id);
+		model_txn_t *t = model_txn_new(m);
+		if (t == NULL || model_txn_put(t, key, n) != ERR_OK) {
+			model_txn_free(t);
+			return;
+		}
+		d->dnssec_pending = true;
+		if (daemon_submit(d, t, roll_done, d) != ERR_OK)
+			d->dnssec_pending = false;
+		return;
+	}
+}
+
+static void on_dnssec(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dnssec_roll(arg);
+}
+
 /* ---- queries from the admin endpoint ------------------------------------------------------ */
+
+model_t *daemon_model(const daemon_t *d)
+{
+	return d->model;
+}
 
 hc_system_t *daemon_health(const daemon_t *d)
 {
@@ -1604,6 +1763,7 @@ static void daemon_free(daemon_t *d)
 	free_event(&d->ev_loaded);
 	free_event(&d->ev_reclaim);
 	free_event(&d->ev_hcstate);
+	free_event(&d->ev_dnssec);
 	free_event(&d->ev_fleet);
 	if (d->loaded_fd >= 0)
 		close(d->loaded_fd);
@@ -1775,6 +1935,13 @@ static int daemon_start(daemon_t *d)
 			goto nomem;
 	}
 
+	{
+		static const struct timeval roll_tv = { 1, 0 };
+		d->ev_dnssec = event_new(d->base, -1, EV_PERSIST, on_dnssec, d);
+		if (d->ev_dnssec == NULL || event_add(d->ev_dnssec, &roll_tv) != 0)
+			goto nomem;
+	}
+
 	snap_defer_t *no_old = NULL; /* nothing was applied before */
 	if (rrl_new(c->workers, &d->rrl) != ERR_OK ||
 	    rrl_configure(d->rrl, &c->rrl, &no_old) != ERR_OK)
@@ -1801,6 +1968,7 @@ static int daemon_start(daemon_t *d)
 			.qlog = d->qlog != NULL ? qlog_ring(d->qlog, i) : NULL,
 			.rrl = d->rrl,
 			.answer_cache = c->answer_cache,
+			.signature_cache = c->dnssec.signature_cache,
 		};
 		ret = worker_new(&wc, &d->workers[i], err, sizeof(err));
 		if (ret != ERR_OK)

@@ -121,3 +121,7 @@ void daemon_stats(const daemon_t *d, stats_totals_t *t);
 /** The health-check system (for the admin /healthchecks handlers); never NULL while
  *  serving. Its functions serialise internally (hc.h). */
 hc_system_t *daemon_health(const daemon_t *d);
+
+struct model;
+/** The Route 53 resources being served (control thread only; admin GET /dnssec). */
+struct model *daemon_model(const daemon_t *d);

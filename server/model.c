@@ -3,6 +3,7 @@
  * model.c -- the Route 53 resources in memory, mirrored key by key in the store (model.h).
  */
 #include "model.h"
+#include "dnssec.h"
 #include "err.h"
 #include "log.h"
 #include "r53json.h"
@@ -20,7 +21,7 @@
 /* ---- keys ------------------------------------------------------------------------------ */
 
 enum mkind { K_BAD = 0, K_ZONE, K_SET, K_ZTAGS, K_HC, K_HCTAGS, K_COLL, K_CHANGE, K_REF,
-	     K_IMPORT, K_HCSTATE };
+	     K_IMPORT, K_HCSTATE, K_ZDNSSEC };
 
 typedef struct mkey {
 	int kind;
@@ -132,6 +133,10 @@ static bool key_parse(const char *key, mkey_t *k)
 			k->kind = K_ZTAGS;
 			return true;
 		}
+		if (strcmp(p, "/dnssec") == 0) {
+			k->kind = K_ZDNSSEC;
+			return true;
+		}
 		if (strncmp(p, "/rrsets/", 8) != 0)
 			return false;
 		p += 8;
@@ -214,6 +219,7 @@ static void zone_free(m_zone_t *z)
 	json_decref(z->by_name);
 	json_decref(z->tags);
 	json_decref(z->file_sets);
+	json_decref(z->dnssec);
 	free(z->id);
 	free(z);
 }
@@ -495,6 +501,15 @@ int model_apply(model_t *m, const char *key, json_t *doc)
 			z->tags = doc;
 		}
 		break;
+	case K_ZDNSSEC:
+		z = zone_get(m, k->id, doc != NULL);
+		ret = doc == NULL || z != NULL ? ERR_OK : ERR_NOMEM;
+		if (z != NULL) {
+			json_incref(doc);
+			json_decref(z->dnssec);
+			z->dnssec = doc;
+		}
+		break;
 	case K_HC:
 		ret = obj_put(m->hcs, k->id, doc);
 		break;
@@ -556,6 +571,10 @@ static json_t *model_lookup(const model_t *m, const char *key)
 		z = zone_get((model_t *)m, k->id, false);
 		doc = z ? z->tags : NULL;
 		break;
+	case K_ZDNSSEC:
+		z = zone_get((model_t *)m, k->id, false);
+		doc = z ? z->dnssec : NULL;
+		break;
 	case K_HC:
 		doc = json_object_get(m->hcs, k->id);
 		break;
@@ -593,6 +612,48 @@ json_t *model_hc(const model_t *m, const char *id)
 json_t *model_coll(const model_t *m, const char *id)
 {
 	return id ? json_object_get(m->colls, id) : NULL;
+}
+
+/* A parsed key of a document, found again by the SHA-256 of its PEM text and its flags. */
+typedef struct m_keyent {
+	uint8_t digest[32];    /* SHA-256 of the PEM text */
+	uint16_t flags;        /* DNSKEY flags it was parsed with */
+	bool used;             /* seen by the current model_sources_make */
+	dnssec_key_t *key;     /* one reference */
+} m_keyent_t;
+
+struct m_keycache {
+	m_keyent_t *ent;       /* parsed document keys */
+	size_t n, cap;
+	char **arns;           /* dnssec.kms_keys ARNs (owned) */
+	dnssec_key_t **kms;    /* their keys (one reference each) */
+	size_t n_kms;
+	uint32_t dnskey_ttl;   /* dnssec.dnskey_ttl */
+	bool sweeping;         /* model_sources_make marks what it uses */
+};
+
+static void kms_clear(m_keycache_t *c)
+{
+	for (size_t i = 0; i < c->n_kms; i++) {
+		free(c->arns[i]);
+		dnssec_key_free(c->kms[i]);
+	}
+	free(c->arns);
+	free(c->kms);
+	c->arns = NULL;
+	c->kms = NULL;
+	c->n_kms = 0;
+}
+
+static void keycache_free(m_keycache_t *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		dnssec_key_free(c->ent[i].key);
+	free(c->ent);
+	kms_clear(c);
+	free(c);
 }
 
 /* ---- open and free --------------------------------------------------------------------- */
@@ -639,8 +700,11 @@ int model_open(store_t *store, model_t **out, char *err, size_t errlen)
 	m->refs = json_object();
 	m->imports = json_object();
 	m->hc_state = json_object();
+	m->keys = calloc(1, sizeof(*m->keys)); /* model_set_dnssec fills it */
+	if (m->keys != NULL)
+		m->keys->dnskey_ttl = 3600;
 	if (!m->hcs || !m->hc_tags || !m->colls || !m->changes || !m->change_gen || !m->refs ||
-	    !m->imports || !m->hc_state) {
+	    !m->imports || !m->hc_state || !m->keys) {
 		model_free(m);
 		return ERR_NOMEM;
 	}
@@ -674,6 +738,7 @@ void model_free(model_t *m)
 	json_decref(m->imports);
 	json_decref(m->hc_state);
 	json_decref(m->name_servers);
+	keycache_free(m->keys);
 	free(m);
 }
 
@@ -762,7 +827,8 @@ bool model_txn_needs_build(const model_txn_t *t)
 		mkey_t k;
 		if (!key_parse(t->ops[i].key, &k))
 			continue;
-		if (k.kind == K_ZONE || k.kind == K_SET || k.kind == K_HC || k.kind == K_COLL)
+		if (k.kind == K_ZONE || k.kind == K_SET || k.kind == K_HC || k.kind == K_COLL ||
+		    k.kind == K_ZDNSSEC)
 			return true;
 	}
 	return false;
@@ -842,6 +908,171 @@ void model_txn_free(model_txn_t *t)
 	free(t);
 }
 
+/* ---- DNSSEC keys ----------------------------------------------------------------------- */
+
+int model_set_dnssec(model_t *m, const conf_dnssec_t *d)
+{
+	m_keycache_t *c = m->keys;
+	size_t n = d->n_kms;
+	char **arns = calloc(n ? n : 1, sizeof(*arns));
+	dnssec_key_t **kms = calloc(n ? n : 1, sizeof(*kms));
+	if (arns == NULL || kms == NULL) {
+		free(arns);
+		free(kms);
+		return ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		arns[i] = strdup(d->kms_arns[i]);
+		if (arns[i] == NULL) {
+			while (i-- > 0) {
+				free(arns[i]);
+				dnssec_key_free(kms[i]);
+			}
+			free(arns);
+			free(kms);
+			return ERR_NOMEM;
+		}
+		kms[i] = dnssec_key_ref(d->kms_loaded[i]);
+	}
+	kms_clear(c);
+	c->arns = arns;
+	c->kms = kms;
+	c->n_kms = n;
+	c->dnskey_ttl = d->dnskey_ttl ? d->dnskey_ttl : 3600;
+	return ERR_OK;
+}
+
+uint32_t model_dnskey_ttl(const model_t *m)
+{
+	return m->keys->dnskey_ttl;
+}
+
+const json_t *model_zone_dnssec(const m_zone_t *z)
+{
+	return z->dnssec;
+}
+
+/* The key of PEM text (parsed once), or NULL when it does not parse. */
+static dnssec_key_t *cached_key(m_keycache_t *c, const char *pem, uint16_t flags)
+{
+	if (pem == NULL)
+		return NULL;
+	uint8_t dg[32];
+	unsigned dl = 0;
+	if (EVP_Digest(pem, strlen(pem), dg, &dl, EVP_sha256(), NULL) != 1 || dl != 32)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->ent[i].flags == flags && memcmp(c->ent[i].digest, dg, 32) == 0) {
+			c->ent[i].used = true;
+			return c->ent[i].key;
+		}
+	}
+	dnssec_key_t *k = NULL;
+	if (dnssec_key_from_pem(&k, pem, strlen(pem), flags) != ERR_OK)
+		return NULL; /* (never the text in a message) */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		m_keyent_t *v = realloc(c->ent, cap * sizeof(*v));
+		if (v == NULL) {
+			dnssec_key_free(k);
+			return NULL;
+		}
+		c->ent = v;
+		c->cap = cap;
+	}
+	m_keyent_t *e = &c->ent[c->n++];
+	memcpy(e->digest, dg, 32);
+	e->flags = flags;
+	e->used = true;
+	e->key = k;
+	return k;
+}
+
+dnssec_key_t *model_ksk_key(const model_t *m, const json_t *ksk)
+{
+	const char *arn = jstr(ksk, "KmsArn");
+	m_keycache_t *c = m->keys;
+	for (size_t i = 0; arn != NULL && i < c->n_kms; i++)
+		if (strcmp(c->arns[i], arn) == 0)
+			return c->kms[i];
+	return cached_key(c, jstr(ksk, "Pem"), DNSSEC_FLAGS_KSK);
+}
+
+dnssec_key_t *model_zsk_key(const model_t *m, const json_t *zsk)
+{
+	return cached_key(m->keys, jstr(zsk, "Pem"), DNSSEC_FLAGS_ZSK);
+}
+
+/* Drop the cached keys no document used since the last sweep began. */
+static void keycache_sweep(m_keycache_t *c)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->ent[i].used) {
+			c->ent[i].used = false;
+			c->ent[o++] = c->ent[i];
+		} else {
+			dnssec_key_free(c->ent[i].key);
+		}
+	}
+	c->n = o;
+}
+
+/* Fill sec for a zone's dnssec document; false when the zone is not signed (no usable
+ * active KSK or no active ZSK). Every key stored in sec holds a reference. */
+static bool zone_sec(const model_t *m, const json_t *doc, zdb_sec_src_t *sec, bool *nomem)
+{
+	memset(sec, 0, sizeof(*sec));
+	*nomem = false;
+	const char *ss = jstr(doc, "ServeSignature");
+	if (ss == NULL || strcmp(ss, "SIGNING") != 0)
+		return false;
+	const json_t *ksks = json_object_get(doc, "KeySigningKeys");
+	const json_t *zsks = json_object_get(doc, "ZSKs");
+	dnssec_key_t **ksk = calloc(json_array_size(ksks) + 1, sizeof(*ksk));
+	dnssec_key_t **pub = calloc(json_array_size(zsks) + 1, sizeof(*pub));
+	if (ksk == NULL || pub == NULL) {
+		free(ksk);
+		free(pub);
+		*nomem = true;
+		return false;
+	}
+	sec->ksk = ksk;
+	sec->publish = pub;
+	size_t i;
+	json_t *v;
+	json_array_foreach(ksks, i, v) {
+		const char *st = jstr(v, "Status");
+		dnssec_key_t *k = st && strcmp(st, "ACTIVE") == 0 ? model_ksk_key(m, v) : NULL;
+		if (k != NULL)
+			ksk[sec->n_ksk++] = dnssec_key_ref(k);
+	}
+	json_array_foreach(zsks, i, v) {
+		const char *st = jstr(v, "State");
+		dnssec_key_t *k = model_zsk_key(m, v);
+		if (k == NULL || st == NULL)
+			continue;
+		if (strcmp(st, "active") == 0 && sec->zsk == NULL)
+			sec->zsk = dnssec_key_ref(k);
+		else
+			pub[sec->n_publish++] = dnssec_key_ref(k);
+	}
+	sec->dnskey_ttl = m->keys->dnskey_ttl;
+	return sec->n_ksk > 0 && sec->zsk != NULL;
+}
+
+static void sec_clear(zdb_sec_src_t *sec)
+{
+	for (size_t i = 0; i < sec->n_ksk; i++)
+		dnssec_key_free(sec->ksk[i]);
+	for (size_t i = 0; i < sec->n_publish; i++)
+		dnssec_key_free(sec->publish[i]);
+	dnssec_key_free(sec->zsk);
+	free((void *)sec->ksk);
+	free((void *)sec->publish);
+	memset(sec, 0, sizeof(*sec));
+}
+
 /* ---- sources of a build ---------------------------------------------------------------- */
 
 static char *src_str(model_sources_t *s, const char *pre, const char *a)
@@ -866,12 +1097,13 @@ int model_sources_make(const model_t *m, model_sources_t *s)
 	memset(s, 0, sizeof(*s));
 	s->hold = json_array();
 	s->src = calloc(m->n_zones ? m->n_zones : 1, sizeof(*s->src));
+	s->sec = calloc(m->n_zones + 1, sizeof(*s->sec)); /* + 1: model_sources_free's bound */
 	json_t *checks = json_array();
 	s->checks = json_pack("{s:o}", "HealthChecks", checks);
 	s->colls = json_array();
 	s->deleted_hcs = json_object();
-	if (s->hold == NULL || s->src == NULL || s->checks == NULL || s->colls == NULL ||
-	    s->deleted_hcs == NULL)
+	if (s->hold == NULL || s->src == NULL || s->sec == NULL || s->checks == NULL ||
+	    s->colls == NULL || s->deleted_hcs == NULL)
 		goto nomem;
 	const char *rk;
 	json_t *rv;
@@ -916,6 +1148,13 @@ int model_sources_make(const model_t *m, model_sources_t *s)
 			}
 			o->record_sets = rs;
 		}
+		if (z->dnssec != NULL && !o->private_zone) {
+			bool nomem;
+			if (zone_sec(m, z->dnssec, &s->sec[s->n_src], &nomem))
+				o->dnssec = &s->sec[s->n_src];
+			else if (nomem)
+				goto nomem;
+		}
 		s->n_src++;
 	}
 	const char *id;
@@ -924,6 +1163,7 @@ int model_sources_make(const model_t *m, model_sources_t *s)
 		if (json_array_append(checks, v) != 0)
 			goto nomem;
 	}
+	keycache_sweep(m->keys);
 	json_object_foreach(m->colls, id, v) {
 		json_t *c = json_pack("{s:{s:s?,s:s?},s:s,s:{s:O?}}", "CidrCollection", "Id",
 				      jstr(json_object_get(v, "Collection"), "Id"), "Name",
@@ -941,6 +1181,9 @@ nomem:
 
 void model_sources_free(model_sources_t *s)
 {
+	for (size_t i = 0; s->sec != NULL && s->src != NULL && i <= s->n_src; i++)
+		sec_clear(&s->sec[i]);
+	free(s->sec);
 	free(s->src);
 	json_decref(s->checks);
 	json_decref(s->colls);

@@ -11,6 +11,15 @@
  *   /zones/ID/rrsets/NAME/TYPE         a simple ResourceRecordSet (NAME canonical, r53present.h)
  *   /zones/ID/rrsets/NAME/TYPE/SETID   a routed one (SETID percent-encoded: '/', '%')
  *   /zones/ID/tags                     [{"Key", "Value"}]
+ *   /zones/ID/dnssec                   {"ServeSignature": "SIGNING" | "NOT_SIGNING",
+ *                                        "KeySigningKeys": [{Name, KmsArn, Status ("ACTIVE" |
+ *                                        "INACTIVE"), CreatedDate, LastModifiedDate, "Pem"?}],
+ *                                        "ZSKs": [{"Pem", "State": "published" | "active" |
+ *                                        "retired", "Since": epoch seconds}]}. "Pem" (PKCS#8,
+ *                                        private) is there for keys r53d made: every ZSK, a
+ *                                        KSK whose KmsArn dnssec.kms_keys did not map when it
+ *                                        was created. It never leaves r53d: no API response,
+ *                                        admin output, export, log line or error holds it
  *   /healthchecks/ID                   HealthCheck {Id, CallerReference, HealthCheckConfig,
  *                                        HealthCheckVersion}
  *   /healthchecks/ID/tags              [{"Key", "Value"}]
@@ -70,7 +79,11 @@ typedef struct m_zone {
 	bool dirty;        /**< the sorted view must be rebuilt */
 	json_t *tags;      /**< tag array (owned), or NULL */
 	json_t *file_sets; /**< cache: the zone file's record sets, sorted (ZoneFile zones) */
+	json_t *dnssec;    /**< the /zones/ID/dnssec document (owned), or NULL */
 } m_zone_t;
+
+struct dnssec_key;
+typedef struct m_keycache m_keycache_t;
 
 typedef struct model {
 	store_t *store;    /**< where everything is kept (borrowed) */
@@ -86,6 +99,8 @@ typedef struct model {
 	json_t *imports;   /**< "KIND/ID" -> {"Fingerprint"} */
 	json_t *hc_state;  /**< health check Id -> its checker state (hc_state_import input) */
 	json_t *name_servers; /**< array of strings: NS names of new zones (from conf) */
+	m_keycache_t *keys; /**< parsed DNSSEC keys of the documents (PEM digest -> key), and
+			         the keys dnssec.kms_keys maps (model_set_dnssec) */
 } model_t;
 
 /**
@@ -116,6 +131,24 @@ size_t model_set_lower(const m_zone_t *z, const char *name, const char *type,
 /** Exact lookup of a set; NULL when absent. */
 m_set_t *model_set_find(const m_zone_t *z, const char *name, const char *type,
 			const char *setid);
+
+/* ---- DNSSEC ---- */
+
+/** Take the dnssec section of the configuration: the DNSKEY TTL and the keys of kms_keys
+ *  (the model holds its own references). \retval ERR_OK, ERR_NOMEM (nothing changed). */
+int model_set_dnssec(model_t *m, const conf_dnssec_t *d);
+/** The DNSKEY TTL model_set_dnssec gave (3600 before). */
+uint32_t model_dnskey_ttl(const model_t *m);
+/**
+ * The key of a KSK entry of a dnssec document: the configured file's key when its KmsArn
+ * is mapped, else its "Pem" (parsed once, cached); NULL when neither (ACTION_NEEDED).
+ * Borrowed: valid until the next model_sources_make or model_set_dnssec.
+ */
+struct dnssec_key *model_ksk_key(const model_t *m, const json_t *ksk);
+/** The key of a ZSK entry ("Pem"); NULL when unreadable. Borrowed like model_ksk_key. */
+struct dnssec_key *model_zsk_key(const model_t *m, const json_t *zsk);
+/** The dnssec document of a zone, or NULL. */
+const json_t *model_zone_dnssec(const m_zone_t *z);
 
 /* ---- keys ---- */
 
@@ -166,6 +199,9 @@ typedef struct model_sources {
 	json_t *deleted_hcs; /**< Id -> true for deleted health checks: record sets that still
 				  name one treat it as healthy (ROUTE53-API.md 3.16) */
 	json_t *hold;        /**< references held for src (record-set arrays, strings) */
+	zdb_sec_src_t *sec;  /**< DNSSEC keys of src[i] (src[i].dnssec points here); every
+				  key pointer in them holds a reference, released by
+				  model_sources_free */
 	char **strs;         /**< strings owned for src */
 	size_t n_strs;       /**< how many */
 } model_sources_t;

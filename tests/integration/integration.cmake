@@ -16,7 +16,10 @@ endif()
 # test_api drives the Route 53 API with the Debian AWS CLI v2 (/usr/bin/aws, called by its
 # path whatever Python runs the test); without it the test fails rather than skips
 # (contrib/deps.sh installs awscli). test_terraform replays Terraform's calls with Debian's
-# boto3 (/usr/bin/python3, python3-boto3; fails if missing); test_durability kill -9s r53d
+# boto3 (/usr/bin/python3, python3-boto3; fails if missing); test_api_dnssec drives the
+# DNSSEC operations (key-signing keys, enable/disable, GetDNSSEC) with both, validates the
+# served zone with delv given the DS GetDNSSEC printed, watches a ZSK rollover of short
+# timings and greps every output for private key material; test_durability kill -9s r53d
 # with an LMDB store while change batches and creates are in flight. test_hcstate (also
 # tsan: the control thread exports checker state while checkers report) restarts r53d
 # with a store and checks that checker views, observations and status come back.
@@ -32,6 +35,11 @@ endif()
 # counted over the checkers of all nodes. test_reload: a reload compiles only the zones whose
 # files (or $INCLUDEd files) or record sets changed and shares the others (/metrics
 # r53d_snapshot_zones_compiled/_shared), each zone answering its current data.
+# test_dnssec (label dnssec): the SecureCart example signed through the AWS CLI
+# (create-key-signing-key, enable-hosted-zone-dnssec, get-dnssec), validated by Unbound
+# (trust anchor = the DS get-dnssec prints), delv and python3-ldns, through a ZSK rollover;
+# a wrong anchor must give SERVFAIL. Fails (no skip) without unbound, delv, awscli,
+# openssl or python3-ldns (contrib/deps.sh installs them).
 set(R53D_INTEG_TESTS
 	test_answers:90
 	test_protocol:90
@@ -42,11 +50,13 @@ set(R53D_INTEG_TESTS
 	test_policies:120
 	test_health:300:tsan
 	test_api:400
+	test_api_dnssec:240
 	test_terraform:300
 	test_durability:300
 	test_hcstate:180:tsan
 	test_store:120:tsan
 	test_reload:120
+	test_dnssec:180:dnssec
 	test_resolver:180
 	test_rrl:120
 	test_qlog:120:tsan
@@ -72,10 +82,10 @@ foreach(entry IN LISTS R53D_INTEG_TESTS)
 		SKIP_REGULAR_EXPRESSION "(^|\n)0 passed, 0 failed, [1-9][0-9]* skipped")
 endforeach()
 
-# test_policies and test_resolver locate clients with the fixture MMDB that
+# test_policies, test_resolver and test_dnssec locate clients with the fixture MMDB that
 # tests/unit/geo.cmake (included before this file) generates; building r53d builds it too.
 add_dependencies(r53d geo_fixtures)
-set_tests_properties(integ_policies integ_resolver PROPERTIES
+set_tests_properties(integ_policies integ_resolver integ_dnssec PROPERTIES
 	ENVIRONMENT "R53D_GEO_MMDB=${GEO_FIXTURE_DIR}/geolite2-city.mmdb")
 
 # The demo configuration (contrib/example) loads.

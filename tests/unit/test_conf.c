@@ -201,6 +201,95 @@ static void test_addr(void **state)
 	assert_int_equal(conf_parse_addr("1.2.3.4:x", 53, &ss, &len), ERR_INVAL);
 }
 
+/* Make key files with openssl(1) (not our code): a P-256 key (0600 and 0644) and an
+ * Ed25519 one. */
+static void make_keys(void)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+		 "-out ksk.pem 2>/dev/null && chmod 600 ksk.pem && cp ksk.pem open.pem && "
+		 "chmod 644 open.pem && openssl genpkey -algorithm ED25519 -out ed.pem "
+		 "2>/dev/null && chmod 600 ed.pem",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+#define ARN "arn:aws:kms:us-east-1:111122223333:key/k1"
+
+static void test_dnssec(void **state)
+{
+	(void)state;
+	conf_t *c = NULL;
+	char err[1024];
+	make_keys();
+	/* defaults */
+	assert_int_equal(load("{" ZONE_OK "}", &c, err, sizeof(err)), ERR_OK);
+	assert_int_equal(c->dnssec.dnskey_ttl, 3600);
+	assert_int_equal(c->dnssec.zsk_lifetime, 30u * 86400u);
+	assert_int_equal(c->dnssec.zsk_prepublish, 86400u);
+	assert_int_equal(c->dnssec.zsk_retire, 8u * 86400u);
+	assert_int_equal(c->dnssec.signature_cache, 32u << 20);
+	assert_null(c->dnssec.kms_keys);
+	assert_int_equal(c->dnssec.n_kms, 0);
+	conf_free(c);
+
+	/* everything set; a relative key path is resolved against the file's directory */
+	assert_int_equal(load("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"ksk.pem\"}, "
+			      "\"signature_cache\": 1048576, \"dnskey_ttl\": 1, \"zsk_lifetime\": 6, "
+			      "\"zsk_prepublish\": 2, \"zsk_retire\": 2}, " ZONE_OK "}",
+			      &c, err, sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(c->dnssec.dnskey_ttl, 1);
+	assert_int_equal(c->dnssec.zsk_lifetime, 6);
+	assert_int_equal(c->dnssec.zsk_prepublish, 2);
+	assert_int_equal(c->dnssec.zsk_retire, 2);
+	assert_int_equal(c->dnssec.signature_cache, 1048576);
+	assert_int_equal(c->dnssec.n_kms, 1);
+	assert_string_equal(json_string_value(json_object_get(c->dnssec.kms_keys, ARN)),
+			    path_of("ksk.pem"));
+	assert_non_null(conf_kms_key(&c->dnssec, ARN));
+	assert_null(conf_kms_key(&c->dnssec, "arn:aws:kms:us-east-1:111122223333:key/other"));
+	conf_free(c);
+
+	/* refused: each message names the JSON path (and the file for key files) */
+	expect_conf_error("{\"dnssec\": {\"bogus\": 1}}", "dnssec.bogus: unknown key");
+	expect_conf_error("{\"dnssec\": []}", "dnssec: must be an object");
+	expect_conf_error("{\"dnssec\": {\"dnskey_ttl\": 0}}", "dnssec.dnskey_ttl");
+	expect_conf_error("{\"dnssec\": {\"signature_cache\": 10}}", "dnssec.signature_cache");
+	expect_conf_error("{\"dnssec\": {\"dnskey_ttl\": 7200, \"zsk_prepublish\": 3600}}",
+			  "dnssec.zsk_prepublish: must be at least dnssec.dnskey_ttl");
+	expect_conf_error("{\"dnssec\": {\"zsk_lifetime\": 10, \"zsk_prepublish\": 10, "
+			  "\"dnskey_ttl\": 5}}",
+			  "dnssec.zsk_lifetime: must be larger");
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": []}}", "dnssec.kms_keys");
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": 3}}}",
+			  "dnssec.kms_keys[\"" ARN "\"]");
+	/* a group/world-readable key file, a missing one, a key that is not P-256 */
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"open.pem\"}}}",
+			  "open.pem");
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"missing.pem\"}}}",
+			  "missing.pem");
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"ed.pem\"}}}", "ed.pem");
+	expect_conf_error("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"ed.pem\"}}}",
+			  "dnssec.kms_keys[\"" ARN "\"]");
+
+	/* no key material in any message: load the 0644 file's error and look for the body */
+	c = NULL;
+	assert_int_not_equal(load("{\"dnssec\": {\"kms_keys\": {\"" ARN "\": \"open.pem\"}}}", &c,
+				  err, sizeof(err)),
+			     ERR_OK);
+	FILE *f = fopen(path_of("open.pem"), "r");
+	assert_non_null(f);
+	char line[256];
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] != '-' && strlen(line) > 16)
+			assert_null(strstr(err, line));
+	}
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_zone_errors),
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_dnssec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
