@@ -409,10 +409,11 @@ def peer_env(a):
     return {"LD_PRELOAD": a.rcvbuf_so, "BENCH_RCVBUF": str(a.rcvbuf)}
 
 
-def knot_server(a, label, zone_meta, port):
+def knot_server(a, label, zone_meta, port, zone_extra=""):
     """Knot DNS: one UDP, one TCP and one background worker; the zone file is read whole,
     never written back (zonefile-sync -1), no journal; no RRL module (Knot has none unless
-    configured); its own rundir and database storage under the run directory."""
+    configured); its own rundir and database storage under the run directory. zone_extra:
+    further lines of the zone's entry (dnssec_bench.py: "    module: mod-onlinesign\n")."""
     d = os.path.join(a.rundir, label)
     if os.path.isdir(d):
         shutil.rmtree(d)  # a fresh instance: no timer database from a previous start
@@ -439,8 +440,8 @@ template:
 zone:
   - domain: "%(origin)s"
     file: "%(zone)s"
-""" % {"addr": ADDR, "port": port, "d": d, "origin": zone_meta["origin"],
-       "zone": zone_meta["zone_file"]}
+%(extra)s""" % {"addr": ADDR, "port": port, "d": d, "origin": zone_meta["origin"],
+                "zone": zone_meta["zone_file"], "extra": zone_extra}
     path = os.path.join(d, "knot.conf")
     with open(path, "w") as f:
         f.write(conf)
@@ -507,10 +508,11 @@ def stop_all():
 
 # ---------------------------------------------------------------------------- building
 
-def build_r53d(a):
+def build_r53d(a, build_dir="build-bench"):
+    """a.r53d if given, else r53d built (Release) in REPO/build_dir (a.no_build: as it is)."""
     if a.r53d:
         return a.r53d if os.access(a.r53d, os.X_OK) else None
-    bdir = os.path.join(REPO, "build-bench")
+    bdir = os.path.join(REPO, build_dir)
     binary = os.path.join(bdir, "server", "r53d")
     if a.no_build:
         return binary if os.access(binary, os.X_OK) else None
