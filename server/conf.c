@@ -8,6 +8,7 @@
  * jansson objects and can still name the file in their messages.
  */
 #include "conf.h"
+#include "acache.h"
 #include "dnssec.h"
 #include "err.h"
 #include "qlog.h"
@@ -873,7 +874,7 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 		"cidr_collections", "vpcs", "hosted_zones", "cname_chasing", "authority_ns",
 		"wildcard_parent_nxdomain", "edns_udp_size", "chaos", "nsid", "tcp", "query_log",
 		"query_log_format", "server_id",
-		"store", "api", "name_servers", "rrl", "answer_cache", "dnssec", NULL,
+		"store", "api", "name_servers", "rrl", "answer_cache", "answer_cache_size", "dnssec", NULL,
 	};
 	if (!json_is_object(root))
 		return fail(e, "(top)", "the configuration must be a JSON object");
@@ -901,6 +902,15 @@ static int load_top(conf_t *c, cerr_t *e, json_t *root)
 	    (ret = get_bool(e, root, "wildcard_parent_nxdomain", &c->wildcard_parent_nxdomain)) !=
 		    ERR_OK)
 		return ret;
+	c->answer_cache_size = ACACHE_DEFAULT_BYTES;
+	json_t *acs = json_object_get(root, "answer_cache_size");
+	if (acs != NULL) {
+		if (!json_is_integer(acs) || json_integer_value(acs) < 65536 ||
+		    json_integer_value(acs) > ((json_int_t)1 << 40))
+			return fail(e, "answer_cache_size",
+				    "must be an integer in 65536..1099511627776 (bytes per worker)");
+		c->answer_cache_size = (size_t)json_integer_value(acs);
+	}
 	unsigned usz = c->edns_udp_size;
 	if ((ret = get_uint(e, "edns_udp_size", json_object_get(root, "edns_udp_size"), 512, 4096,
 			    &usz)) != ERR_OK)

@@ -75,6 +75,10 @@ typedef struct conf {
 	bool cname_chasing;    /**< follow CNAME chains inside a zone (default true) */
 	bool answer_cache;     /**< per-worker cache of UDP responses (acache.h; default true;
 				    read at start: a reload does not change it) */
+	size_t answer_cache_size; /**< answer_cache_size: bytes of each worker's answer-cache
+				       ring (default ACACHE_DEFAULT_BYTES, 64 MiB; read at
+				       start). Signed (DO) answers are ~4x larger than unsigned
+				       ones: a signed zone's working set may need more */
 	bool authority_ns;     /**< add the zone's NS set to positive answers (default true) */
 	bool wildcard_parent_nxdomain; /**< spec HZ-29 compatibility flag (default false) */
 	uint16_t edns_udp_size; /**< largest UDP answer we send and advertise (default 1232) */

@@ -1122,6 +1122,14 @@ static void keep_fixed_settings(conf_t *n, conf_t *o)
 	n->tcp_idle_ms = o->tcp_idle_ms;
 	n->tcp_max_conns = o->tcp_max_conns;
 	n->tcp_max_queries = o->tcp_max_queries;
+	/* the workers' caches are made at start */
+	if (n->answer_cache != o->answer_cache || n->answer_cache_size != o->answer_cache_size ||
+	    n->dnssec.signature_cache != o->dnssec.signature_cache)
+		log_msg(LOG_WARNING, "reload: answer_cache, answer_cache_size and "
+				     "dnssec.signature_cache apply at start; restart r53d to change them");
+	n->answer_cache = o->answer_cache;
+	n->answer_cache_size = o->answer_cache_size;
+	n->dnssec.signature_cache = o->dnssec.signature_cache;
 	char *a = n->admin_listen;
 	n->admin_listen = o->admin_listen;
 	o->admin_listen = a;
@@ -1968,6 +1976,7 @@ static int daemon_start(daemon_t *d)
 			.qlog = d->qlog != NULL ? qlog_ring(d->qlog, i) : NULL,
 			.rrl = d->rrl,
 			.answer_cache = c->answer_cache,
+			.answer_cache_size = c->answer_cache_size,
 			.signature_cache = c->dnssec.signature_cache,
 		};
 		ret = worker_new(&wc, &d->workers[i], err, sizeof(err));

@@ -226,7 +226,9 @@ int worker_new(const worker_cfg_t *cfg, worker_t **out, char *err, size_t errlen
 	w->tcp = calloc(cfg->n_listen, sizeof(*w->tcp));
 	if (w->tcp_out == NULL || w->udp == NULL || w->tcp == NULL ||
 	    udp_batch_init(w) != ERR_OK ||
-	    (cfg->answer_cache && acache_new(ACACHE_DEFAULT_BYTES, &w->actx.cache) != ERR_OK))
+	    (cfg->answer_cache && acache_new(cfg->answer_cache_size != 0 ? cfg->answer_cache_size
+						      : ACACHE_DEFAULT_BYTES,
+				      &w->actx.cache) != ERR_OK))
 		goto nomem;
 	ret = zsign_new(&w->actx.sign,
 			cfg->signature_cache != 0 ? cfg->signature_cache : ZSIGN_CACHE_DEFAULT);

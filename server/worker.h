@@ -66,6 +66,7 @@ typedef struct worker_cfg {
 	rrl_t *rrl;                   /**< response rate limiting (rrl.h), NULL: none; borrowed,
 					   outlives the worker */
 	bool answer_cache;            /**< keep an answer cache (acache.h) */
+	size_t answer_cache_size;     /**< its ring's bytes; 0: ACACHE_DEFAULT_BYTES */
 	size_t signature_cache;       /**< DNSSEC: bytes of the worker's signature cache
 					   (zsign_new); 0: ZSIGN_CACHE_DEFAULT */
 } worker_cfg_t;

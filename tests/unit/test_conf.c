@@ -92,6 +92,8 @@ static void test_good(void **state)
 	assert_null(c->chaos_id);
 	assert_true(c->cname_chasing);
 	assert_int_equal(c->edns_udp_size, 1232);
+	assert_true(c->answer_cache);
+	assert_int_equal(c->answer_cache_size, 64u << 20);
 	assert_int_equal(c->n_zones, 1);
 	assert_string_equal(c->zones[0].name, "example.com.");
 	assert_string_equal(c->zones[0].zone_file, path_of("example.com.zone"));
@@ -107,6 +109,12 @@ static void test_good(void **state)
 	assert_int_equal(info.n_records, 4);
 	assert_int_equal(info.serial, 1);
 	zdb_free(db);
+	conf_free(c);
+
+	assert_int_equal(load("{\"answer_cache_size\": 201326592, " ZONE_OK "}", &c, err,
+			      sizeof(err)),
+			 ERR_OK);
+	assert_int_equal(c->answer_cache_size, 201326592u);
 	conf_free(c);
 }
 
@@ -144,6 +152,8 @@ static void test_errors(void **state)
 	expect_conf_error("{\"tcp\": {\"idle_timeout_ms\": \"x\"}, " ZONE_OK "}", "tcp.idle_timeout_ms");
 	expect_conf_error("{\"edns_udp_size\": 100, " ZONE_OK "}", "edns_udp_size");
 	expect_conf_error("{\"health_checks\": \"missing.json\", " ZONE_OK "}", "health_checks");
+	expect_conf_error("{\"answer_cache_size\": 1024, " ZONE_OK "}", "answer_cache_size");
+	expect_conf_error("{\"answer_cache_size\": \"64M\", " ZONE_OK "}", "answer_cache_size");
 	/* JSON syntax: line and column */
 	expect_conf_error("{\n\"listen\": [,]\n}", "r53d.json:2:");
 }
