@@ -14,10 +14,18 @@ or --rate), this script
       new one (queries sent after a reload was confirmed: the new one only; a broken reload
       changes nothing), never a mix, never an empty NOERROR for a name with records;
   (d) samples r53d's RSS every second.
+Both zones are signed through the Route 53 API before the load (CreateKeySigningKey with a
+KeyManagementServiceArn r53d has no file for, so it generates the key, then
+EnableHostedZoneDNSSEC): a second dnsperf sends the same queries with DO, and every other
+round of the checker asks with DO; a DO answer must carry an RRSIG by the zone's ZSK for
+each RRset of its answer (and for a denial: the SOA and a compact NSEC, signed), besides
+the checks above. A sample of the DO answers is verified by ldns (python3-ldns,
+ldns_verify_rrsig_keylist through tests/integration/test_dnssec.py --ldns-verify) against
+the DNSKEY RRset that GetDNSSEC's DS anchors.
 
-Pass: dnsperf and the checker lost no query, every checked answer valid, every broken file
+Pass: both dnsperfs and the checker lost no query, every checked answer valid, every broken file
 rejected with its reason (POST /reload's reply, the log for SIGHUP) and the generation
-unchanged, every good one served, RSS after warm-up within --rss-tolerance (5 %), r53d
+unchanged, every good one served, every sampled signature verified by ldns, RSS after warm-up within --rss-tolerance (5 %), r53d
 exits 0 on SIGTERM with no sanitizer report in its log. Prints the figures and
 "N passed, N failed" last (as the integration tests do). Exit status 0 on pass.
 
@@ -56,6 +64,10 @@ SANITIZER = re.compile(r"WARNING: ThreadSanitizer|ERROR: ThreadSanitizer|"
 TRANSITION = re.compile(r"check (\S+) \([^)]*\): (healthy|unhealthy) -> (healthy|unhealthy)")
 RELOADED = re.compile(r"reloaded \S+: generation (\d+)")
 RELOAD_FAILED = re.compile(r"reload failed, still serving generation (\d+): (.*)$", re.M)
+SYS_PYTHON = "/usr/bin/python3"     # Debian's: the one python3-ldns is for
+LDNS_VERIFIER = os.path.join(HERE, "..", "integration", "test_dnssec.py")
+T_SOA, T_RRSIG, T_NSEC, T_DNSKEY, T_NXNAME = 6, 46, 47, 48, 128
+XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
 # ---------------------------------------------------------------------------------------
 # The data. soak.test comes from a zone file, which r53d follows on reload (README, "Files
@@ -168,6 +180,93 @@ def check_answer(label, zone, qtype, m):
     if policy in ("failover", "weighted") and len(got) != 1:
         return None, "%s answers one value, got %d" % (policy, len(got))
     return None, None
+
+
+def rrsig_fields(rdata):
+    """RRSIG RDATA (RFC 4034 3.1) -> (type covered, labels, original TTL, key tag, signer)."""
+    covered, _, labels, ottl, _, _, tag = struct.unpack("!HBBIIIH", rdata[:18])
+    signer, _ = dnswire.read_name(rdata, 18)
+    return covered, labels, ottl, tag, dnswire.name_text(signer).lower()
+
+
+def nsec_types(rdata):
+    """The types of an NSEC's bitmap, and its next name (labels)."""
+    nxt, off = dnswire.read_name(rdata, 0)
+    types = set()
+    while off + 2 <= len(rdata):
+        win, ln = rdata[off], rdata[off + 1]
+        for i, byte in enumerate(rdata[off + 2:off + 2 + ln]):
+            for b in range(8):
+                if byte & (0x80 >> b):
+                    types.add(win * 256 + i * 8 + b)
+        off += 2 + ln
+    return types, nxt
+
+
+class Unsigned:
+    """A DO reply as check_answer sees it: the same rcode and AA, no RRSIG in the answer."""
+
+    def __init__(self, m, rcode):
+        self.rcode, self.aa = rcode, m.aa
+        self.rcode_name = dnswire.RCODE_NAMES.get(rcode, str(rcode))
+        self.answer = [rr for rr in m.answer if rr.type != T_RRSIG]
+
+
+def signature_error(section, zone, zsk):
+    """None when every RRset of section (answer or authority records) carries exactly one
+    RRSIG by the zone's ZSK (tag zsk) whose fields fit it; else what is wrong."""
+    sets, sigs = {}, {}
+    for rr in section:
+        key = rr.owner.lower()
+        if rr.type == T_RRSIG:
+            covered, labels, ottl, tag, signer = rrsig_fields(rr.rdata)
+            sigs.setdefault((key, covered), []).append((rr.ttl, labels, ottl, tag, signer))
+        else:
+            sets.setdefault((key, rr.type), []).append(rr)
+    for (owner, t), rrs in sets.items():
+        got = sigs.pop((owner, t), [])
+        what = "%s %s" % (owner, dnswire.type_name(t))
+        if len(got) != 1:
+            return "%d RRSIGs over %s" % (len(got), what)
+        ttl, labels, ottl, tag, signer = got[0]
+        if signer != zone or tag != zsk:
+            return "RRSIG over %s by %s tag %d, want %s tag %d" % (what, signer, tag, zone, zsk)
+        if labels != len(rrs[0].name) or ottl != rrs[0].ttl or ttl != rrs[0].ttl:
+            return "RRSIG over %s: labels %d, TTL %d, original TTL %d for a TTL %d" % (
+                what, labels, ttl, ottl, rrs[0].ttl)
+    if sigs:
+        return "RRSIG without its RRset: %r" % sorted(sigs)
+    return None
+
+
+def check_do_answer(label, zone, qtype, m, zsk):
+    """check_answer for a query with DO to a signed zone (zsk: the tag of its ZSK): DO
+    echoed, signatures as signature_error wants, and for the name that does not exist the
+    compact denial (RFC 9824: NOERROR, the SOA and an NSEC at the name with NXNAME, both
+    signed); then check_answer on the records without their RRSIGs."""
+    if m.opt is None or not m.opt.ttl & 0x8000:
+        return None, "DO not echoed"
+    if m.tc:
+        return None, "truncated"
+    err = signature_error(m.answer, zone, zsk)
+    if err is None and (label == "nothing-here" or not m.answer):
+        err = signature_error(m.authority, zone, zsk)
+    if err is not None:
+        return None, err
+    rcode = m.rcode
+    if label == "nothing-here":
+        name = (label + "." + zone).lower()
+        nsec = [rr for rr in m.authority if rr.type == T_NSEC]
+        soa = [rr for rr in m.authority if rr.type == T_SOA]
+        if m.rcode != 0:
+            return None, "rcode %s for a denial with DO (no CO): want NOERROR" % m.rcode_name
+        if len(nsec) != 1 or nsec[0].owner.lower() != name or len(soa) != 1:
+            return None, "want one NSEC at %s and the SOA" % name
+        types, _ = nsec_types(nsec[0].rdata)
+        if types != {T_RRSIG, T_NSEC, T_NXNAME}:
+            return None, "NSEC types %s, want RRSIG NSEC NXNAME" % sorted(types)
+        rcode = 3       # what check_answer expects of the name without DO
+    return check_answer(label, zone, qtype, Unsigned(m, rcode))
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,9 +433,13 @@ class Forcer(threading.Thread):
 
 class Checker(threading.Thread):
     """Pipelined UDP client: QUERIES round robin at `rate` per second, at most `depth`
-    outstanding; a reply that does not come within `timeout` is lost."""
+    outstanding; a reply that does not come within `timeout` is lost. zsk ({zone: ZSK
+    tag}, the zones signed): every other round asks with DO (EDNS 1232) and checks the
+    signatures (check_do_answer); every `sample_every`-th DO reply is kept for ldns."""
 
-    def __init__(self, port, served, rate, timeout, depth=16):
+    SAMPLE_MAX = 300     # DO replies kept per zone for ldns
+
+    def __init__(self, port, served, rate, timeout, zsk=None, depth=16, sample_every=7):
         super().__init__(daemon=True, name="checker")
         self.port = port
         self.served = served
@@ -351,6 +454,10 @@ class Checker(threading.Thread):
         self.bad = []
         self.nbad = 0
         self.after_confirm = 0   # answers whose query left after a reload was confirmed
+        self.zsk = zsk
+        self.do_checked = 0
+        self.sample_every = sample_every
+        self.samples = {}        # zone -> [reply bytes] (DO replies for ldns)
 
     def run(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -358,7 +465,7 @@ class Checker(threading.Thread):
         s.setblocking(False)
         sel = selectors.DefaultSelector()
         sel.register(s, selectors.EVENT_READ)
-        out = {}     # id -> (label, qtype, sent at, served seq at send)
+        out = {}     # id -> (label, zone, qtype, sent at, served seq at send, DO)
         i = 0
         qid = random.randrange(65536)
         gap = 1.0 / self.rate
@@ -372,13 +479,15 @@ class Checker(threading.Thread):
                 while (not self.stop.is_set() and now >= next_send and
                        len(out) < self.depth):
                     label, zone, qtype = QUERIES[i % len(QUERIES)]
+                    do = self.zsk is not None and (i // len(QUERIES)) % 2 == 1
                     i += 1
                     qid = (qid + 1) & 0xFFFF
                     while qid in out:
                         qid = (qid + 1) & 0xFFFF
                     name = (label + "." if label else "") + zone
-                    s.send(dnswire.make_query(name, qtype, qid=qid))
-                    out[qid] = (label, zone, qtype, now, self.served.now())
+                    s.send(dnswire.make_query(name, qtype, qid=qid, edns=1232 if do else None,
+                                              do=do))
+                    out[qid] = (label, zone, qtype, now, self.served.now(), do)
                     next_send += gap
                     if next_send < now - 1.0:
                         next_send = now    # fell behind: do not burst to catch up
@@ -406,13 +515,20 @@ class Checker(threading.Thread):
         q = out.pop(m.id, None)
         if q is None:
             return
-        label, zone, qtype, _, seq0 = q
+        label, zone, qtype, _, seq0, do = q
         seq1 = self.served.now()
-        what = "%s%s %s" % (label + "." if label else "", zone, qtype)
+        what = "%s%s %s%s" % (label + "." if label else "", zone, qtype, " DO" if do else "")
         self.checked += 1
-        if m.rcode == 0 and not m.answer:
+        if m.rcode == 0 and not m.answer and label != "nothing-here":
             self.empty_noerror += 1
-        ver, err = check_answer(label, zone, qtype, m)
+        if do:
+            self.do_checked += 1
+            ver, err = check_do_answer(label, zone, qtype, m, self.zsk[zone])
+            kept = self.samples.setdefault(zone, [])
+            if self.do_checked % self.sample_every == 0 and len(kept) < self.SAMPLE_MAX:
+                kept.append(data)
+        else:
+            ver, err = check_answer(label, zone, qtype, m)
         if err:
             self._fail(what, err, m)
             return
@@ -472,6 +588,44 @@ def rss_kib(pid):
     return None
 
 
+def key_tag(rdata):
+    """RFC 4034 appendix B."""
+    acc = 0
+    for i, b in enumerate(rdata):
+        acc += b if i & 1 else b << 8
+    return (acc + ((acc >> 16) & 0xFFFF)) & 0xFFFF
+
+
+def ldns_verify(ds, dnskey, replies, timeout):
+    """Hand DO replies of one zone to ldns (test_dnssec.ldns_main under /usr/bin/python3):
+    the DNSKEY RRset (the reply dnskey) must be signed by the KSK that ds names, and every
+    RRset of answer and authority signed with a signature ldns_verify_rrsig_keylist accepts.
+    Returns (ok, detail)."""
+    req = {"ds": ds, "dnskey": dnskey.hex(), "replies": [r.hex() for r in replies]}
+    try:
+        p = subprocess.run([SYS_PYTHON, LDNS_VERIFIER, "--ldns-verify"],
+                           input=json.dumps(req).encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, "ldns verifier: %r" % e
+    if p.returncode != 0:
+        return False, "ldns verifier exit %d: %s" % (p.returncode, p.stderr.decode()[-1500:])
+    out = json.loads(p.stdout.decode())
+    if out["anchor"] != "ok":
+        return False, "DNSKEY RRset vs the DS: %s" % out["anchor"]
+    bad, sets = [], 0
+    for r in out["replies"]:
+        if not r["rrsets"]:
+            bad.append("no RRset in %r" % r["sections"])
+        for rs in r["rrsets"]:
+            sets += 1
+            if rs["sig"] != "ok":
+                bad.append("%s %s %s: %s" % (rs["section"], rs["owner"], rs["type"], rs["sig"]))
+    if bad or not replies:
+        return False, "%d replies, %d bad RRsets: %r" % (len(replies), len(bad), bad[:5])
+    return True, "%d replies, %d RRsets, every signature verified" % (len(replies), sets)
+
+
 def write_atomic(path, text):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -490,6 +644,8 @@ class Soak:
         self.log_path = os.path.join(self.dir, "r53d.log")
         self.results = []         # (name, ok, detail)
         self.figures = []
+        self.ds = {}              # zone -> DS text (GetDNSSEC) once signed
+        self.keys = {}            # zone -> (DNSKEY reply bytes, {tag: flags})
 
     # -- files ---------------------------------------------------------------------------
 
@@ -643,6 +799,51 @@ class Soak:
         except OSError:
             return ""
 
+    def sign_zones(self):
+        """Sign both zones through the API: CreateKeySigningKey (an ARN without a key file
+        in the configuration: r53d generates the key) and EnableHostedZoneDNSSEC; wait
+        (bounded) until both serve their DNSKEY RRset. Returns {zone: DS text}."""
+        out = {}
+        for zid, zone in (("ZSOAK", ZONE), ("ZFLAP", PZONE)):
+            arn = "arn:aws:kms:us-east-1:111122223333:key/50a1c0de-0000-4000-8000-%012d" % (
+                len(out) + 1)
+            body = ('<CreateKeySigningKeyRequest xmlns="%s"><CallerReference>soak-%s-%d'
+                    '</CallerReference><HostedZoneId>%s</HostedZoneId>'
+                    '<KeyManagementServiceArn>%s</KeyManagementServiceArn><Name>soak_%s</Name>'
+                    '<Status>ACTIVE</Status></CreateKeySigningKeyRequest>' %
+                    (XMLNS, zid, os.getpid(), zid, arn, zid.lower()))
+            code, text = admin(self.admin_port, "POST", "/2013-04-01/keysigningkey", body)
+            if code != 201:
+                raise RuntimeError("CreateKeySigningKey %s: %d %s" % (zid, code, text[:500]))
+            code, text = admin(self.admin_port, "POST",
+                               "/2013-04-01/hostedzone/%s/enable-dnssec" % zid, "")
+            if code != 200:
+                raise RuntimeError("EnableHostedZoneDNSSEC %s: %d %s" % (zid, code, text[:500]))
+            code, text = admin(self.admin_port, "GET", "/2013-04-01/hostedzone/%s/dnssec" % zid)
+            m = re.findall(r"<DSRecord>([^<]+)</DSRecord>", text)
+            if code != 200 or "<ServeSignature>SIGNING</ServeSignature>" not in text or \
+                    len(m) != 1:
+                raise RuntimeError("GetDNSSEC %s: %d %s" % (zid, code, text[:500]))
+            out[zone] = "%s IN DS %s" % (zone, m[0])
+        deadline = time.monotonic() + 20 * self.a.slow
+        while time.monotonic() < deadline:
+            if all(self.dnskeys(z)[1] for z in out):
+                return out
+            time.sleep(0.1)
+        raise RuntimeError("the DNSKEY RRsets were not served 20 s after "
+                           "EnableHostedZoneDNSSEC")
+
+    def dnskeys(self, zone):
+        """(the reply to zone DNSKEY with DO over TCP, {tag: flags}) ({} when none)."""
+        try:
+            data = dnswire.tcp_exchange(self.port, dnswire.make_query(
+                zone, "DNSKEY", edns=1232, do=True), timeout=5 * self.a.slow)
+            m = dnswire.Message(data)
+        except (OSError, EOFError, dnswire.ParseError):
+            return None, {}
+        return data, {key_tag(rr.rdata): struct.unpack("!H", rr.rdata[:2])[0]
+                      for rr in m.answer if rr.type == T_DNSKEY}
+
     def generation(self):
         code, body = admin(self.admin_port, "GET", "/zones")
         if code != 200:
@@ -658,10 +859,10 @@ class Soak:
                 f.write("%s%s %s\n" % (label + "." if label else "", zone, qtype))
         return path
 
-    def dnsperf(self, seconds, rate=None, clients=4):
+    def dnsperf(self, seconds, rate=None, clients=4, do=False):
         argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(self.port), "-d", self.dnsperf_file(),
                 "-l", str(seconds), "-c", str(clients), "-t", str(self.a.query_timeout),
-                "-q", "200"]
+                "-q", "200"] + (["-D"] if do else [])
         if rate:
             argv += ["-Q", str(rate)]
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -682,19 +883,26 @@ class Soak:
                 "noerror": num(r"NOERROR (\d+)"), "text": text}
 
     def calibrate(self):
-        """The rate the machine holds now: dnsperf unthrottled for a few seconds; the soak
-        runs at --rate-fraction of it (the rest is for reloads, probes and the checker)."""
+        """The rate the machine holds now: two dnsperfs unthrottled for a few seconds at
+        once, one without DO and one with (-D); the soak runs each at --rate-fraction of
+        what it did (the rest is for reloads, probes and the checker); --min-rate and
+        --max-rate bound the sum. Returns (rate without DO, rate with DO)."""
         p = self.dnsperf(self.a.calibrate_seconds)
+        pd = self.dnsperf(self.a.calibrate_seconds, do=True)
         r = self.dnsperf_result(p, self.a.calibrate_seconds + 30)
-        if not r["qps"]:
-            raise RuntimeError("dnsperf calibration failed:\n" + r["text"])
-        rate = max(self.a.min_rate, int(r["qps"] * self.a.rate_fraction))
+        rd = self.dnsperf_result(pd, self.a.calibrate_seconds + 30)
+        if not r["qps"] or not rd["qps"]:
+            raise RuntimeError("dnsperf calibration failed:\n" + r["text"] + rd["text"])
+        total = max(self.a.min_rate, int((r["qps"] + rd["qps"]) * self.a.rate_fraction))
         if self.a.max_rate:
-            rate = min(rate, self.a.max_rate)
-        self.figures.append("calibration: dnsperf unthrottled %.0f qps for %ds; soak rate %d qps "
-                            "(%.0f %%)" % (r["qps"], self.a.calibrate_seconds, rate,
-                                           100 * self.a.rate_fraction))
-        return rate
+            total = min(total, self.a.max_rate)
+        rate = max(1, int(total * r["qps"] / (r["qps"] + rd["qps"])))
+        rate_do = max(1, total - rate)
+        self.figures.append("calibration: dnsperf unthrottled %.0f qps + dnsperf -D %.0f qps "
+                            "for %ds; soak rates %d + %d qps (%.0f %%)" % (
+                                r["qps"], rd["qps"], self.a.calibrate_seconds, rate, rate_do,
+                                100 * self.a.rate_fraction))
+        return rate, rate_do
 
     # -- the run -------------------------------------------------------------------------
 
@@ -707,16 +915,26 @@ class Soak:
         self.write_files({hc: flapper.ports[hc] for hc in CHECKS})
         write_atomic(os.path.join(self.dir, "r53d.json"), json.dumps(self.conf(), indent=1))
         self.start()
+        # DNSSEC: both zones signed before anything else (--unsigned: not signed, which the
+        # DO checks must then report: a test of the checks)
+        self.ds = {} if a.unsigned else self.sign_zones()
+        self.keys = {z: self.dnskeys(z) for z in (ZONE, PZONE)}
+        zsk = {z: ([t for t, f in k[1].items() if f == 256] or [0])[0]
+               for z, k in self.keys.items()}
+        self.figures.append("DNSSEC: %s" % "; ".join(
+            "%s DNSKEY tags %s (ZSK %d)" % (z, sorted(self.keys[z][1]), zsk[z])
+            for z in (ZONE, PZONE)))
         ok, detail = self.growth_then_failure({hc: flapper.ports[hc] for hc in CHECKS})
         self.check("health: answers follow health after a failed reload that grew the "
                    "health table", ok, detail)
         flapper.start()
         forcer = Forcer(self.admin_port, a.force_rate, a.seed) if a.force_rate else None
-        rate = a.rate or self.calibrate()
+        rate, rate_do = (a.rate - a.rate // 2, a.rate // 2) if a.rate else self.calibrate()
         served = Served("A")
-        checker = Checker(self.port, served, a.check_rate, a.query_timeout)
+        checker = Checker(self.port, served, a.check_rate, a.query_timeout, zsk=zsk)
         rss = []                 # (t since start, KiB)
         perf = self.dnsperf(a.seconds, rate)
+        perf_do = self.dnsperf(a.seconds, rate_do, do=True)
         t0 = time.monotonic()
         checker.start()
         if forcer is not None:
@@ -769,7 +987,14 @@ class Soak:
                 forcer.stop.set()
                 forcer.join(35)
             perf_r = self.dnsperf_result(perf, a.seconds + 60 + a.query_timeout)
-        self.report(rate, perf_r, checker, flapper, forcer, reloads, rss)
+            perf_do_r = self.dnsperf_result(perf_do, a.seconds + 60 + a.query_timeout)
+        # the keys at the end: those of the start (the reloads kept the signing as it was)
+        end_keys = {z: self.dnskeys(z)[1] for z in (ZONE, PZONE)}
+        self.check("DNSSEC: the same DNSKEY RRsets after %d reloads" % len(reloads),
+                   all(end_keys[z] and end_keys[z] == self.keys[z][1] for z in end_keys),
+                   "start %r, end %r" % ({z: k[1] for z, k in self.keys.items()}, end_keys))
+        self.report((rate, rate_do), (perf_r, perf_do_r), checker, flapper, forcer, reloads,
+                    rss)
 
     def reload(self, how, gen, expect_ok, reason=None):
         """Trigger one reload and wait until it is over. Returns (as expected?, detail)."""
@@ -807,18 +1032,35 @@ class Soak:
 
     # -- verdict -------------------------------------------------------------------------
 
-    def report(self, rate, perf, checker, flapper, forcer, reloads, rss):
+    def report(self, rates, perfs, checker, flapper, forcer, reloads, rss):
         a = self.a
         rc = self.stop()
         log = self.log()
-        # dnsperf
-        self.check("dnsperf ran and lost nothing",
-                   perf["sent"] and perf["lost"] is not None and perf["lost"] <= a.max_lost,
-                   "sent %s, completed %s, lost %s, %.0f qps" % (
-                       perf["sent"], perf["completed"], perf["lost"], perf["qps"] or 0))
-        self.figures.append("dnsperf: %s queries sent at %d qps asked, %s completed, %s lost, "
-                            "%.0f qps achieved" % (perf["sent"], rate, perf["completed"],
-                                                   perf["lost"], perf["qps"] or 0))
+        # dnsperf, without and with DO
+        for name, rate, perf in zip(("dnsperf", "dnsperf -D"), rates, perfs):
+            self.check("%s ran and lost nothing" % name,
+                       perf["sent"] and perf["lost"] is not None and perf["lost"] <= a.max_lost,
+                       "sent %s, completed %s, lost %s, %.0f qps" % (
+                           perf["sent"], perf["completed"], perf["lost"], perf["qps"] or 0))
+            self.figures.append("%s: %s queries sent at %d qps asked, %s completed, %s lost, "
+                                "%.0f qps achieved" % (name, perf["sent"], rate,
+                                                       perf["completed"], perf["lost"],
+                                                       perf["qps"] or 0))
+        # DO answers: checked as they came (signatures present, fields right), and a sample
+        # verified by ldns against the DNSKEY RRset the DS anchors
+        self.check("checker: about half the answers checked were DO answers, signed",
+                   checker.do_checked >= checker.checked * 0.4,
+                   "%d of %d" % (checker.do_checked, checker.checked))
+        for zone in (ZONE, PZONE):
+            replies = checker.samples.get(zone, [])
+            if zone not in self.ds:
+                ok, detail = False, "%s is not signed (--unsigned)" % zone
+            else:
+                ok, detail = ldns_verify(self.ds[zone], self.keys[zone][0], replies,
+                                         120 * a.slow)
+            self.check("ldns: sampled DO answers of %s verified" % zone,
+                       ok and len(replies) >= 20, detail)
+            self.figures.append("ldns: %s: %s" % (zone, detail))
         # checker
         self.check("checker: a steady sample of answers checked",
                    checker.checked >= a.check_rate * a.seconds * 0.3,
@@ -829,11 +1071,13 @@ class Soak:
                    "%d bad: %r" % (checker.nbad, checker.bad[:10]))
         self.check("checker: both versions were served", len(checker.by_version) == 2,
                    repr(checker.by_version))
-        self.figures.append("checker: %d answers checked (%s), %d after a confirmed reload "
-                            "checked against the new version only, %d bad, %d lost" % (
+        self.figures.append("checker: %d answers checked (%s; %d with DO), %d after a "
+                            "confirmed reload checked against the new version only, %d bad, "
+                            "%d lost" % (
                                 checker.checked, ", ".join("%s %d" % kv for kv in
                                                           sorted(checker.by_version.items())),
-                                checker.after_confirm, checker.nbad, checker.lost))
+                                checker.do_checked, checker.after_confirm, checker.nbad,
+                                checker.lost))
         # reloads
         good = [r for r in reloads if r[0].startswith("good")]
         bad = [r for r in reloads if not r[0].startswith("good")]
@@ -926,6 +1170,8 @@ def main():
     p.add_argument("--slow", type=float, default=1.0,
                    help="stretch every wait (sanitizer builds)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--unsigned", action="store_true",
+                   help="do not sign the zones (the DO checks must then fail: a test of them)")
     a = p.parse_args()
     if a.rss_tolerance is None:
         a.rss_tolerance = 0.05 if a.slow <= 1 else 0.15
