@@ -259,7 +259,7 @@ class DnssecApiTest(ApiCase):
         self.aws_err("InvalidKMSArn", *create(arn="not-an-arn"))
         self.aws_err("InvalidKMSArn", *create(arn="arn:aws:kms:us-east-1:111122223333:alias/x"))
         self.aws_err("InvalidKMSArn", *create(arn="arn:aws:s3:us-east-1:111122223333:key/x"))
-        self.aws_err("InvalidKeySigningKeyName", *create(name="bad-name"))
+        self.aws_err("InvalidKeySigningKeyName", *create(name="bad.name"))
         self.aws_err("InvalidKeySigningKeyStatus", *create(status="ENABLED"))
         self.aws_err("NoSuchHostedZone", *create(zone="ZNOSUCHZONE000000000000"))
         self.aws_err("InvalidArgument", *create(zone=pid))

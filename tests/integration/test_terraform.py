@@ -17,11 +17,14 @@ python3-boto3); they are not skipped.
                              zone association, ListHostedZonesByVPC), force_destroy, cidr
                              (collection, location, CIDR-routed record), wire (raw Go-SDK-style
                              requests, ErrorResponse shapes, atomic batches), auth (unsigned
-                             requests pass).
-  TerraformReplaySignedTest  r53d with api.credentials: main and wire signed as us-east-1 with
-                             the configured key (the signatures verify), auth (other regions'
-                             scopes verify; wrong secret, unknown key, missing signature and a
-                             tampered body get 403 with SignatureDoesNotMatch /
+                             requests pass), dnssec (key-signing keys and hosted zone DNSSEC:
+                             create, plan with no diff, status updates, signing on and off,
+                             destroy, reads after out-of-band deletes; the parent's DS from
+                             ds_record; dig, ldns-key2ds and delv check what is served).
+  TerraformReplaySignedTest  r53d with api.credentials: main, wire and dnssec signed as
+                             us-east-1 with the configured key (the signatures verify), auth
+                             (other regions' scopes verify; wrong secret, unknown key, missing
+                             signature and a tampered body get 403 with SignatureDoesNotMatch /
                              InvalidClientTokenId / MissingAuthenticationToken).
 
 Each class runs one r53d with no hosted zones in its configuration (zones come from the API)
@@ -232,6 +235,10 @@ class TerraformReplayTest(ReplayCase):
     def test_auth_open(self):
         self.replay("auth")
 
+    def test_dnssec(self):
+        """aws_route53_key_signing_key + aws_route53_hosted_zone_dnssec"""
+        self.replay("dnssec")
+
 
 class TerraformReplaySignedTest(ReplayCase):
     """api.credentials configured: SigV4 is verified."""
@@ -243,6 +250,9 @@ class TerraformReplaySignedTest(ReplayCase):
 
     def test_wire_signed(self):
         self.replay("wire")
+
+    def test_dnssec_signed(self):
+        self.replay("dnssec")
 
     def test_auth_strict(self):
         self.replay("auth")

@@ -26,6 +26,16 @@ Scenarios:
                  member order, more signed headers, /rrset without slash, names with \\052,
                  upper case, with and without trailing dot; ErrorResponse shape and codes;
                  atomic batches; timestamps and request ids.
+  dnssec         aws_route53_key_signing_key + aws_route53_hosted_zone_dnssec (§8, §9, from
+                 key_signing_key.go and hosted_zone_dnssec.go): KSK create (ACTIVE, INACTIVE;
+                 one as the Go SDK writes it), GetChange + the GetDNSSEC status waiters, Read
+                 twice with no diff and import; KSK status updates (KeySigningKeyInUse for the
+                 only active KSK of a signed zone); signing_status SIGNING <-> NOT_SIGNING,
+                 create with NOT_SIGNING; destroy (Disable; Deactivate then Delete) with only
+                 the error codes SDKv2 can type for each operation taken as "gone"; reads and
+                 destroys after out-of-band deletes of a KSK and of the zone. The parent's NS
+                 and DS records (DS from ds_record) answered by dig; ldns-key2ds of the served
+                 DNSKEY = ds_record; delv validates with ds_record as the trust anchor.
   auth           with --strict-auth (api.credentials configured in r53d): another region's
                  scope verifies; wrong secret, unknown key, no signature, tampered body are
                  refused with 403 and the right code. Without it: unsigned requests pass.
@@ -42,7 +52,10 @@ import itertools
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -772,6 +785,368 @@ def force_health(ctx, hcid, mode):
     R.check(st == 200, "POST /healthchecks/%s/force %s" % (hcid, mode), "%s %s" % (st, body))
 
 
+# ---------- aws_route53_key_signing_key and aws_route53_hosted_zone_dnssec (§8, §9)
+#
+# key_signing_key.go @00a35305 and hosted_zone_dnssec.go @25f80865. The provider matches errors
+# with errs.IsA[*awstypes.X]: SDKv2's generated deserialiser builds the typed error only for
+# the codes the operation's model lists and a smithy.GenericAPIError for any other code, so a
+# code outside an operation's model never matches (tf_is). The status waiters are
+# StateChangeConf with Target only (no Pending): other states are polled through; a nil
+# result ("not found") is polled through NotFoundChecks (20) times. At emulator speed here.
+
+KSK_FLOW_LIMIT = 15.0     # Terraform: 5 min, first poll after MinTimeout 5 s
+NOT_FOUND_CHECKS = 20     # plugin-SDK StateChangeConf default
+KSK_COMPUTED = ("digest_algorithm_mnemonic", "digest_algorithm_type", "digest_value",
+                "dnskey_record", "ds_record", "flag", "key_tag", "public_key",
+                "signing_algorithm_mnemonic", "signing_algorithm_type")
+DELV = "/usr/bin/delv"
+LDNS_KEY2DS = "/usr/bin/ldns-key2ds"
+
+
+def tf_is(ctx, e, op, want):
+    """errs.IsA[*awstypes.<want>](err) for an error of operation op under SDKv2."""
+    if not isinstance(e, botocore.exceptions.ClientError) or code(e) != want:
+        return False
+    modeled = {s.name for s in ctx.r53.meta.service_model.operation_model(op).error_shapes}
+    R.check(want in modeled, "%s answers %s, which its model does not list: SDKv2 makes it a "
+            "GenericAPIError and Terraform's %s check never matches" % (op, want, want))
+    return want in modeled
+
+
+def kms_arn():
+    """aws_kms_key.arn's shape."""
+    return "arn:aws:kms:us-east-1:123456789012:key/%s" % uuid.uuid4()
+
+
+def ksk_find(ctx, zid, name):
+    """findKeySigningKeyByTwoPartKey: the KSK, or None for "not found"; other errors raise."""
+    try:
+        out = ctx.r53.get_dnssec(HostedZoneId=zid)
+    except botocore.exceptions.ClientError as e:
+        if tf_is(ctx, e, "GetDNSSEC", "NoSuchHostedZone") or \
+                tf_is(ctx, e, "GetDNSSEC", "NoSuchKeySigningKey"):
+            return None
+        raise
+    for k in out.get("KeySigningKeys", []):
+        if k.get("Name") == name:
+            return k
+    return None
+
+
+def ksk_state(zid, k):
+    """resourceKeySigningKeyRead's d.Set calls (a nil pointer sets "" or 0)."""
+    return {
+        "digest_algorithm_mnemonic": k.get("DigestAlgorithmMnemonic", ""),
+        "digest_algorithm_type": k.get("DigestAlgorithmType", 0),
+        "digest_value": k.get("DigestValue", ""),
+        "dnskey_record": k.get("DNSKEYRecord", ""),
+        "ds_record": k.get("DSRecord", ""),
+        "flag": k.get("Flag", 0),
+        "hosted_zone_id": zid,
+        "key_management_service_arn": k.get("KmsArn", ""),
+        "key_tag": k.get("KeyTag", 0),
+        "name": k.get("Name", ""),
+        "public_key": k.get("PublicKey", ""),
+        "signing_algorithm_mnemonic": k.get("SigningAlgorithmMnemonic", ""),
+        "signing_algorithm_type": k.get("SigningAlgorithmType", 0),
+        "status": k.get("Status", ""),
+    }
+
+
+def ksk_check_material(st, what):
+    """The acceptance test's checks (key_signing_key_test.go TestAccRoute53KeySigningKey_basic)."""
+    R.eq(st["digest_algorithm_mnemonic"], "SHA-256", what + ": digest_algorithm_mnemonic")
+    R.eq(st["digest_algorithm_type"], 2, what + ": digest_algorithm_type")
+    R.check(re.match(r"^[0-9A-F]+$", st["digest_value"]), what + ": digest_value ^[0-9A-F]+$",
+            st["digest_value"])
+    R.check(re.match(r"^257 [0-9]+ [0-9]+ [0-9A-Za-z+/]+={0,3}$", st["dnskey_record"]),
+            what + ": dnskey_record ^257 n n base64$", st["dnskey_record"])
+    R.check(re.match(r"^[0-9]+ [0-9]+ [0-9]+ [0-9A-F]+$", st["ds_record"]),
+            what + ": ds_record ^n n n HEX$", st["ds_record"])
+    R.eq(st["flag"], 257, what + ": flag")
+    R.check(isinstance(st["key_tag"], int) and 0 <= st["key_tag"] <= 65535,
+            what + ": key_tag numeric", st["key_tag"])
+    R.check(re.match(r"^[0-9A-Za-z+/]+={0,3}$", st["public_key"]), what + ": public_key base64",
+            st["public_key"])
+    R.eq(st["signing_algorithm_mnemonic"], "ECDSAP256SHA256", what + ": signing_algorithm_mnemonic")
+    R.eq(st["signing_algorithm_type"], 13, what + ": signing_algorithm_type")
+    # the fields agree with each other: DNSKEY = "257 3 13 <PublicKey>", DS = "tag 13 2 digest"
+    R.eq(st["dnskey_record"], "257 3 13 " + st["public_key"], what + ": dnskey_record = "
+         "257 3 13 public_key")
+    R.eq(st["ds_record"], "%d 13 2 %s" % (st["key_tag"], st["digest_value"]),
+         what + ": ds_record = key_tag 13 2 digest_value")
+
+
+def ksk_wait_status(ctx, zid, name, status, what):
+    """waitKeySigningKeyStatusUpdated: GetDNSSEC until the KSK's Status == status."""
+    deadline = time.monotonic() + KSK_FLOW_LIMIT
+    misses = 0
+    while True:
+        k = ksk_find(ctx, zid, name)
+        if k is None:
+            misses += 1
+            R.need(misses <= NOT_FOUND_CHECKS, what + ": KSK found by the status waiter")
+        else:
+            if k.get("Status") == status:
+                return k
+            R.need(k.get("Status") != "INTERNAL_FAILURE", what + ": status INTERNAL_FAILURE",
+                   k.get("StatusMessage"))
+        R.need(time.monotonic() < deadline, what + ": KSK status %s within %.0f s"
+               % (status, KSK_FLOW_LIMIT), k)
+        time.sleep(POLL)
+
+
+def ksk_read(ctx, zid, name, new=False, what="KSK read"):
+    """resourceKeySigningKeyRead: the state, or None when the resource is gone."""
+    k = ksk_find(ctx, zid, name)
+    if k is None:
+        R.need(not new, what + ": a new KSK is found (IsNewResource: not-found is an error)")
+        return None
+    st = ksk_state(zid, k)
+    ksk_check_material(st, what)
+    return st
+
+
+def ksk_plan(ctx, cfg, state, what):
+    """terraform plan after apply: refresh (Read) twice, no diff, nothing changed outside."""
+    for i in (1, 2):
+        got = ksk_read(ctx, cfg["hosted_zone_id"], cfg["name"], what="%s (refresh %d)" % (what, i))
+        R.need(got is not None, what + ": still there on refresh %d" % i)
+        for a in ("hosted_zone_id", "key_management_service_arn", "name", "status"):
+            R.eq(got[a], cfg[a], "%s refresh %d: %s reads back as configured (else a diff)"
+                 % (what, i, a))
+        R.eq(got, state, "%s refresh %d: every stored attribute reads back identically" % (what, i))
+    # import (ImportStateVerify): the ID is "zone,name", read from scratch
+    zone, name = ("%s,%s" % (cfg["hosted_zone_id"], cfg["name"])).split(",", 1)
+    R.eq(ksk_read(ctx, zone, name, what=what + " (import)"), state, what + ": import verifies")
+
+
+def ksk_create(ctx, cfg, what=None):
+    """resourceKeySigningKeyCreate: CreateKeySigningKey, GetChange, status waiter, Read."""
+    what = what or "create KSK %s (%s)" % (cfg["name"], cfg["status"])
+    out = ctx.r53.create_key_signing_key(
+        CallerReference=tf_unique_id(), HostedZoneId=cfg["hosted_zone_id"], Name=cfg["name"],
+        Status=cfg["status"], KeyManagementServiceArn=cfg["key_management_service_arn"])
+    R.eq(out["ResponseMetadata"]["HTTPStatusCode"], 201, what + ": HTTP 201")
+    check_change_info(out.get("ChangeInfo"), what)
+    wait_insync(ctx, out["ChangeInfo"]["Id"], what)
+    ksk_wait_status(ctx, cfg["hosted_zone_id"], cfg["name"], cfg["status"], what)
+    st = ksk_read(ctx, cfg["hosted_zone_id"], cfg["name"], new=True, what=what + " (read)")
+    ksk_plan(ctx, cfg, st, what + ", plan")
+    return st
+
+
+def ksk_update(ctx, cfg, state, status, what=None):
+    """resourceKeySigningKeyUpdate (status changed): Activate/Deactivate, GetChange, waiter."""
+    what = what or "update KSK %s %s -> %s" % (cfg["name"], state["status"], status)
+    op = ctx.r53.activate_key_signing_key if status == "ACTIVE" else \
+        ctx.r53.deactivate_key_signing_key
+    out = op(HostedZoneId=cfg["hosted_zone_id"], Name=cfg["name"])
+    check_change_info(out.get("ChangeInfo"), what)
+    wait_insync(ctx, out["ChangeInfo"]["Id"], what)
+    ksk_wait_status(ctx, cfg["hosted_zone_id"], cfg["name"], status, what)
+    cfg = dict(cfg, status=status)
+    st = ksk_read(ctx, cfg["hosted_zone_id"], cfg["name"], what=what + " (read)")
+    R.need(st is not None, what + ": still there")
+    for a in KSK_COMPUTED:
+        R.eq(st[a], state[a], what + ": %s unchanged by a status change" % a)
+    ksk_plan(ctx, cfg, st, what + ", plan")
+    return cfg, st
+
+
+def ksk_destroy(ctx, cfg, state_status, what=None):
+    """resourceKeySigningKeyDelete: Deactivate when the state says ACTIVE/ACTION_NEEDED
+    (NoSuchKeySigningKey: done), then Delete (NoSuchHostedZone/NoSuchKeySigningKey: done)."""
+    what = what or "destroy KSK %s" % cfg["name"]
+    zid, name = cfg["hosted_zone_id"], cfg["name"]
+    if state_status in ("ACTIVE", "ACTION_NEEDED"):
+        try:
+            out = ctx.r53.deactivate_key_signing_key(HostedZoneId=zid, Name=name)
+        except botocore.exceptions.ClientError as e:
+            if tf_is(ctx, e, "DeactivateKeySigningKey", "NoSuchKeySigningKey"):
+                return "gone"
+            R.need(False, what + ": DeactivateKeySigningKey", errtext(e))
+        check_change_info(out.get("ChangeInfo"), what + " (deactivate)")
+        wait_insync(ctx, out["ChangeInfo"]["Id"], what + " (deactivate)")
+    try:
+        out = ctx.r53.delete_key_signing_key(HostedZoneId=zid, Name=name)
+    except botocore.exceptions.ClientError as e:
+        if tf_is(ctx, e, "DeleteKeySigningKey", "NoSuchHostedZone") or \
+                tf_is(ctx, e, "DeleteKeySigningKey", "NoSuchKeySigningKey"):
+            return "gone"
+        R.need(False, what + ": DeleteKeySigningKey", errtext(e))
+    check_change_info(out.get("ChangeInfo"), what + " (delete)")
+    wait_insync(ctx, out["ChangeInfo"]["Id"], what + " (delete)")
+    # CheckDestroy: FindKeySigningKeyByTwoPartKey is "not found"
+    R.check(ksk_find(ctx, zid, name) is None, what + ": gone afterwards (CheckDestroy)")
+    return "deleted"
+
+
+def dnssec_find(ctx, zid):
+    """findHostedZoneDNSSECByZoneID: the GetDNSSEC output, None for "not found"."""
+    try:
+        out = ctx.r53.get_dnssec(HostedZoneId=zid)
+    except botocore.exceptions.ClientError as e:
+        if tf_is(ctx, e, "GetDNSSEC", "DNSSECNotFound") or \
+                tf_is(ctx, e, "GetDNSSEC", "NoSuchHostedZone"):
+            return None
+        raise
+    R.need(out.get("Status") is not None, "GetDNSSEC: Status present (nil: empty result error)")
+    return out
+
+
+def dnssec_read(ctx, zid, new=False, what="hosted_zone_dnssec read"):
+    """resourceHostedZoneDNSSECRead: {hosted_zone_id, signing_status}, None when gone."""
+    out = dnssec_find(ctx, zid)
+    if out is None:
+        R.need(not new, what + ": found (IsNewResource)")
+        return None
+    return {"hosted_zone_id": zid, "signing_status": out["Status"].get("ServeSignature", "")}
+
+
+def dnssec_wait(ctx, zid, status, what):
+    """waitHostedZoneDNSSECStatusUpdated."""
+    deadline = time.monotonic() + KSK_FLOW_LIMIT
+    misses = 0
+    while True:
+        out = dnssec_find(ctx, zid)
+        if out is None:
+            misses += 1
+            R.need(misses <= NOT_FOUND_CHECKS, what + ": GetDNSSEC found by the status waiter")
+        else:
+            ss = out["Status"].get("ServeSignature")
+            if ss == status:
+                return out
+            R.need(ss != "INTERNAL_FAILURE", what + ": INTERNAL_FAILURE",
+                   out["Status"].get("StatusMessage"))
+        R.need(time.monotonic() < deadline, what + ": ServeSignature %s within %.0f s"
+               % (status, KSK_FLOW_LIMIT), out and out.get("Status"))
+        time.sleep(POLL)
+
+
+def dnssec_disable_call(ctx, zid, what):
+    """hostedZoneDNSSECDisable: retried on KeySigningKeyInParentDSRecord (5 min; bounded)."""
+    for _ in range(50):
+        try:
+            return ctx.r53.disable_hosted_zone_dnssec(HostedZoneId=zid)
+        except botocore.exceptions.ClientError as e:
+            if not tf_is(ctx, e, "DisableHostedZoneDNSSEC", "KeySigningKeyInParentDSRecord"):
+                R.need(False, what + ": DisableHostedZoneDNSSEC", errtext(e))
+            time.sleep(POLL)
+    R.need(False, what + ": DisableHostedZoneDNSSEC still KeySigningKeyInParentDSRecord")
+
+
+def dnssec_apply(ctx, zid, status, new, what=None):
+    """resourceHostedZoneDNSSECCreate / Update: Enable or Disable, GetChange, waiter, Read;
+    then the plan (two refreshes, no diff; import verifies)."""
+    what = what or "hosted_zone_dnssec %s %s" % ("create" if new else "update", status)
+    if status == "SIGNING":
+        out = ctx.r53.enable_hosted_zone_dnssec(HostedZoneId=zid)
+    else:
+        out = dnssec_disable_call(ctx, zid, what)
+    check_change_info(out.get("ChangeInfo"), what)
+    wait_insync(ctx, out["ChangeInfo"]["Id"], what)
+    dnssec_wait(ctx, zid, status, what)
+    st = dnssec_read(ctx, zid, new=new, what=what + " (read)")
+    R.eq(st, {"hosted_zone_id": zid, "signing_status": status}, what + ": state")
+    for i in (1, 2):
+        R.eq(dnssec_read(ctx, zid, what=what), st, what + ": refresh %d, no diff" % i)
+    return st
+
+
+def dnssec_destroy(ctx, zid, what="hosted_zone_dnssec destroy"):
+    """resourceHostedZoneDNSSECDelete: Disable; DNSSECNotFound/NoSuchHostedZone = success."""
+    try:
+        out = ctx.r53.disable_hosted_zone_dnssec(HostedZoneId=zid)
+    except botocore.exceptions.ClientError as e:
+        if tf_is(ctx, e, "DisableHostedZoneDNSSEC", "DNSSECNotFound") or \
+                tf_is(ctx, e, "DisableHostedZoneDNSSEC", "NoSuchHostedZone"):
+            return "gone"
+        R.need(False, what + ": DisableHostedZoneDNSSEC", errtext(e))
+    check_change_info(out.get("ChangeInfo"), what)
+    wait_insync(ctx, out["ChangeInfo"]["Id"], what)
+    # CheckDestroy: not found, or found and not SIGNING
+    d = dnssec_find(ctx, zid)
+    R.check(d is None or d["Status"].get("ServeSignature") != "SIGNING",
+            what + ": not SIGNING afterwards (CheckDestroy)", d and d["Status"])
+    return "disabled"
+
+
+def dig_raw(ctx, qname, qtype, *opts):
+    p = subprocess.run(
+        [harness.DIG, "@127.0.0.1", "-p", str(ctx.dns_port), "+norec", "+nocookie", "+tries=1",
+         "+timeout=2", "+nocmd", "+nostats", "+noall", "+answer", "-t", qtype, "-q", qname]
+        + list(opts), stdout=-1, stderr=-2, timeout=20)
+    return p.stdout.decode("utf-8", "replace")
+
+
+def dig_answer(ctx, qname, qtype):
+    """[(type, rdata with dig's chunking spaces in hex/base64 removed)] of the answer."""
+    out = []
+    for line in dig_raw(ctx, qname, qtype).splitlines():
+        f = line.split()
+        if len(f) >= 5 and not line.startswith(";"):
+            rd = f[4:]
+            if f[3] in ("DS", "DNSKEY") and len(rd) > 3:
+                rd = rd[:3] + ["".join(rd[3:])]
+            out.append((f[3], " ".join(rd)))
+    return out
+
+
+def dnssec_dns_checks(ctx, zname, ksk_states, what):
+    """The zone as a resolver sees it: each active KSK's dnskey_record in the DNSKEY RRset;
+    ldns-key2ds of the DNSKEY served gives the ds_record Terraform stores; delv (BIND's
+    validator) validates www with that ds_record as the only trust anchor."""
+    text = dig_raw(ctx, zname, "DNSKEY", "+dnssec")
+    keys = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[3] == "DNSKEY":
+            rd = " ".join(f[4:7] + ["".join(f[7:])])
+            keys[rd] = "%s %s IN DNSKEY %s" % (f[0], f[1], rd)
+    R.check(any(" RRSIG " in x or "\tRRSIG\t" in x for x in text.splitlines()),
+            what + ": DNSKEY RRset signed", text)
+    tmp = tempfile.mkdtemp(prefix="tf-dnssec-")
+    try:
+        for st in ksk_states:
+            R.check(st["dnskey_record"] in keys, what + ": %s's dnskey_record served"
+                    % st["name"], "%s not in\n%s" % (st["dnskey_record"], text))
+            if st["dnskey_record"] not in keys:
+                continue
+            kf = os.path.join(tmp, "k.key")
+            with open(kf, "w") as f:
+                f.write(keys[st["dnskey_record"]] + "\n")
+            p = subprocess.run([LDNS_KEY2DS, "-n", "-2", kf], stdout=-1, stderr=-2, timeout=20)
+            ds = p.stdout.decode().split()
+            R.check(p.returncode == 0 and len(ds) >= 8 and ds[3] == "DS", what +
+                    ": ldns-key2ds reads the served DNSKEY", p.stdout.decode())
+            if len(ds) >= 8:
+                R.eq("%s %s %s %s" % (ds[4], ds[5], ds[6], "".join(ds[7:]).upper()),
+                     st["ds_record"], what + ": ldns-key2ds(served DNSKEY) = ds_record")
+            tag, alg, dt, dg = st["ds_record"].split()
+            ta = os.path.join(tmp, "anchor.conf")
+            with open(ta, "w") as f:
+                f.write('trust-anchors { %s static-ds %s %s %s "%s"; };\n'
+                        % (zname, tag, alg, dt, dg))
+            p = subprocess.run([DELV, "@127.0.0.1", "-p", str(ctx.dns_port), "-a", ta,
+                        "+root=" + zname.rstrip("."), "www." + zname, "A"],
+                       stdout=-1, stderr=-2, timeout=30)
+            out = p.stdout.decode("utf-8", "replace")
+            R.check(p.returncode == 0 and "; fully validated" in out and "192.0.2.53" in out,
+                    what + ": delv validates www with %s's ds_record as trust anchor"
+                    % st["name"], out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def dnssec_dns_unsigned(ctx, zname, what):
+    text = dig_raw(ctx, "www." + zname, "A", "+dnssec")
+    R.check("192.0.2.53" in text and "RRSIG" not in text, what + ": www answered unsigned",
+            text)
+    text = dig_raw(ctx, zname, "DNSKEY", "+dnssec")
+    R.check("DNSKEY" not in text, what + ": no DNSKEY served", text)
+
+
 # ------------------------------------------------------------------------------ scenarios
 
 def scenario_main(ctx):
@@ -1177,6 +1552,148 @@ def scenario_cidr(ctx):
                  ctx.r53.list_cidr_blocks, CollectionId=cid, LocationName="office")
 
 
+def scenario_dnssec(ctx):
+    """aws_route53_key_signing_key + aws_route53_hosted_zone_dnssec (§8, §9), with a DS record
+    in the parent zone (aws_route53_record type DS from ds_record), checked with dig,
+    ldns-key2ds and delv."""
+    pzid, phz = zone_create(ctx, "tfsec.test")
+    zid, hz = zone_create(ctx, "child.tfsec.test")
+    zname = hz["Name"]
+    www = dict(name="www", type="A", ttl=300, records=["192.0.2.53"])
+    rr_put(ctx, zid, www)
+    # the acceptance test's names: sdkacctest.RandomWithPrefix("tf-acc-test")
+    k1 = {"hosted_zone_id": zid, "name": "tf-acc-test-%d" % (uuid.uuid4().int % 10 ** 18),
+          "key_management_service_arn": kms_arn(), "status": "ACTIVE"}
+    s1 = ksk_create(ctx, k1, "create KSK 1 (ACTIVE, the default)")
+    d = dnssec_apply(ctx, zid, "SIGNING", True, "hosted_zone_dnssec create (SIGNING)")
+    dnssec_dns_checks(ctx, zname, [s1], "signing with KSK 1")
+    # the parent's delegation: aws_route53_record NS (records = the child zone's
+    # name_servers) and DS (records = [aws_route53_key_signing_key.ds_record])
+    ns = ctx.r53.get_hosted_zone(Id=zid)["DelegationSet"]["NameServers"]
+    ns_rec = dict(name="child", type="NS", ttl=172800, records=sorted(ns))
+    rr_put(ctx, pzid, ns_rec, what="parent NS record (delegation)")
+    ds_rec = dict(name="child", type="DS", ttl=300, records=[s1["ds_record"]])
+    rr_put(ctx, pzid, ds_rec, what="parent DS record from ds_record")
+    ans = dig_answer(ctx, zname, "DS")
+    R.eq(ans, [("DS", s1["ds_record"])], "dig DS of the child: the parent's DS record answers")
+
+    # KSK 1 -> INACTIVE while it is the only active KSK of a signed zone: apply fails
+    e = expect_error("update KSK 1 -> INACTIVE, the zone's only active KSK, while signing",
+                     "KeySigningKeyInUse", 400, ctx.r53.deactivate_key_signing_key,
+                     HostedZoneId=zid, Name=k1["name"])
+    if e is not None:
+        tf_is(ctx, e, "DeactivateKeySigningKey", "KeySigningKeyInUse")
+    R.eq(ksk_read(ctx, zid, k1["name"], what="KSK 1 after the refused deactivation"), s1,
+         "KSK 1 unchanged by the refused deactivation")
+    # a second KSK (its create request as the Go SDK v2 writes it: XML declaration, other
+    # member order), then KSK 1 INACTIVE and back ACTIVE while signing
+    k2 = {"hosted_zone_id": zid, "name": "tf_ksk_2", "key_management_service_arn": kms_arn(),
+          "status": "ACTIVE"}
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<CreateKeySigningKeyRequest xmlns="%s">'
+            '<Status>%s</Status><Name>%s</Name><KeyManagementServiceArn>%s'
+            '</KeyManagementServiceArn><HostedZoneId>%s</HostedZoneId><CallerReference>%s'
+            '</CallerReference></CreateKeySigningKeyRequest>'
+            % (XMLNS, k2["status"], k2["name"], k2["key_management_service_arn"], zid,
+               tf_unique_id())).encode()
+    st, rh, data = ctx.raw("POST", "/2013-04-01/keysigningkey", body,
+                           dict(GO_HEADERS, **{"Content-Length": str(len(body))}))
+    R.need(st == 201, "Go-SDK-style CreateKeySigningKey: 201", "%s %r" % (st, data[:400]))
+    root = xml_root(data, "CreateKeySigningKeyResponse")
+    R.need(root is not None and root.tag == NS + "CreateKeySigningKeyResponse",
+           "CreateKeySigningKeyResponse root")
+    R.check(rh.get("location"), "CreateKeySigningKey: Location header")
+    wait_insync(ctx, root.findtext(NS + "ChangeInfo/" + NS + "Id"), "create KSK 2")
+    ksk_wait_status(ctx, zid, k2["name"], "ACTIVE", "create KSK 2")
+    s2 = ksk_read(ctx, zid, k2["name"], new=True, what="create KSK 2 (read)")
+    ksk_plan(ctx, k2, s2, "create KSK 2, plan")
+    R.check(s2["key_tag"] != s1["key_tag"] or s2["public_key"] != s1["public_key"],
+            "KSK 2 is another key")
+    dnssec_dns_checks(ctx, zname, [s1, s2], "signing with KSKs 1 and 2")
+    k1, s1 = ksk_update(ctx, k1, s1, "INACTIVE", "update KSK 1 -> INACTIVE (KSK 2 active)")
+    dnssec_dns_checks(ctx, zname, [s2], "signing with KSK 2, KSK 1 inactive")
+    k1, s1 = ksk_update(ctx, k1, s1, "ACTIVE", "update KSK 1 -> ACTIVE again")
+    dnssec_dns_checks(ctx, zname, [s1, s2], "KSK 1 active again")
+    R.eq(ksk_destroy(ctx, k2, s2["status"], "destroy KSK 2 (ACTIVE: deactivate, delete)"),
+         "deleted", "KSK 2 destroyed")
+    dnssec_dns_checks(ctx, zname, [s1], "KSK 2 destroyed")
+    R.eq(dnssec_read(ctx, zid), d, "hosted_zone_dnssec unchanged by the KSK changes")
+
+    # signing_status SIGNING -> NOT_SIGNING -> SIGNING
+    # (TestAccRoute53HostedZoneDNSSEC_signingStatus)
+    d = dnssec_apply(ctx, zid, "NOT_SIGNING", False)
+    dnssec_dns_unsigned(ctx, zname, "NOT_SIGNING")
+    R.eq(ksk_read(ctx, zid, k1["name"], what="KSK 1 while not signing"), s1,
+         "KSK 1 unchanged by DisableHostedZoneDNSSEC")
+    d = dnssec_apply(ctx, zid, "SIGNING", False)
+    dnssec_dns_checks(ctx, zname, [s1], "signing again")
+    # destroy the DNSSEC resource, then create it with signing_status NOT_SIGNING: Disable on
+    # a zone that is not signing must succeed (the create path tolerates no error)
+    R.eq(dnssec_destroy(ctx, zid), "disabled", "hosted_zone_dnssec destroyed")
+    dnssec_dns_unsigned(ctx, zname, "after the DNSSEC resource's destroy")
+    d = dnssec_apply(ctx, zid, "NOT_SIGNING", True, "hosted_zone_dnssec create (NOT_SIGNING)")
+    R.check(dnssec_destroy(ctx, zid, "hosted_zone_dnssec (NOT_SIGNING) destroy")
+            in ("disabled", "gone"), "destroy of a NOT_SIGNING hosted_zone_dnssec")
+    # destroy order: the DS record (depends on the KSK), then the KSK
+    rr_delete(ctx, pzid, ds_rec, "destroy the parent DS record")
+    rr_delete(ctx, pzid, ns_rec, "destroy the parent NS record")
+    R.eq(ksk_destroy(ctx, k1, s1["status"], "destroy KSK 1 (ACTIVE: deactivate, delete)"),
+         "deleted", "KSK 1 destroyed")
+
+    # TestAccRoute53KeySigningKey_status: created INACTIVE, -> ACTIVE -> INACTIVE, destroyed
+    # with state INACTIVE (no DeactivateKeySigningKey)
+    k3 = {"hosted_zone_id": zid, "name": "tf-acc-test-%d" % (uuid.uuid4().int % 10 ** 18),
+          "key_management_service_arn": kms_arn(), "status": "INACTIVE"}
+    s3 = ksk_create(ctx, k3, "create KSK 3 (INACTIVE)")
+    k3, s3 = ksk_update(ctx, k3, s3, "ACTIVE", "update KSK 3 -> ACTIVE (not signing)")
+    k3, s3 = ksk_update(ctx, k3, s3, "INACTIVE", "update KSK 3 -> INACTIVE (not signing)")
+    R.eq(ksk_destroy(ctx, k3, s3["status"], "destroy KSK 3 (INACTIVE: delete only)"),
+         "deleted", "KSK 3 destroyed")
+    dnssec_not_signing(ctx, zid, "after every KSK is destroyed")
+
+    # deleted outside Terraform (TestAcc..._disappears): the refresh drops the KSK, shows the
+    # DNSSEC resource NOT_SIGNING (a diff to SIGNING, not an error); apply brings both back
+    k4 = {"hosted_zone_id": zid, "name": "tf_ksk_4", "key_management_service_arn": kms_arn(),
+          "status": "ACTIVE"}
+    s4 = ksk_create(ctx, k4, "create KSK 4")
+    dnssec_apply(ctx, zid, "SIGNING", True, "hosted_zone_dnssec create (SIGNING) with KSK 4")
+    out = ctx.r53.disable_hosted_zone_dnssec(HostedZoneId=zid)            # out of band
+    wait_insync(ctx, out["ChangeInfo"]["Id"], "out-of-band disable")
+    out = ctx.r53.deactivate_key_signing_key(HostedZoneId=zid, Name=k4["name"])
+    wait_insync(ctx, out["ChangeInfo"]["Id"], "out-of-band deactivate")
+    out = ctx.r53.delete_key_signing_key(HostedZoneId=zid, Name=k4["name"])
+    wait_insync(ctx, out["ChangeInfo"]["Id"], "out-of-band delete")
+    R.eq(ksk_read(ctx, zid, k4["name"], what="refresh after out-of-band KSK delete"), None,
+         "KSK deleted outside Terraform: refresh removes it from state (no error)")
+    R.eq(dnssec_read(ctx, zid, what="refresh after out-of-band disable"),
+         {"hosted_zone_id": zid, "signing_status": "NOT_SIGNING"},
+         "DNSSEC disabled outside Terraform: refresh reads NOT_SIGNING (plan: update)")
+    s4b = ksk_create(ctx, k4, "re-create KSK 4 after its out-of-band delete")
+    R.check(s4b["public_key"] != s4["public_key"], "the re-created KSK is a new key")
+    dnssec_apply(ctx, zid, "SIGNING", False, "hosted_zone_dnssec update back to SIGNING")
+    dnssec_dns_checks(ctx, zname, [s4b], "signing with the re-created KSK 4")
+
+    # the zone deleted outside Terraform (DNSSEC disabled first: a signing zone cannot be
+    # deleted), KSK 4 left in it: refresh drops both resources; so does a destroy run with
+    # -refresh=false (Deactivate answers a code Terraform takes for "gone")
+    out = ctx.r53.disable_hosted_zone_dnssec(HostedZoneId=zid)
+    wait_insync(ctx, out["ChangeInfo"]["Id"], "out-of-band disable before the zone delete")
+    rr_delete(ctx, zid, www, "out-of-band delete of www")
+    try:
+        out = ctx.r53.delete_hosted_zone(Id=zid)
+        wait_insync(ctx, out["ChangeInfo"]["Id"], "out-of-band zone delete")
+    except botocore.exceptions.ClientError as e:
+        R.need(False, "DeleteHostedZone of a zone with a KSK, not signing", errtext(e))
+    R.eq(ksk_read(ctx, zid, k4["name"], what="refresh after the zone's delete"), None,
+         "zone deleted outside Terraform: KSK refresh removes it (NoSuchHostedZone)")
+    R.eq(dnssec_read(ctx, zid, what="refresh after the zone's delete"), None,
+         "zone deleted outside Terraform: DNSSEC refresh removes it (NoSuchHostedZone)")
+    R.eq(dnssec_destroy(ctx, zid, "hosted_zone_dnssec destroy, zone gone"), "gone",
+         "hosted_zone_dnssec destroy with -refresh=false after the zone's delete")
+    R.eq(ksk_destroy(ctx, k4, "ACTIVE", "KSK destroy, zone gone"), "gone",
+         "KSK destroy with -refresh=false after the zone's delete")
+    zone_delete(ctx, pzid, "parent zone delete")
+
+
 def xml_root(data, what):
     try:
         return ET.fromstring(data)
@@ -1396,7 +1913,7 @@ def scenario_auth(ctx):
 
 SCENARIOS = {"main": scenario_main, "private": scenario_private,
              "force_destroy": scenario_force_destroy, "cidr": scenario_cidr,
-             "wire": scenario_wire, "auth": scenario_auth}
+             "wire": scenario_wire, "auth": scenario_auth, "dnssec": scenario_dnssec}
 
 
 def main():
