@@ -140,6 +140,7 @@ struct daemon {
 	bool build_feed;              /* the running build applies delivered revisions */
 	bool build_check;             /* the running build only validates an API change */
 	bool dnssec_pending;          /* a ZSK rollover step is being applied */
+	char dnssec_step[160];        /* its log line, written once the step is stored */
 };
 
 /* An API transaction waiting to be applied. */
@@ -1444,16 +1445,22 @@ static void on_hcstate(evutil_socket_t fd, short what, void *arg)
  * Cheap when nothing is due: a pass over the zones' dnssec documents, no allocation. In a
  * fleet every node runs it; the write is guarded (fleet_commit), so when two nodes take
  * the same step one wins and the other's conflict is dropped (it sees the new state next).
+ * The step's log line is written once it is stored: by the node that won, not by the
+ * others (a successor they made and lost was never published).
  */
 static void roll_done(void *arg, int ret, const char *msg)
 {
 	daemon_t *d = arg;
 	d->dnssec_pending = false;
-	if (ret == ERR_CONFLICT)
-		log_msg(LOG_DEBUG, "dnssec: rollover step made by another node first");
-	else if (ret != ERR_OK)
-		log_msg(LOG_WARNING, "dnssec: rollover step not applied: %s",
+	if (ret == ERR_OK)
+		log_msg(LOG_INFO, "dnssec: %s", d->dnssec_step);
+	else if (ret == ERR_CONFLICT)
+		log_msg(LOG_DEBUG, "dnssec: rollover step made by another node first (%s)",
+			d->dnssec_step);
+	else
+		log_msg(LOG_WARNING, "dnssec: rollover step not applied (%s): %s", d->dnssec_step,
 			msg ? msg : err_str(ret));
+	d->dnssec_step[0] = '\0';
 }
 
 /* The entry of zsks in state st (the first), or NULL. */
@@ -1484,9 +1491,12 @@ static unsigned zsk_tag(const daemon_t *d, const json_t *z)
 	return k ? dnssec_key_tag(k) : 0;
 }
 
-/* The next step due for one zone's document: a new document (owned) or NULL. */
+/* The next step due for one zone's document: a new document (owned) or NULL; its log line
+ * in d->dnssec_step (roll_done writes it). */
 static json_t *roll_step(daemon_t *d, const char *zid, const json_t *doc, uint64_t now)
 {
+	char *step = d->dnssec_step;
+	size_t len = sizeof(d->dnssec_step);
 	const conf_dnssec_t *c = &d->conf->dnssec;
 	const json_t *zsks = json_object_get(doc, "ZSKs");
 	size_t ia = 0, ip = 0, ir = 0;
@@ -1496,8 +1506,8 @@ static json_t *roll_step(daemon_t *d, const char *zid, const json_t *doc, uint64
 	if (act == NULL)
 		return NULL;
 	if (ret != NULL && now >= zsk_since(ret) + c->zsk_retire) {
-		log_msg(LOG_INFO, "dnssec: zone %s: retired zone-signing key %u removed", zid,
-			zsk_tag(d, ret));
+		snprintf(step, len, "zone %s: retired zone-signing key %u removed", zid,
+			 zsk_tag(d, ret));
 		json_t *n = json_deep_copy(doc);
 		json_array_remove(json_object_get(n, "ZSKs"), ir);
 		return n;
@@ -1507,8 +1517,8 @@ static json_t *roll_step(daemon_t *d, const char *zid, const json_t *doc, uint64
 			return NULL;
 		if (ret != NULL)
 			return NULL; /* the previous retiree goes first (zsk_retire) */
-		log_msg(LOG_INFO, "dnssec: zone %s: zone-signing key %u active, %u retired", zid,
-			zsk_tag(d, pub), zsk_tag(d, act));
+		snprintf(step, len, "zone %s: zone-signing key %u active, %u retired", zid,
+			 zsk_tag(d, pub), zsk_tag(d, act));
 		json_t *n = json_deep_copy(doc);
 		json_t *nz = json_object_get(n, "ZSKs");
 		json_object_set_new(json_array_get(nz, ip), "State", json_string("active"));
@@ -1528,8 +1538,8 @@ static json_t *roll_step(daemon_t *d, const char *zid, const json_t *doc, uint64
 		json_array_append_new(json_object_get(n, "ZSKs"),
 				      json_pack("{s:s,s:s,s:I}", "Pem", pem, "State", "published",
 						"Since", (json_int_t)now));
-		log_msg(LOG_INFO, "dnssec: zone %s: zone-signing key %u published (active: %u)",
-			zid, (unsigned)dnssec_key_tag(k), zsk_tag(d, act));
+		snprintf(step, len, "zone %s: zone-signing key %u published (active: %u)", zid,
+			 (unsigned)dnssec_key_tag(k), zsk_tag(d, act));
 	} else {
 		log_msg(LOG_ERR, "dnssec: zone %s: cannot make a zone-signing key", zid);
 	}

@@ -21,20 +21,43 @@ ports, members stopped by PID).
 - the fleet-wide failover drill: a PRIMARY/SECONDARY pair made through node a, the primary's
   TCP health check on a loopback listener the test runs: dig (the real binary) against
   every node answers the primary, the secondary within RequestInterval x FailureThreshold
-  plus slack once the listener stops, and the primary again once it is back."""
+  plus slack once the listener stops, and the primary again once it is back;
+- DNSSEC (issue 14; every node has dnssec zsk_lifetime 8, zsk_prepublish 3, zsk_retire 3,
+  dnskey_ttl 2; node a alone maps an ARN in dnssec.kms_keys):
+  test_9a  CreateKeySigningKey + EnableHostedZoneDNSSEC through a: every node serves the
+           same DNSKEY RRset (dig), GetDNSSEC through b and c says SIGNING with the DS a
+           printed, delv (the DS as its only anchor) and ldns validate every node's answers;
+  test_9b  the ZSK rollover watched on every node for 18 s, the nodes' rollover ticks
+           aligned (all stopped and resumed together, twice) so that they try the same
+           steps at once: never more than 2 ZSKs, the same ZSK tags and signers in the same
+           order on every node, no published ZSK goes without signing, every answer
+           verifies (ldns) with the DNSKEY RRset its node served then, each step logged once
+           (by the node whose write was stored), and every version of the zone's dnssec
+           document in etcd's history one legal step from the one before;
+  test_9c  a KSK whose ARN only a maps: ACTION_NEEDED through b and c, enabling through b
+           refused (InvalidKMSArn), through a accepted: a signs with the file's key, b and
+           c serve the zone unsigned and say ACTION_NEEDED.
+  ldns runs as `/usr/bin/python3 test_fleet.py --ldns-verify` (python3-ldns is Debian's)."""
 
+import base64
+import hashlib
 import http.server
 import json
 import os
 import re
+import shutil
 import signal
+import struct
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import unittest
 import urllib.error
 import urllib.request
 
+import dnswire
 import harness
 from harness import SLOW, R53d
 
@@ -47,6 +70,17 @@ except ImportError:  # pragma: no cover
 XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
 ZONE = "fleet.test."
 LEASE_S = 5  # fleet.c FLEET_LEASE_TTL
+
+# DNSSEC in the fleet (test_9*): every node rolls the ZSK with these short timings; node a
+# alone maps MAPPED_ARN to a key file (dnssec.kms_keys).
+SEC_ZONE = "fleetsec.test."
+KMS_ZONE = "fleetkms.test."
+ROLL = {"zsk_lifetime": 8, "zsk_prepublish": 3, "zsk_retire": 3, "dnskey_ttl": 2}
+GEN_ARN = "arn:aws:kms:us-east-1:111122223333:key/fleet-generated"
+MAPPED_ARN = "arn:aws:kms:us-east-1:111122223333:key/fleet-mapped-on-a"
+SYS_PYTHON = "/usr/bin/python3"   # Debian's: the one python3-ldns is for
+DELV = shutil.which("delv") or "/usr/bin/delv"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
 def note(text):
@@ -81,6 +115,173 @@ def tag(text, name):
     return m.group(1) if m else None
 
 
+
+# ---- DNSSEC helpers (test_9*): computed here, never by r53d ---------------------------------
+
+def wire_name(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.lower().encode()
+    return out + b"\0"
+
+
+def key_tag(rdata):
+    """RFC 4034 appendix B."""
+    acc = 0
+    for i, b in enumerate(rdata):
+        acc += b if i & 1 else b << 8
+    acc += (acc >> 16) & 0xFFFF
+    return acc & 0xFFFF
+
+
+def ds_of(owner, rdata):
+    """The DS (digest type 2) of a DNSKEY as Route 53 prints it: "TAG 13 2 HEX"."""
+    return "%d 13 2 %s" % (key_tag(rdata),
+                           hashlib.sha256(wire_name(owner) + rdata).hexdigest().upper())
+
+
+def ask(port, name, rtype):
+    """The reply (bytes) to a DO query (fixed ID, so equal answers are equal bytes): UDP,
+    TCP when truncated; None without one."""
+    wire = dnswire.make_query(name, rtype, qid=0x5353, edns=1232, do=True)
+    data = dnswire.udp_exchange(port, wire, timeout=1.0 * SLOW)
+    if data is not None and len(data) > 3 and data[2] & 0x02:
+        data = dnswire.tcp_exchange(port, wire, 2.0 * SLOW)
+    return data
+
+
+def rrsig_tags(msg, covered):
+    """Key tags of the answer's RRSIGs covering type code covered."""
+    return {struct.unpack("!H", rr.rdata[16:18])[0] for rr in msg.answer
+            if rr.type == 46 and struct.unpack("!H", rr.rdata[:2])[0] == covered}
+
+
+def dnskeys_of(reply):
+    """{flags: {tag: rdata}} of a DNSKEY reply's answer (flags 256 ZSK, 257 KSK)."""
+    out = {256: {}, 257: {}}
+    for rr in dnswire.Message(reply).answer:
+        if rr.type == 48:
+            flags = struct.unpack("!H", rr.rdata[:2])[0]
+            out.setdefault(flags, {})[key_tag(rr.rdata)] = rr.rdata
+    return out
+
+
+def dig_dnskeys(port, zone):
+    """The DNSKEY RRset `dig +dnssec DNSKEY` prints: sorted [(flags, rdata bytes)] and the
+    key tags of the RRSIGs over it."""
+    r = harness.dig(port, zone, "DNSKEY", "+dnssec", timeout=2)
+    keys, sigs = [], set()
+    for owner, _, _, rtype, rd in r.rrs("ANSWER"):
+        f = rd.split()
+        if rtype == "DNSKEY":
+            keys.append((int(f[0]), struct.pack("!HBB", int(f[0]), int(f[1]), int(f[2])) +
+                         base64.b64decode("".join(f[3:]))))
+        elif rtype == "RRSIG" and f[0] == "DNSKEY":
+            sigs.add(int(f[6]))
+    return sorted(keys), sigs
+
+
+def ec_public_b64(pem_path):
+    """x || y of a P-256 key file, base64, read with openssl(1)."""
+    der = subprocess.run([OPENSSL, "pkey", "-in", pem_path, "-pubout", "-outform", "DER"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True,
+                         timeout=30).stdout
+    assert der[-65] == 4, "not an uncompressed EC point"
+    return base64.b64encode(der[-64:]).decode()
+
+
+def ldns_main():
+    """`/usr/bin/python3 test_fleet.py --ldns-verify` (python3-ldns is Debian's; the test
+    runner's python may be another). stdin (JSON): {"ds": DS RR text, "items": [{"dnskey":
+    hex reply to ZONE DNSKEY, "replies": [hex, ...]}]}. stdout (JSON): per item the verdict
+    of ldns_verify_rrsig_keylist on the DNSKEY RRset with the DS-anchored key ("anchor") and
+    on every RRset of every reply's answer and authority with that item's DNSKEY RRset."""
+    import ldns   # noqa: only under /usr/bin/python3
+    req = json.load(sys.stdin)
+
+    def pkt(hexwire):
+        data = bytes.fromhex(hexwire)
+        buf = ldns.ldns_buffer(len(data))
+        for x in data:
+            buf.write_u8(x)
+        buf.flip()
+        st, p = ldns.ldns_buffer2pkt_wire(buf)
+        if st != ldns.LDNS_STATUS_OK:
+            raise SystemExit("ldns_buffer2pkt_wire: %s" % ldns.ldns_get_errorstr_by_id(st))
+        return p
+
+    def rrs(lst):
+        return [] if lst is None else [lst.rr(i) for i in range(lst.rr_count())]
+
+    def verify(rrset, sigs, keys):
+        if sigs.rr_count() == 0:
+            return "unsigned"
+        for i in range(sigs.rr_count()):
+            st = ldns.ldns_verify_rrsig_keylist_(rrset, sigs.rr(i), keys)
+            st = st[0] if isinstance(st, (list, tuple)) else st
+            if st != ldns.LDNS_STATUS_OK:
+                return ldns.ldns_get_errorstr_by_id(st)
+        return "ok"
+
+    ds = ldns.ldns_rr.new_frm_str(req["ds"], raiseException=True)
+    out = []
+    for item in req["items"]:
+        keys, ksigs, anchored = ldns.ldns_rr_list(), ldns.ldns_rr_list(), ldns.ldns_rr_list()
+        for rr in rrs(pkt(item["dnskey"]).answer()):
+            if rr.get_type() == ldns.LDNS_RR_TYPE_DNSKEY:
+                keys.push_rr(rr.clone())
+                if ldns.ldns_rr_compare_ds(rr, ds):
+                    anchored.push_rr(rr.clone())
+            elif rr.get_type() == ldns.LDNS_RR_TYPE_RRSIG:
+                ksigs.push_rr(rr.clone())
+        res = {"anchor": verify(keys, ksigs, anchored) if anchored.rr_count()
+               else "no DNSKEY matches the DS", "rrsets": []}
+        for h in item["replies"]:
+            p = pkt(h)
+            for lst in (p.answer(), p.authority()):
+                groups = {}
+                for rr in rrs(lst):
+                    t = rr.get_type()
+                    if t == ldns.LDNS_RR_TYPE_RRSIG:
+                        k, i = (str(rr.owner()).lower(), int(ldns.ldns_rdf2rr_type(rr.rdf(0)))), 1
+                    else:
+                        k, i = (str(rr.owner()).lower(), int(t)), 0
+                    groups.setdefault(k, [ldns.ldns_rr_list(), ldns.ldns_rr_list()])[i] \
+                        .push_rr(rr.clone())
+                for (owner, t), (rrset, sigs) in groups.items():
+                    res["rrsets"].append([owner, ldns.ldns_rr_type2str(t),
+                                          verify(rrset, sigs, keys) if rrset.rr_count()
+                                          else "RRSIG without RRset"])
+        out.append(res)
+    json.dump(out, sys.stdout)
+    return 0
+
+
+def ldns_verify(ds_rr, items):
+    """Run ldns_main under Debian's python on items [(dnskey reply, [replies])]."""
+    req = {"ds": ds_rr, "items": [{"dnskey": k.hex(), "replies": [r.hex() for r in rs]}
+                                  for k, rs in items]}
+    p = subprocess.run([SYS_PYTHON, os.path.abspath(__file__), "--ldns-verify"],
+                       input=json.dumps(req).encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120 * SLOW)
+    if p.returncode != 0:
+        raise AssertionError("the ldns verifier failed (%d): %s" %
+                             (p.returncode, p.stderr.decode(errors="replace")[-2000:]))
+    return json.loads(p.stdout.decode())
+
+
+def ksk_xml(zid, name, arn, status, ref):
+    return ('<CreateKeySigningKeyRequest xmlns="%s"><CallerReference>%s</CallerReference>'
+            '<HostedZoneId>%s</HostedZoneId><KeyManagementServiceArn>%s'
+            '</KeyManagementServiceArn><Name>%s</Name><Status>%s</Status>'
+            '</CreateKeySigningKeyRequest>' % (XMLNS, ref, zid, arn, name, status))
+
+
+def change_id(body):
+    m = re.search(r"<ChangeInfo>\s*<Id>([^<]*)</Id>", body)
+    return m.group(1).split("/")[-1] if m else None
+
+
 class Gate(http.server.BaseHTTPRequestHandler):
     """200 to the source addresses in server.allowed, 503 to the others."""
 
@@ -108,12 +309,13 @@ class Node(R53d):
     """One r53d node of the fleet: no zones of its own, the store on etcd, 8 checkers from
     its own source addresses."""
 
-    def __init__(self, node_id, region, endpoints, srcs):
+    def __init__(self, node_id, region, endpoints, srcs, dnssec=None):
         self.admin_port = harness.free_port()
         super().__init__(zones=[], admin={"listen": "127.0.0.1:%d" % self.admin_port},
                          store={"etcd": {"endpoints": endpoints, "prefix": "/r53d/t/",
                                          "node_id": node_id, "region": region}},
-                         health={"threads": 1, "checkers": 8, "sources": srcs})
+                         health={"threads": 1, "checkers": 8, "sources": srcs},
+                         dnssec=dnssec or {})
         self.node_id = node_id
         self.region = region
 
@@ -147,13 +349,26 @@ class Node(R53d):
 class FleetTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        for tool in (DELV, OPENSSL, SYS_PYTHON):
+            if not os.access(tool, os.X_OK):
+                raise AssertionError("%s not found (bind9-dnsutils, openssl, python3)" % tool)
+        cls.keydir = tempfile.mkdtemp(prefix="r53d-fleet-keys-")
+        cls.keyfile = os.path.join(cls.keydir, "ksk.pem")
+        subprocess.run([OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", cls.keyfile],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                       timeout=30)
+        os.chmod(cls.keyfile, 0o600)
         cls.etcd = EtcdCluster(3)
         cls.etcd.start()
         cls.nodes = []
         try:
             for i, (nid, region) in enumerate((("a", "fleet-a"), ("b", "fleet-b"),
                                                 ("c", "fleet-c"))):
-                n = Node(nid, region, cls.etcd.endpoints, sources(i))
+                sec = dict(ROLL)
+                if nid == "a":
+                    sec["kms_keys"] = {MAPPED_ARN: cls.keyfile}
+                n = Node(nid, region, cls.etcd.endpoints, sources(i), sec)
                 cls.nodes.append(n)
                 n.start()
             st, body = api(cls.nodes[0].admin_port, "POST", "/hostedzone",
@@ -171,6 +386,7 @@ class FleetTest(unittest.TestCase):
         for n in getattr(cls, "nodes", []):
             n.cleanup()
         cls.etcd.close()
+        shutil.rmtree(cls.keydir, ignore_errors=True)
 
     # ---- helpers ----
 
@@ -552,6 +768,380 @@ class FleetTest(unittest.TestCase):
         self.assertLess(down, budget * SLOW)
         self.assertLess(up, budget * SLOW)
 
+    # ---- DNSSEC in the fleet (issue 14) ----
+
+    def make_zone(self, node, name, ref):
+        st, body = api(node.admin_port, "POST", "/hostedzone",
+                       '<CreateHostedZoneRequest xmlns="%s"><Name>%s</Name><CallerReference>'
+                       '%s</CallerReference></CreateHostedZoneRequest>' % (XMLNS, name, ref))
+        self.assertEqual(st, 201, body)
+        zid = tag(body, "Id").split("/")[-1]
+        self.wait("%s served by every node" % name,
+                  lambda: all(harness.dig(n.port, name, "SOA", timeout=1).status == "NOERROR"
+                              for n in self.nodes), 10)
+        return zid
+
+    def insync(self, node, body):
+        """Wait for INSYNC of the change body answered, through the node that made it
+        (another node may not have applied the change record yet: NoSuchChange)."""
+        cid = change_id(body)
+        self.assertIsNotNone(cid, body)
+        self.wait("change %s INSYNC" % cid, lambda: self.status(node, cid) == "INSYNC", 15)
+
+    def get_dnssec(self, node, zid):
+        """(ServeSignature, [{field: value} of each KSK]) of GetDNSSEC through node."""
+        st, body = api(node.admin_port, "GET", "/hostedzone/%s/dnssec" % zid)
+        self.assertEqual(st, 200, body)
+        ksks = []
+        for blk in re.findall(r"<KeySigningKey>(.*?)</KeySigningKey>", body, re.S):
+            ksks.append(dict(re.findall(r"<(\w+)>([^<]*)</\1>", blk)))
+        status = re.search(r"<Status>\s*<ServeSignature>([^<]*)</ServeSignature>", body)
+        return (status.group(1) if status else None), ksks
+
+    def delv(self, node, ds, zone, name, rtype):
+        """delv against node, the DS ("TAG 13 2 HEX") as the only trust anchor: its output."""
+        t, alg, dt, dg = ds.split()
+        ta = os.path.join(self.keydir, "anchor-%s.conf" % node.node_id)
+        with open(ta, "w") as f:
+            f.write('trust-anchors { %s static-ds %s %s %s "%s"; };\n' % (zone, t, alg, dt, dg))
+        p = subprocess.run([DELV, "@127.0.0.1", "-p", str(node.port), "-a", ta,
+                            "+root=" + zone.rstrip("."), name, rtype],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30 * SLOW)
+        return p.stdout.decode(errors="replace")
+
+    def test_9a_dnssec_same_keys_on_every_node(self):
+        """CreateKeySigningKey and EnableHostedZoneDNSSEC through node a: every node serves
+        the same DNSKEY RRset (the KSK's DS is the one the API printed), GetDNSSEC through b
+        and c says SIGNING with that DS, delv validates every node's answers with the DS as
+        its only anchor, and so does ldns."""
+        self.ensure_nodes()
+        a, b, c = self.nodes
+        zid = self.make_zone(a, SEC_ZONE, "fleet-sec-1")
+        st, body = api(a.admin_port, "POST", "/hostedzone/%s/rrset/" % zid,
+                       change_xml([("CREATE", "www." + SEC_ZONE, "A", 60, ["192.0.2.80"])]))
+        self.assertEqual(st, 200, body)
+        self.insync(a, body)
+        st, body = api(a.admin_port, "POST", "/keysigningkey",
+                       ksk_xml(zid, "ksk_fleet", GEN_ARN, "ACTIVE", "fleet-ksk-1"))
+        self.assertEqual(st, 201, body)
+        ds = tag(body, "DSRecord")
+        self.assertRegex(ds or "", r"^\d+ 13 2 [0-9A-F]{64}$", body)
+        self.insync(a, body)
+        st, body = api(a.admin_port, "POST", "/hostedzone/%s/enable-dnssec" % zid, "")
+        self.assertEqual(st, 200, body)
+        self.insync(a, body)   # INSYNC: every live node serves it
+
+        # the same DNSKEY RRset (KSK and ZSK public keys) on every node, read with dig; a
+        # rollover step may fall between two nodes' answers: wait for a moment they agree
+        def same():
+            views = [dig_dnskeys(n.port, SEC_ZONE) for n in self.nodes]
+            keys = [v[0] for v in views]
+            return keys[0] and keys[0] == keys[1] == keys[2] and views
+        views = self.wait("one DNSKEY RRset on every node", same, 10)
+        keys = views[0][0]
+        ksk = [rd for fl, rd in keys if fl == 257]
+        zsk = [rd for fl, rd in keys if fl == 256]
+        self.assertEqual(len(ksk), 1, keys)
+        self.assertIn(len(zsk), (1, 2), keys)
+        self.assertEqual(ds_of(SEC_ZONE, ksk[0]), ds)
+        for n, (_, sigs) in zip(self.nodes, views):
+            self.assertEqual(sigs, {key_tag(ksk[0])}, "DNSKEY RRSIGs of node %s" % n.node_id)
+        # GetDNSSEC through b and c: SIGNING, the DS the API printed through a
+        for n in (b, c):
+            status, ksks = self.get_dnssec(n, zid)
+            self.assertEqual(status, "SIGNING", n.node_id)
+            self.assertEqual([(k.get("Name"), k.get("Status"), k.get("DSRecord"))
+                              for k in ksks], [("ksk_fleet", "ACTIVE", ds)], n.node_id)
+        # a validator accepts each node's answers with the DS as its only anchor
+        for n in self.nodes:
+            for name, rtype in ((SEC_ZONE, "SOA"), ("www." + SEC_ZONE, "A"),
+                                ("nothing-here." + SEC_ZONE, "A")):
+                out = self.delv(n, ds, SEC_ZONE, name, rtype)
+                self.assertRegex(out, r"(?m)^; (negative response, )?fully validated$",
+                                 "delv at node %s, %s %s:\n%s" % (n.node_id, name, rtype, out))
+        # and ldns, each node's answers with the DNSKEY RRset that node serves
+        items = [(ask(n.port, SEC_ZONE, "DNSKEY"),
+                  [ask(n.port, "www." + SEC_ZONE, "A"), ask(n.port, SEC_ZONE, "SOA"),
+                   ask(n.port, "nothing-here." + SEC_ZONE, "A")]) for n in self.nodes]
+        for n, (k, rs) in zip(self.nodes, items):
+            self.assertTrue(k is not None and None not in rs, "node %s did not answer" % n.node_id)
+        res = ldns_verify("%s 3600 IN DS %s" % (SEC_ZONE, ds), items)
+        for n, r in zip(self.nodes, res):
+            self.assertEqual(r["anchor"], "ok", (n.node_id, r))
+            self.assertTrue(r["rrsets"], (n.node_id, r))
+            self.assertEqual([x for x in r["rrsets"] if x[2] != "ok"], [], (n.node_id, r))
+        FleetTest.sec = {"zid": zid, "ds": ds, "ksk_tag": key_tag(ksk[0])}
+        note("DNSSEC through node a: one DNSKEY RRset (KSK %d, ZSK %s) on 3 nodes; delv and "
+             "ldns validate every node's answers" % (key_tag(ksk[0]),
+                                                     sorted(key_tag(z) for z in zsk)))
+
+    def dnssec_history(self, zid):
+        """Every stored version of /zones/ZID/dnssec still in etcd, oldest first: [(mod
+        revision, [(state, sha256 of the PEM) of each ZSK])] (the PEMs are not kept)."""
+        from etcd_cluster import b64
+        key = "/r53d/t/zones/%s/dnssec" % zid
+        out, rev = [], None
+        for _ in range(500):
+            body = {"key": b64(key)}
+            if rev is not None:
+                body["revision"] = str(rev)
+            try:
+                kvs = self.etcd._any("/v3/kv/range", body).get("kvs", [])
+            except RuntimeError as e:
+                if "compact" in str(e) or "HTTP Error 400" in str(e):
+                    break   # older versions were compacted away
+                raise
+            if not kvs:
+                break
+            kv = kvs[0]
+            doc = json.loads(base64.b64decode(kv["value"]).decode())
+            zsks = [(z.get("State"), hashlib.sha256(z.get("Pem", "").encode()).hexdigest()[:12])
+                    for z in doc.get("ZSKs", [])]
+            out.append((int(kv["mod_revision"]), zsks))
+            if int(kv["mod_revision"]) <= int(kv["create_revision"]):
+                break
+            rev = int(kv["mod_revision"]) - 1
+        return out[::-1]
+
+    def test_9b_dnssec_rollover_in_the_fleet(self):
+        """A ZSK rollover (zsk_lifetime 8, zsk_prepublish 3, zsk_retire 3, dnskey_ttl 2 on
+        every node) watched on every node: never more than 2 ZSKs, every node goes through
+        the same ZSK tags, every key published signs before it goes, answers verify (ldns)
+        with the DNSKEY RRset the node served at that moment; every stored version of the
+        zone's dnssec document is one legal step from the one before (a successor made by
+        two nodes, or a step taken twice, would show)."""
+        sec = getattr(FleetTest, "sec", None)
+        self.assertIsNotNone(sec, "test_9a must run first (run the class)")
+        self.ensure_nodes()
+        zid, ds, ksk = sec["zid"], sec["ds"], sec["ksk_tag"]
+
+        def one_round():
+            out = []
+            for n in self.nodes:
+                out.append((ask(n.port, SEC_ZONE, "DNSKEY"), ask(n.port, SEC_ZONE, "SOA"),
+                            ask(n.port, "www." + SEC_ZONE, "A")))
+            return out
+
+        def zsks(rnd):
+            return [frozenset(dnskeys_of(r[0])[256]) if r[0] else None for r in rnd]
+
+        def agree(rnd):
+            z = zsks(rnd)
+            return z[0] is not None and z[0] == z[1] == z[2]
+
+        # begin and end on a round where every node serves the same ZSKs (a step may fall
+        # between two nodes' answers of one round)
+        # every node's rollover timer ticks once a second from when it last fired: stopped
+        # together (longer than a tick) and resumed together, the three usually tick within
+        # a few milliseconds of each other from then on, so a step is tried by several
+        # nodes at once and the guard has to pick one (done twice: a node busy with
+        # something else at its tick may not try)
+        def align():
+            for n in self.nodes:
+                n.signal(signal.SIGSTOP)
+            try:
+                time.sleep(1.5)
+            finally:
+                for n in self.nodes:
+                    n.signal(signal.SIGCONT)
+        log_at = [os.path.getsize(n.logpath) for n in self.nodes]
+        align()
+        first = self.wait("a round where every node agrees", lambda: (lambda r: agree(r) and r)
+                          (one_round()), 10)
+        rounds = [(time.monotonic(), first)]
+        # at least one whole rollover from any phase (r53d's timings, not stretched by SLOW)
+        watch = 2 * ROLL["zsk_lifetime"] + 2
+        t_end = time.monotonic() + watch
+        t_align = time.monotonic() + watch / 2
+        while time.monotonic() < t_end:
+            if t_align is not None and time.monotonic() >= t_align:
+                t_align = None
+                align()
+            time.sleep(0.1)
+            rounds.append((time.monotonic(), one_round()))
+        last = self.wait("a last round where every node agrees",
+                         lambda: (lambda r: agree(r) and r)(one_round()), 10)
+        rounds.append((time.monotonic(), last))
+        t0 = rounds[0][0]
+        trace_lines = []
+        per_node = [[] for _ in self.nodes]   # (t, zsk tags, ksk tags, SOA signer tags)
+        for t, rnd in rounds:
+            parts = []
+            for i, (dk, soa, www) in enumerate(rnd):
+                self.assertTrue(dk and soa and www, "node %s did not answer at %.1f s"
+                                % (self.nodes[i].node_id, t - t0))
+                keys = dnskeys_of(dk)
+                signers = rrsig_tags(dnswire.Message(soa), 6)
+                per_node[i].append((t, frozenset(keys[256]), frozenset(keys[257]),
+                                    frozenset(signers)))
+                parts.append("%s zsk=%s soa=%s" % (self.nodes[i].node_id, sorted(keys[256]),
+                                                    sorted(signers)))
+            trace_lines.append("%5.1f  %s" % (t - t0, "  ".join(parts)))
+        trace = "\n".join(trace_lines)
+        for i, samples in enumerate(per_node):
+            nid = self.nodes[i].node_id
+            for t, z, k, s in samples:
+                self.assertEqual(k, {ksk}, "node %s at %.1f s\n%s" % (nid, t - t0, trace))
+                self.assertIn(len(z), (1, 2), "node %s at %.1f s\n%s" % (nid, t - t0, trace))
+                self.assertEqual(len(s), 1, "node %s at %.1f s\n%s" % (nid, t - t0, trace))
+                self.assertTrue(s <= z, "node %s signs with a ZSK it does not publish at "
+                                "%.1f s\n%s" % (nid, t - t0, trace))
+        # the same ZSKs, in the same order, on every node; the same signers in the same order
+        def order(samples, pick):
+            seen = []
+            for smp in samples:
+                for x in sorted(pick(smp)):
+                    if x not in seen:
+                        seen.append(x)
+            return seen
+        tags = [order(sm, lambda x: x[1]) for sm in per_node]
+        signers = [order(sm, lambda x: x[3]) for sm in per_node]
+        self.assertEqual(tags[0], tags[1], trace)
+        self.assertEqual(tags[0], tags[2], trace)
+        self.assertEqual(signers[0], signers[1], trace)
+        self.assertEqual(signers[0], signers[2], trace)
+        # a whole rollover: a ZSK published during the watch signed, and the ZSK it
+        # replaced was removed, on every node
+        for i, samples in enumerate(per_node):
+            start_set = samples[0][1]
+            new = [x for x in signers[i] if x not in start_set]
+            self.assertTrue(new, "no ZSK published during the watch signed (node %s)\n%s"
+                            % (self.nodes[i].node_id, trace))
+            prev = signers[i][signers[i].index(new[0]) - 1] if signers[i].index(new[0]) \
+                else None
+            self.assertIsNotNone(prev, trace)
+            gone = [t for t, z, _, _ in samples if prev not in z and
+                    t > min(t2 for t2, _, _, s in samples if new[0] in s)]
+            self.assertTrue(gone, "ZSK %d never removed on node %s\n%s"
+                            % (prev, self.nodes[i].node_id, trace))
+            # every ZSK that appeared during the watch signed, or is still published at the end
+            for x in tags[i]:
+                if x in start_set or x in signers[i] or x in samples[-1][1]:
+                    continue
+                self.fail("ZSK %d was published and went without signing (a successor "
+                          "replaced by another?) on node %s\n%s"
+                          % (x, self.nodes[i].node_id, trace))
+        # each step is logged once, by the node whose write was stored: every ZSK a node
+        # logged as published was served (a node that lost the race logs nothing)
+        logs = ""
+        for n, at in zip(self.nodes, log_at):
+            with open(n.logpath, "rb") as f:
+                f.seek(at)
+                logs += f.read().decode(errors="replace")
+        logged = [int(x) for x in re.findall(r"\[info\]: dnssec: zone %s: zone-signing key "
+                                             r"(\d+) published" % zid, logs)]
+        conflicts = logs.count("another change to the same resource was made at the same time")
+        dlines = "\n".join(x for x in logs.splitlines() if "dnssec" in x or "conflict" in x)
+        time.sleep(0.5 * SLOW)   # a step logged by one node is served by the others soon after
+        served = set(tags[0])
+        for n in self.nodes:
+            served |= set(dnskeys_of(ask(n.port, SEC_ZONE, "DNSKEY"))[256])
+        self.assertTrue(logged, dlines)
+        self.assertEqual([x for x in logged if x not in served], [],
+                         "ZSKs logged as published but never served (served: %s)\n%s"
+                         % (sorted(served), dlines))
+        self.assertEqual(len(logged), len(set(logged)), dlines)
+        # ldns: every distinct answer verifies with the DNSKEY RRset its node served then
+        items = {}
+        for _, rnd in rounds:
+            for dk, soa, www in rnd:
+                items.setdefault((dk, soa, www), (dk, [soa, www]))
+        res = ldns_verify("%s 3600 IN DS %s" % (SEC_ZONE, ds), list(items.values()))
+        bad = [r for r in res if r["anchor"] != "ok" or len(r["rrsets"]) < 2 or
+               any(x[2] != "ok" for x in r["rrsets"])]
+        self.assertEqual(bad, [], "%d of %d answers do not verify" % (len(bad), len(res)))
+        # the store: each version of the document one legal step from the one before
+        hist = self.dnssec_history(zid)
+        self._check_history(hist)
+        steps = len(hist) - 1
+        note("ZSK rollover on 3 nodes over %.0f s: ZSKs %s, signers %s, %d distinct answers "
+             "verified by ldns, %d stored versions each one legal step; %d attempts lost to "
+             "another node's (guard conflicts)"
+             % (rounds[-1][0] - t0, tags[0], signers[0], len(res), steps, conflicts))
+
+    def _check_history(self, hist):
+        """hist: dnssec_history(). Legal steps between versions (PEM digests compared):
+        the same ZSKs (KSK changes), one published ZSK appended, published -> active with
+        active -> retired, a retired ZSK removed; never more than one published or active
+        ZSK, never more than 2 ZSKs (these timings), and a published ZSK never replaced."""
+        text = "\n".join("rev %d: %s" % (r, " ".join("%s:%s" % z for z in zs))
+                         for r, zs in hist)
+        self.assertGreater(len(hist), 2, text)
+        for (r0, prev), (r1, cur) in zip(hist, hist[1:]):
+            states = [s for s, _ in cur]
+            self.assertLessEqual(len(cur), 2, "rev %d\n%s" % (r1, text))
+            self.assertLessEqual(states.count("published"), 1, "rev %d\n%s" % (r1, text))
+            self.assertLessEqual(states.count("active"), 1, "rev %d\n%s" % (r1, text))
+            if not prev:
+                continue
+            p, c = dict((h, s) for s, h in prev), dict((h, s) for s, h in cur)
+            if p == c:
+                continue
+            added = set(c) - set(p)
+            removed = set(p) - set(c)
+            changed = {h: (p[h], c[h]) for h in set(p) & set(c) if p[h] != c[h]}
+            ok = (not removed and not changed and len(added) == 1 and
+                  c[next(iter(added))] == "published") or \
+                 (not added and not changed and len(removed) == 1 and
+                  p[next(iter(removed))] == "retired") or \
+                 (not added and not removed and
+                  sorted(changed.values()) == [("active", "retired"),
+                                               ("published", "active")])
+            self.assertTrue(ok, "rev %d -> %d is not one rollover step\n%s" % (r0, r1, text))
+
+    def test_9c_kms_key_mapped_on_one_node(self):
+        """A KSK whose KeyManagementServiceArn only node a's configuration maps
+        (dnssec.kms_keys): through a it is the file's key, ACTIVE; GetDNSSEC through b shows
+        it ACTION_NEEDED (no DS, no public key) with a StatusMessage; enabling signing
+        through b is refused, through a accepted: a signs with the file's KSK while b and c,
+        without the key, serve the zone unsigned and say ACTION_NEEDED."""
+        self.ensure_nodes()
+        a, b, c = self.nodes
+        zid = self.make_zone(a, KMS_ZONE, "fleet-kms-1")
+        st, body = api(a.admin_port, "POST", "/keysigningkey",
+                       ksk_xml(zid, "ksk_on_a", MAPPED_ARN, "ACTIVE", "fleet-ksk-2"))
+        self.assertEqual(st, 201, body)
+        self.assertEqual(tag(body, "PublicKey"), ec_public_b64(self.keyfile))
+        ds = tag(body, "DSRecord")
+        self.insync(a, body)
+        status, ksks = self.get_dnssec(a, zid)
+        self.assertEqual(status, "NOT_SIGNING")
+        self.assertEqual([(k.get("Name"), k.get("Status"), k.get("DSRecord")) for k in ksks],
+                         [("ksk_on_a", "ACTIVE", ds)])
+        for n in (b, c):
+            status, ksks = self.get_dnssec(n, zid)
+            self.assertEqual(status, "NOT_SIGNING", n.node_id)
+            self.assertEqual(len(ksks), 1, ksks)
+            k = ksks[0]
+            self.assertEqual((k.get("Name"), k.get("KmsArn"), k.get("Status")),
+                             ("ksk_on_a", MAPPED_ARN, "ACTION_NEEDED"), n.node_id)
+            self.assertNotIn("DSRecord", k)
+            self.assertNotIn("PublicKey", k)
+            self.assertIn("dnssec.kms_keys", k.get("StatusMessage", ""))
+        # b cannot sign with it: enabling through b is refused
+        st, body = api(b.admin_port, "POST", "/hostedzone/%s/enable-dnssec" % zid, "")
+        self.assertEqual(st, 400, body)
+        self.assertIn("InvalidKMSArn", body)
+        # through a it is accepted: a signs, b and c (no key) serve the zone unsigned
+        st, body = api(a.admin_port, "POST", "/hostedzone/%s/enable-dnssec" % zid, "")
+        self.assertEqual(st, 200, body)
+        self.insync(a, body)
+        self.assertEqual(self.get_dnssec(a, zid)[0], "SIGNING")
+        keys, sigs = dig_dnskeys(a.port, KMS_ZONE)
+        self.assertEqual([base64.b64encode(rd[4:]).decode() for fl, rd in keys if fl == 257],
+                         [ec_public_b64(self.keyfile)])
+        out = self.delv(a, ds, KMS_ZONE, KMS_ZONE, "SOA")
+        self.assertRegex(out, r"(?m)^; fully validated$", out)
+        for n in (b, c):
+            self.assertEqual(self.get_dnssec(n, zid)[0], "ACTION_NEEDED", n.node_id)
+            r = harness.dig(n.port, KMS_ZONE, "SOA", "+dnssec", timeout=2)
+            self.assertEqual(r.status, "NOERROR", r.text)
+            self.assertEqual(len(r.rrs("ANSWER", "SOA")), 1, r.text)
+            self.assertEqual(r.rrs("ANSWER", "RRSIG"), [], r.text)
+            self.assertEqual(dig_dnskeys(n.port, KMS_ZONE), ([], set()), n.node_id)
+        note("a KSK mapped on node a only: ACTION_NEEDED through b and c; with signing "
+             "enabled a signs, b and c serve the zone unsigned")
+
 
 class TcpEndpoint:
     """A TCP listener on 127.0.0.1 (fixed port across stop/start) that accepts and closes:
@@ -591,5 +1181,7 @@ class TcpEndpoint:
             s.close()
 
 
+if __name__ == "__main__" and sys.argv[1:2] == ["--ldns-verify"]:
+    sys.exit(ldns_main())
 if __name__ == "__main__":
     unittest.main()
