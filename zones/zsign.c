@@ -609,6 +609,37 @@ static int put_rrsigs(zsign_t *s, wire_t *w, const zdb_zone_t *z, const rrset_t 
 	return put_rrsig(s, w, z, sec->zsk, rs, val, optr, count);
 }
 
+/* The RRset of one record (rd, rdlen) or of from's records at owner (as written), in rs
+ * and s->rdp/rdl, its TTL capped. \return false when from holds more records than
+ * dnssec_sign takes. */
+static bool rrset_load(zsign_t *s, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		       const zdb_rrset_t *from, const uint8_t *rd, uint16_t rdlen, rrset_t *rs)
+{
+	*rs = (rrset_t){ .owner = owner, .type = type, .ttl = ttl > TTL_MAX ? TTL_MAX : ttl };
+	size_t ol = 0;
+	while (owner[ol] != 0)
+		ol += (size_t)owner[ol] + 1;
+	rs->ownerlen = (uint8_t)(ol + 1);
+	if (from != NULL) {
+		if (from->count > DNSSEC_RRSET_MAX)
+			return false;
+		uint16_t l = 0;
+		const uint8_t *p = NULL;
+		for (uint16_t i = 0; i < from->count; i++) {
+			p = i == 0 ? zdb_rd_first(from, &l) : zdb_rd_next(p, &l);
+			s->rdp[i] = p;
+			s->rdl[i] = l;
+		}
+		rs->count = from->count;
+	} else {
+		s->rdp[0] = rd;
+		s->rdl[0] = rdlen;
+		rs->count = 1;
+	}
+	rrset_id(rs, s);
+	return true;
+}
+
 /* An RRset of the zone (DS) or of one record (NSEC) with its RRSIG; optr: the owner
  * written as a pointer there (0: written, compressed). */
 static int put_signed(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *owner,
@@ -616,25 +647,9 @@ static int put_signed(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t 
 		      const uint8_t *rd, uint16_t rdlen, const dnssec_validity_t *val,
 		      uint16_t *count)
 {
-	rrset_t rs = { .owner = owner, .type = type, .ttl = ttl > TTL_MAX ? TTL_MAX : ttl };
-	size_t ol = 0;
-	while (owner[ol] != 0)
-		ol += (size_t)owner[ol] + 1;
-	rs.ownerlen = (uint8_t)(ol + 1);
-	if (from != NULL) {
-		uint16_t l = 0;
-		const uint8_t *p = NULL;
-		for (uint16_t i = 0; i < from->count && i < DNSSEC_RRSET_MAX; i++) {
-			p = i == 0 ? zdb_rd_first(from, &l) : zdb_rd_next(p, &l);
-			s->rdp[i] = p;
-			s->rdl[i] = l;
-		}
-		rs.count = from->count < DNSSEC_RRSET_MAX ? from->count : DNSSEC_RRSET_MAX;
-	} else {
-		s->rdp[0] = rd;
-		s->rdl[0] = rdlen;
-		rs.count = 1;
-	}
+	rrset_t rs;
+	if (!rrset_load(s, owner, type, ttl, from, rd, rdlen, &rs))
+		return SIG_FAIL;
 	size_t first = w->len;
 	for (size_t i = 0; i < rs.count; i++) {
 		if (!wire_put_rr(w, optr, owner, type, C_IN, rs.ttl, RD_PLAIN, s->rdp[i],
@@ -642,7 +657,6 @@ static int put_signed(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t 
 			return SIG_NOFIT;
 		(*count)++;
 	}
-	rrset_id(&rs, s);
 	return put_rrsigs(s, w, z, &rs, val, owner_ref(w, first), count);
 }
 
@@ -654,14 +668,13 @@ static const zdb_rrset_t *node_rrset(const zdb_node_t *n, uint16_t type)
 	return NULL;
 }
 
-/* An NSEC at owner (compact denial) whose bitmap holds NXNAME (nx) or node's types but
- * skip (and RRSIG, NSEC, which dnssec_nsec_rdata adds; none for a NULL node); with its
- * RRSIG. */
-static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *owner,
-		    uint16_t optr, bool nx, const zdb_node_t *node, uint16_t skip,
-		    const dnssec_validity_t *val, uint16_t *count)
+/* The rdata of an NSEC at owner (compact denial) into s->nsec (*len bytes): its bitmap
+ * holds NXNAME (nx) or node's types but skip (and RRSIG, NSEC, which dnssec_nsec_rdata
+ * adds; none for a NULL node). */
+static int nsec_make(zsign_t *s, const uint8_t *owner, bool nx, const zdb_node_t *node,
+		     uint16_t skip, uint16_t *len)
 {
-	size_t n = 0, len = 0, ol = 0;
+	size_t n = 0, l = 0, ol = 0;
 	while (ol < ZDB_MAXNAME && owner[ol] != 0)
 		ol += (size_t)owner[ol] + 1;
 	if (nx && ol + 3 <= ZDB_MAXNAME) {
@@ -674,8 +687,8 @@ static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *o
 		for (size_t i = 0; i <= ol; i++)
 			s->nsec[2 + i] = lc(owner[i]);
 		memcpy(s->nsec + ol + 3, bm, sizeof(bm));
-		return put_signed(s, w, z, owner, optr, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL,
-				  s->nsec, (uint16_t)(ol + 3 + sizeof(bm)), val, count);
+		*len = (uint16_t)(ol + 3 + sizeof(bm));
+		return SIG_OK;
 	}
 	if (nx) {
 		s->types[n++] = DNSSEC_TYPE_NXNAME;
@@ -686,11 +699,24 @@ static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *o
 				s->types[n++] = t;
 		}
 	}
-	if (dnssec_nsec_rdata(owner, s->types, n, s->nsec, sizeof(s->nsec), &len) != ERR_OK ||
-	    len > UINT16_MAX)
+	if (dnssec_nsec_rdata(owner, s->types, n, s->nsec, sizeof(s->nsec), &l) != ERR_OK ||
+	    l > UINT16_MAX)
 		return SIG_FAIL;
+	*len = (uint16_t)l;
+	return SIG_OK;
+}
+
+/* An NSEC at owner (nsec_make's) with its RRSIG. */
+static int put_nsec(zsign_t *s, wire_t *w, const zdb_zone_t *z, const uint8_t *owner,
+		    uint16_t optr, bool nx, const zdb_node_t *node, uint16_t skip,
+		    const dnssec_validity_t *val, uint16_t *count)
+{
+	uint16_t len = 0;
+	int r = nsec_make(s, owner, nx, node, skip, &len);
+	if (r != SIG_OK)
+		return r;
 	return put_signed(s, w, z, owner, optr, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL, s->nsec,
-			  (uint16_t)len, val, count);
+			  len, val, count);
 }
 
 /* The caller's compression targets (the question): those before qend. */
@@ -730,6 +756,48 @@ static size_t denied_name(const zsign_t *s, size_t qend, uint8_t *out)
 static bool qname_remembered(const wire_t *w, uint8_t labels)
 {
 	return w->n_comp > 0 && w->comp[0].off == WIRE_HDR && w->comp[0].labels == labels;
+}
+
+/*
+ * The answer to a query of type NSEC or RRSIG at a name that exists (zdb_answer wrote
+ * NODATA: node is res->neg_node), at the end of the answer section (after a CNAME chain:
+ * at its last target). NSEC: the name's compact NSEC (its types, RRSIG, NSEC) with its
+ * RRSIG. RRSIG: the RRSIG(s) of every RRset at node a query of its type gets signed
+ * (dynamic groups have no fixed RRset: left out), then the RRSIG over that NSEC, which
+ * every existing name has; the RRSIG records themselves are not signed.
+ */
+static int put_self(zsign_t *s, wire_t *w, const zdb_zone_t *z, const zq_t *q, size_t qend,
+		    const zdb_node_t *node, const dnssec_validity_t *val, uint16_t *count)
+{
+	uint8_t name[ZDB_MAXNAME];
+	const uint8_t *owner = q->qname;
+	uint16_t optr = WIRE_HDR; /* a pointer to the query name, as compression would write */
+	if (s->cname || !qname_remembered(w, q->nlabels)) {
+		if (denied_name(s, qend, name) == 0)
+			return SIG_FAIL;
+		owner = name;
+		optr = 0;
+	}
+	uint16_t nlen = 0;
+	int r = nsec_make(s, owner, false, node, 0, &nlen);
+	if (r != SIG_OK)
+		return r;
+	if (q->qtype == DNSSEC_TYPE_NSEC)
+		return put_signed(s, w, z, owner, optr, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL,
+				  s->nsec, nlen, val, count);
+	rrset_t rs;
+	for (uint16_t i = 0; i < node->n_rrsets; i++) {
+		const zdb_rrset_t *from = &node->rrsets[i];
+		if (from->dynamic || from->count == 0 || from->type == DNSSEC_TYPE_RRSIG ||
+		    from->type == DNSSEC_TYPE_NSEC ||
+		    !rrset_load(s, owner, from->type, from->ttl, from, NULL, 0, &rs))
+			continue;
+		r = put_rrsigs(s, w, z, &rs, val, optr, count);
+		if (r != SIG_OK)
+			return r;
+	}
+	(void)rrset_load(s, owner, DNSSEC_TYPE_NSEC, z->neg_ttl, NULL, s->nsec, nlen, &rs);
+	return put_rrsigs(s, w, z, &rs, val, optr, count);
 }
 
 /* The records [i, j) of the parsed response as one RRset: leave duplicates out (marked),
@@ -921,6 +989,14 @@ static int copy_rrset(zsign_t *s, wire_t *w, const zdb_zone_t *z, size_t i, size
 	return r == SIG_NOFIT ? SIG_SLOW : r;
 }
 
+/* Whether the NODATA zdb_answer wrote is NSEC or RRSIG asked at a name that exists:
+ * answered (put_self), without SOA. */
+static bool self_answer(const zq_t *q, const zresult_t *res)
+{
+	return res->nodata && res->rcode == RC_NOERROR && res->neg_node != NULL &&
+	       (q->qtype == DNSSEC_TYPE_NSEC || q->qtype == DNSSEC_TYPE_RRSIG);
+}
+
 /*
  * Write the signed sections (cnt: their counts) after the question: copying the records
  * zdb_answer wrote (copy; SIG_SLOW when that does not work) or writing them again.
@@ -930,9 +1006,12 @@ static int sign_sections(zsign_t *s, wire_t *w, const zdb_zone_t *z, const zq_t 
 			 const dnssec_validity_t *val, uint16_t cnt[3])
 {
 	bool nxdomain = res->rcode == RC_NXDOMAIN;
+	bool self = self_answer(q, res);
 	int r = SIG_OK;
 	size_t i = 0, old = qend; /* the next record; where it is in the packet copy */
 	for (uint8_t sec = 0; sec < 3 && r == SIG_OK; sec++) {
+		while (self && sec == 1 && i < s->n_rr && s->rr[i].section == 1)
+			old = s->rr[i++].end; /* the NODATA's SOA: left out */
 		while (i < s->n_rr && s->rr[i].section == sec && r == SIG_OK) {
 			size_t j = i + 1;
 			const zrr_t *r0 = &s->rr[i];
@@ -960,11 +1039,18 @@ static int sign_sections(zsign_t *s, wire_t *w, const zdb_zone_t *z, const zq_t 
 			old = s->rr[j - 1].end;
 			i = j;
 		}
+		if (sec == 0 && self && r == SIG_OK) {
+			r = put_self(s, w, z, q, qend, res->neg_node, val, &cnt[0]);
+			if (copy && r == SIG_NOFIT)
+				r = SIG_SLOW;
+		}
 		if (sec != 1 || r != SIG_OK)
 			continue;
 		/* the end of the authority section: the denial, or the referral's DS proof */
 		uint8_t name[ZDB_MAXNAME];
-		if (res->referral && res->cut != NULL) {
+		if (self) {
+			/* answered in the answer section */
+		} else if (res->referral && res->cut != NULL) {
 			const zdb_node_t *cut = res->cut;
 			const zdb_rrset_t *ds = node_rrset(cut, T_DS);
 			if (ds != NULL && !ds->dynamic && ds->count > 0)
@@ -1000,7 +1086,16 @@ void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w
 {
 	(void)db;
 	const zdb_zone_t *z = res->zone;
-	if (z == NULL || z->sec == NULL || res->tc || w->len > PKT_MAX || qend > w->len ||
+	if (z == NULL || z->sec == NULL)
+		return;
+	if (res->tc) {
+		/* zdb_answer truncated (sections empty): the rcode of the full signed answer,
+		 * which the client gets over TCP */
+		if (res->rcode == RC_NXDOMAIN && !co)
+			res->rcode = RC_NOERROR;
+		return;
+	}
+	if (w->len > PKT_MAX || qend > w->len ||
 	    (res->rcode != RC_NOERROR && res->rcode != RC_NXDOMAIN && res->rcode != RC_YXDOMAIN))
 		return;
 	dnssec_validity_t val;
@@ -1033,6 +1128,9 @@ void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w
 	}
 	if (r == SIG_FAIL)
 		goto fail;
+	if (res->rcode == RC_NXDOMAIN && !co)
+		res->rcode = RC_NOERROR; /* RFC 9824: NXDOMAIN shown by NXNAME in the NSEC; also
+					    when truncated, as the full answer over TCP says */
 	if (r == SIG_NOFIT) {
 		truncate_all(w, qend, res);
 		ZS_INC(s->st.truncated);
@@ -1042,8 +1140,10 @@ void zsign_answer(zsign_t *s, const zdb_t *db, const zq_t *q, bool co, wire_t *w
 	res->an = cnt[0];
 	res->ns = cnt[1];
 	res->ar = cnt[2];
-	if (res->rcode == RC_NXDOMAIN && !co)
-		res->rcode = RC_NOERROR; /* RFC 9824: NXDOMAIN shown by NXNAME in the NSEC */
+	if (self_answer(q, res)) {
+		res->nodata = false; /* answered: no longer NODATA */
+		res->neg_node = NULL;
+	}
 	ZS_INC(s->st.answers);
 	ZS_SET(s->st.cache_entries, dnssec_cache_count(s->cache));
 	return;

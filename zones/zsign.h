@@ -16,10 +16,27 @@
  *     the query set the CO flag (RFC 9824 5) the rcode stays NXDOMAIN and CO is echoed.
  *   - NODATA: an NSEC at the denied name whose bitmap holds the types present there (the
  *     wildcard's for a wildcard match) minus the query type, plus RRSIG and NSEC.
+ *   - but a query of type NSEC or RRSIG at a name that exists (an empty non-terminal and a
+ *     wildcard match too; after a CNAME chain, its last target) is not NODATA, whose
+ *     bitmap would list the very type denied (RRSIG and NSEC are in every compact-denial
+ *     bitmap): the answer is NOERROR without SOA, in the answer section
+ *       NSEC:  the name's own NSEC (as a NODATA's, bitmap: every type there, RRSIG, NSEC)
+ *              and its RRSIG;
+ *       RRSIG: the RRSIG(s) of every RRset at the name that a query of its type gets
+ *              signed (static RRsets: the ZSK's, the apex DNSKEY: every KSK's; policy and
+ *              alias groups have no fixed RRset and are left out), then the RRSIG over
+ *              the name's NSEC. Every existing name has that NSEC (the NSEC query shows
+ *              it), so the answer is never empty and its bitmap's RRSIG bit holds: there
+ *              is no NODATA for RRSIG at a name that exists. The RRSIG records are not
+ *              signed themselves; each has the TTL of the RRset it covers (RFC 4034 3).
+ *     At a name that does not exist: the NXDOMAIN denial above. At a delegation: the
+ *     referral. Without DO, or for an unsigned zone: NODATA as before.
  *   - a referral: the cut's DS RRset with its RRSIG, or an NSEC at the cut (NS RRSIG NSEC)
  *     proving there is none.
  *   - TTLs above one week are capped at 604800; the NSEC TTL is the zone's negative TTL.
- *   - a response that no longer fits the limit is truncated (TC, empty sections).
+ *   - a response that no longer fits the limit is truncated (TC, empty sections). Its
+ *     rcode is the full signed answer's: NXDOMAIN -> NOERROR unless co, also when
+ *     zdb_answer had truncated already (the client retries over TCP and gets that).
  * Signatures come from a per-worker cache (dnssec_cache_t) keyed by owner as asked, type,
  * a hash of the RRset's records and TTL, key and validity window; a miss signs inline
  * (OpenSSL ECDSA, which allocates its own temporaries: the one place the query path may
@@ -68,8 +85,10 @@ bool zsign_wanted(const zresult_t *res);
 
 /**
  * Sign the response zdb_answer just wrote into w (sections start at qend; res holds what
- * it decided). Updates w->len, res->an/ns/ar, res->rcode (NXDOMAIN -> NOERROR unless co),
- * res->tc. now: seconds since the epoch (the validity window, dnssec_validity_at).
+ * it decided). Updates w->len, res->an/ns/ar, res->rcode (NXDOMAIN -> NOERROR unless co,
+ * truncated or not), res->tc; res->nodata and res->neg_node are cleared when a NODATA
+ * becomes the answer to an NSEC or RRSIG query. now: seconds since the epoch (the
+ * validity window, dnssec_validity_at).
  * On a signing failure the response becomes SERVFAIL with empty sections.
  * Worker thread of s; db read-only.
  */

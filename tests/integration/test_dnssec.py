@@ -812,6 +812,18 @@ class DnssecValidationTest(unittest.TestCase):
                 self.assertEqual(r.rrs("ANSWER", qtype), [], r.text)
                 self.assertTrue(r.rrs("AUTHORITY", "NSEC"), "%s: no NSEC\n%s" % (kind, r.text))
 
+    def test_2_unbound_nsec_rrsig_qtypes(self):
+        ub = self.unbound()
+        for name in (fq("shop"), ZONE, fq("x.w")):
+            with self.subTest(name=name):
+                r = ub.dig(name, "NSEC", "+dnssec")
+                self.assert_ad(r, name + " NSEC")
+                self.assertTrue(r.rrs("ANSWER", "NSEC"), r.text)
+                r = ub.dig(name, "RRSIG", "+dnssec")
+                print("RRSIG via unbound:", name, r.status, r.flags, len(r.rrs("ANSWER", "RRSIG")))
+                self.assertEqual(r.status, "NOERROR", r.text)
+                self.assertTrue(r.rrs("ANSWER", "RRSIG"), r.text)
+
     def test_2_unbound_ecs(self):
         ub = self.unbound()
         cases = [("store", FR, {"203.0.113.40"}), ("store", US, {"203.0.113.41"}),
@@ -844,6 +856,8 @@ class DnssecValidationTest(unittest.TestCase):
         cases += [(fq("img.cdn"), "A", "positive"), (fq("signed"), "DS", "positive"),
                   (ZONE, "DNSKEY", "positive")]
         cases += [(fq(l), t, "negative") for l, t, _ in NEGATIVE]
+        cases += [(fq("shop"), "NSEC", "positive"), (ZONE, "NSEC", "positive"),
+                  (fq("x.w"), "NSEC", "positive")]
         for name, qtype, kind in cases:
             with self.subTest(name=name, qtype=qtype):
                 out = self.delv(name, qtype, anchor)

@@ -392,10 +392,10 @@ static size_t count_type(const ldns_pkt *r, int s, ldns_rr_type t)
 }
 
 /* The NSEC of section s: owner, Next "\000.<owner>", bitmap exactly types (n of them). */
-static void expect_nsec(const ldns_pkt *r, const char *owner, const ldns_rr_type *types,
-			size_t n, uint32_t ttl)
+static void expect_nsec_in(const ldns_pkt *r, int s, const char *owner,
+			   const ldns_rr_type *types, size_t n, uint32_t ttl)
 {
-	ldns_rr_list *l = section(r, 1);
+	ldns_rr_list *l = section(r, s);
 	ldns_rr *nsec = NULL;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
 		if (ldns_rr_get_type(ldns_rr_list_rr(l, i)) == LDNS_RR_TYPE_NSEC)
@@ -422,7 +422,14 @@ static void expect_nsec(const ldns_pkt *r, const char *owner, const ldns_rr_type
 		present += in;
 	}
 	assert_true(present >= 2);
-	expect_set(r, 1, owner, LDNS_RR_TYPE_NSEC, 1);
+	expect_set(r, s, owner, LDNS_RR_TYPE_NSEC, 1);
+}
+
+/* The NSEC of the authority section (a denial). */
+static void expect_nsec(const ldns_pkt *r, const char *owner, const ldns_rr_type *types,
+			size_t n, uint32_t ttl)
+{
+	expect_nsec_in(r, 1, owner, types, n, ttl);
 }
 
 /* Fetch the served DNSKEY RRset once: the keys given to the build, nothing else. */
@@ -833,6 +840,340 @@ static ldns_rr_list *unsigned_part(const ldns_pkt *r, int s)
 	return out;
 }
 
+/* A name of total bytes (251..255) under sign.test. of labels of 63 bytes and less. */
+static void long_name(char *name, size_t size, size_t total)
+{
+	size_t left = total - 11, pos = 0;
+	while (left > 0) {
+		size_t l = left - 1 > 63 ? 63 : left - 1;
+		if (left - (l + 1) == 1) /* no room for a label of one byte plus length */
+			l--;
+		for (size_t k = 0; k < l; k++)
+			name[pos++] = (char)('a' + (k % 26));
+		name[pos++] = '.';
+		left -= l + 1;
+	}
+	snprintf(name + pos, size - pos, "sign.test.");
+}
+
+/*
+ * A truncated DO response of a signed zone has the rcode of the full signed answer:
+ * NXDOMAIN becomes NOERROR unless CO was set, whether the signer truncated (the signed
+ * denial did not fit) or zdb_answer already had (not even the SOA fitted).
+ */
+static void test_truncated_rcode(void **state)
+{
+	(void)state;
+	load_keys();
+	char name[400] = "";
+	long_name(name, sizeof(name), 255);
+	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	assert_non_null(dn);
+	assert_int_equal(ldns_rdf_size(dn), 255);
+	ldns_rdf_deep_free(dn);
+	/* without DO the denial fits in 512 bytes: NXDOMAIN */
+	qopt_t nodo = { .nodo = true, .limit = 512 };
+	ldns_pkt *r = ask(name, LDNS_RR_TYPE_A, &nodo);
+	assert_false(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(r);
+	/* DO, EDNS 512: the signed denial does not fit: TC, empty sections, NOERROR */
+	uint64_t t0 = stats().truncated;
+	qopt_t small = { .limit = 512 };
+	r = ask(name, LDNS_RR_TYPE_A, &small);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	assert_int_equal(ldns_pkt_nscount(r), 0);
+	assert_int_equal(ldns_pkt_arcount(r), 0);
+	assert_int_equal(stats().truncated, t0 + 1);
+	ldns_pkt_free(r);
+	/* ... with CO: NXDOMAIN */
+	qopt_t small_co = { .limit = 512, .co = true };
+	r = ask(name, LDNS_RR_TYPE_A, &small_co);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(r) + ldns_pkt_nscount(r) + ldns_pkt_arcount(r), 0);
+	ldns_pkt_free(r);
+	/* the retry over TCP: the full answer says NOERROR too, with the NSEC */
+	qopt_t tcp = { .tcp = true, .limit = 65535 };
+	r = ask(name, LDNS_RR_TYPE_A, &tcp);
+	assert_false(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	expect_set(r, 1, name, LDNS_RR_TYPE_NSEC, 1);
+	assert_int_equal(verify_all(r), 2);
+	ldns_pkt_free(r);
+
+	/* zdb_answer truncates (not even the SOA fits in 40 bytes) */
+	qopt_t tiny_nodo = { .nodo = true, .limit = 40 };
+	r = ask("nosuch.sign.test.", LDNS_RR_TYPE_A, &tiny_nodo);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(r);
+	qopt_t tiny = { .limit = 40 };
+	r = ask("nosuch.sign.test.", LDNS_RR_TYPE_A, &tiny);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r) + ldns_pkt_nscount(r) + ldns_pkt_arcount(r), 0);
+	ldns_pkt_free(r);
+	qopt_t tiny_co = { .limit = 40, .co = true };
+	r = ask("nosuch.sign.test.", LDNS_RR_TYPE_A, &tiny_co);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(r);
+	/* after a CNAME to a missing name */
+	qopt_t tiny2 = { .limit = 50 };
+	r = ask("cnx.sign.test.", LDNS_RR_TYPE_A, &tiny2);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(r);
+	/* an unsigned zone: nothing changes, even when the signer is called */
+	qopt_t tiny_force = { .limit = 40, .force = true };
+	r = ask("nosuch.plain.test.", LDNS_RR_TYPE_A, &tiny_force);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(r);
+}
+
+/*
+ * A query of type NSEC at a name that exists: the name's own compact NSEC in the answer
+ * (its types, RRSIG, NSEC) with its RRSIG, no SOA; copied or written again alike.
+ */
+static void test_nsec_query(void **state)
+{
+	(void)state;
+	load_keys();
+	static const struct {
+		const char *name; /* as asked */
+		const char *owner;
+		ldns_rr_type types[4];
+		size_t n;
+	} cs[] = {
+		{ "WwW.Sign.TEST.", "www.sign.test.", { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA }, 2 },
+		{ "sign.test.",
+		  "sign.test.",
+		  { LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_DNSKEY },
+		  4 },
+		{ "ent.sign.test.", "ent.sign.test.", { 0 }, 0 },
+		{ "Foo.wild.sign.test.", "foo.wild.sign.test.", { LDNS_RR_TYPE_TXT }, 1 },
+		{ "w.sign.test.", "w.sign.test.", { LDNS_RR_TYPE_A }, 1 },
+		{ "geo.sign.test.", "geo.sign.test.", { LDNS_RR_TYPE_A, LDNS_RR_TYPE_TXT }, 2 },
+		{ "sec.sign.test.", "sec.sign.test.", { 0 }, 0 }, /* a delegation */
+	};
+	for (size_t i = 0; i < sizeof(cs) / sizeof(*cs); i++) {
+		qopt_t full = { .full = true };
+		ldns_pkt *a = ask(cs[i].name, LDNS_RR_TYPE_NSEC, NULL);
+		ldns_pkt *b = ask(cs[i].name, LDNS_RR_TYPE_NSEC, &full);
+		for (int k = 0; k < 2; k++) {
+			ldns_pkt *r = k ? b : a;
+			assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+			assert_false(ldns_pkt_tc(r));
+			if (strcmp(cs[i].name, "sec.sign.test.") == 0) {
+				/* a delegation: the referral as for any type, its DS signed */
+				assert_false(ldns_pkt_aa(r));
+				assert_int_equal(ldns_pkt_ancount(r), 0);
+				expect_set(r, 1, "sec.sign.test.", LDNS_RR_TYPE_NS, 0);
+				expect_set(r, 1, "sec.sign.test.", LDNS_RR_TYPE_DS, 1);
+				assert_int_equal(verify_all(r), 1);
+				continue;
+			}
+			if (ldns_pkt_ancount(r) != 2)
+				ldns_pkt_print(stderr, r);
+			assert_true(ldns_pkt_aa(r));
+			assert_int_equal(ldns_pkt_ancount(r), 2); /* NSEC + RRSIG */
+			assert_int_equal(ldns_pkt_nscount(r), 0); /* no SOA */
+			assert_int_equal(ldns_pkt_arcount(r), 0);
+			expect_nsec_in(r, 0, cs[i].owner, cs[i].types, cs[i].n, 300);
+			assert_int_equal(verify_all(r), 1);
+		}
+		ldns_rr_list *la = sorted(a, 0), *lb = sorted(b, 0);
+		assert_int_equal(ldns_rr_list_compare(la, lb), 0);
+		ldns_rr_list_deep_free(la);
+		ldns_rr_list_deep_free(lb);
+		ldns_pkt_free(a);
+		ldns_pkt_free(b);
+	}
+	/* after a CNAME chain: the chain signed, then the NSEC of its last target */
+	ldns_pkt *r = ask("c1.sign.test.", LDNS_RR_TYPE_NSEC, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	expect_set(r, 0, "c1.sign.test.", LDNS_RR_TYPE_CNAME, 1);
+	expect_set(r, 0, "c2.sign.test.", LDNS_RR_TYPE_CNAME, 1);
+	static const ldns_rr_type www[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
+	expect_nsec_in(r, 0, "www.sign.test.", www, 2, 300);
+	assert_int_equal(ldns_pkt_nscount(r), 0);
+	assert_int_equal(verify_all(r), 3);
+	ldns_pkt_free(r);
+	/* a name that does not exist: the denial (NXNAME) as for any type */
+	r = ask("nosuch.sign.test.", LDNS_RR_TYPE_NSEC, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	static const ldns_rr_type nx[] = { (ldns_rr_type)128 };
+	expect_nsec(r, "nosuch.sign.test.", nx, 1, 300);
+	assert_int_equal(verify_all(r), 2);
+	ldns_pkt_free(r);
+	/* answered: no longer NODATA for the caller */
+	r = ask("www.sign.test.", LDNS_RR_TYPE_NSEC, NULL);
+	assert_false(res.nodata);
+	assert_null(res.neg_node);
+	ldns_pkt_free(r);
+	/* without DO: NODATA as before */
+	qopt_t nodo = { .nodo = true };
+	r = ask("www.sign.test.", LDNS_RR_TYPE_NSEC, &nodo);
+	assert_true(res.nodata);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_NSEC), 0);
+	ldns_pkt_free(r);
+}
+
+/* The RRSIGs over (owner, t) in the answer of r: nsig of them, each verifying (ldns) over
+ * the RRset a DO query of that type gets (section 0 of its answer), the TTL its. */
+static void verify_against(const ldns_pkt *r, const char *owner, ldns_rr_type t, size_t nsig)
+{
+	ldns_rdf *o = ldns_dname_new_frm_str(owner);
+	assert_non_null(o);
+	ldns_rr_list *sigs = sigs_in(r, 0, o, t);
+	if (ldns_rr_list_rr_count(sigs) != nsig)
+		fprintf(stderr, "%s type %d: %zu RRSIGs, expected %zu\n", owner, t,
+			ldns_rr_list_rr_count(sigs), nsig);
+	assert_int_equal(ldns_rr_list_rr_count(sigs), nsig);
+	ldns_pkt *p = ask(owner, (uint16_t)t, NULL);
+	ldns_rr_list *set = rrset_in(p, 0, o, t);
+	assert_non_null(set);
+	uint32_t ttl = ldns_rr_ttl(ldns_rr_list_rr(set, 0));
+	for (size_t i = 0; i < nsig; i++) {
+		ldns_rr *sig = ldns_rr_list_rr(sigs, i);
+		ldns_rr_list *good = ldns_rr_list_new();
+		assert_int_equal(ldns_verify_rrsig_keylist_time(set, sig, keys, (time_t)now, good),
+				 LDNS_STATUS_OK);
+		ldns_rr_list_free(good);
+		assert_int_equal(ldns_rr_ttl(sig), ttl);
+		assert_int_equal(ldns_rdf2native_int32(ldns_rr_rrsig_origttl(sig)), ttl);
+	}
+	ldns_rr_list_deep_free(set);
+	ldns_rr_list_deep_free(sigs);
+	ldns_rdf_deep_free(o);
+	ldns_pkt_free(p);
+}
+
+/*
+ * A query of type RRSIG at a name that exists: the RRSIGs of its static RRsets and of its
+ * NSEC (which every existing name has), none over the RRSIGs, no SOA; policy and alias
+ * groups (no fixed RRset) left out.
+ */
+static void test_rrsig_query(void **state)
+{
+	(void)state;
+	load_keys();
+	static const struct {
+		const char *name;
+		const char *owner;
+		ldns_rr_type types[6];
+		size_t nsig[6];
+		size_t n;
+	} cs[] = {
+		{ "WWW.sign.test.",
+		  "www.sign.test.",
+		  { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_NSEC },
+		  { 1, 1, 1 },
+		  3 },
+		{ "sign.test.",
+		  "sign.test.",
+		  { LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_DNSKEY,
+		    LDNS_RR_TYPE_NSEC },
+		  { 1, 1, 1, 2, 1 },
+		  5 },
+		{ "ent.sign.test.", "ent.sign.test.", { LDNS_RR_TYPE_NSEC }, { 1 }, 1 },
+		{ "foo.wild.sign.test.",
+		  "foo.wild.sign.test.",
+		  { LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_NSEC },
+		  { 1, 1 },
+		  2 },
+		{ "w.sign.test.", "w.sign.test.", { LDNS_RR_TYPE_NSEC }, { 1 }, 1 },
+		{ "al.sign.test.", "al.sign.test.", { LDNS_RR_TYPE_NSEC }, { 1 }, 1 },
+		{ "dn.sign.test.",
+		  "dn.sign.test.",
+		  { LDNS_RR_TYPE_DNAME, LDNS_RR_TYPE_NSEC },
+		  { 1, 1 },
+		  2 },
+	};
+	for (size_t i = 0; i < sizeof(cs) / sizeof(*cs); i++) {
+		qopt_t full = { .full = true };
+		ldns_pkt *a = ask(cs[i].name, LDNS_RR_TYPE_RRSIG, NULL);
+		ldns_pkt *b = ask(cs[i].name, LDNS_RR_TYPE_RRSIG, &full);
+		size_t total = 0;
+		for (size_t k = 0; k < cs[i].n; k++)
+			total += cs[i].nsig[k];
+		for (int k = 0; k < 2; k++) {
+			ldns_pkt *r = k ? b : a;
+			if (ldns_pkt_ancount(r) != total)
+				ldns_pkt_print(stderr, r);
+			assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+			assert_true(ldns_pkt_aa(r));
+			assert_false(ldns_pkt_tc(r));
+			assert_int_equal(ldns_pkt_ancount(r), total);
+			assert_int_equal(count_type(r, 0, LDNS_RR_TYPE_RRSIG), total);
+			assert_int_equal(ldns_pkt_nscount(r), 0);
+			assert_int_equal(ldns_pkt_arcount(r), 0);
+			ldns_rr_list *an = ldns_pkt_answer(r);
+			for (size_t j = 0; j < total; j++) {
+				ldns_rr *sig = ldns_rr_list_rr(an, j);
+				assert_true(owner_is(sig, cs[i].owner));
+				/* no signature over the RRSIGs; wildcard: as the name asked */
+				ldns_rr_type cov = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig));
+				assert_int_not_equal(cov, LDNS_RR_TYPE_RRSIG);
+				assert_int_equal(ldns_rdf2native_int8(ldns_rr_rrsig_labels(sig)),
+						 ldns_dname_label_count(ldns_rr_owner(sig)));
+			}
+			for (size_t t = 0; t < cs[i].n; t++)
+				verify_against(r, cs[i].owner, cs[i].types[t], cs[i].nsig[t]);
+		}
+		ldns_rr_list *la = sorted(a, 0), *lb = sorted(b, 0);
+		assert_int_equal(ldns_rr_list_compare(la, lb), 0);
+		ldns_rr_list_deep_free(la);
+		ldns_rr_list_deep_free(lb);
+		ldns_pkt_free(a);
+		ldns_pkt_free(b);
+	}
+	/* after a CNAME chain: the chain signed, then the RRSIGs at its last target */
+	ldns_pkt *r = ask("c2.sign.test.", LDNS_RR_TYPE_RRSIG, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	expect_set(r, 0, "c2.sign.test.", LDNS_RR_TYPE_CNAME, 1);
+	assert_int_equal(ldns_pkt_ancount(r), 2 + 3);
+	verify_against(r, "www.sign.test.", LDNS_RR_TYPE_A, 1);
+	verify_against(r, "www.sign.test.", LDNS_RR_TYPE_AAAA, 1);
+	verify_against(r, "www.sign.test.", LDNS_RR_TYPE_NSEC, 1);
+	ldns_pkt_free(r);
+	/* a name that does not exist: the denial */
+	r = ask("nosuch.sign.test.", LDNS_RR_TYPE_RRSIG, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	static const ldns_rr_type nx[] = { (ldns_rr_type)128 };
+	expect_nsec(r, "nosuch.sign.test.", nx, 1, 300);
+	ldns_pkt_free(r);
+	/* too big for 512 bytes (six RRSIGs at the apex): TC, NOERROR */
+	qopt_t small = { .limit = 512 };
+	r = ask("sign.test.", LDNS_RR_TYPE_RRSIG, &small);
+	assert_true(ldns_pkt_tc(r));
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r) + ldns_pkt_nscount(r) + ldns_pkt_arcount(r), 0);
+	ldns_pkt_free(r);
+	/* without DO: NODATA as before; an unsigned zone too */
+	qopt_t nodo = { .nodo = true };
+	r = ask("www.sign.test.", LDNS_RR_TYPE_RRSIG, &nodo);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_SOA), 1);
+	ldns_pkt_free(r);
+	qopt_t force = { .force = true };
+	r = ask("www.plain.test.", LDNS_RR_TYPE_RRSIG, &force);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(count_type(r, 1, LDNS_RR_TYPE_RRSIG), 0);
+	ldns_pkt_free(r);
+}
+
 /*
  * The signer copies zdb_answer's records and moves the compression pointers that point
  * past an insertion; when it cannot (here: the compression table is full) it writes them
@@ -1213,6 +1554,9 @@ int main(void)
 		cmocka_unit_test(test_any_tcp),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_truncated_rcode),
+		cmocka_unit_test(test_nsec_query),
+		cmocka_unit_test(test_rrsig_query),
 		cmocka_unit_test(test_copy_and_rewrite),
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_unsigned_zone),
