@@ -30,7 +30,6 @@ Tests build on each other: run the class, not a single later test.
 
 import base64
 import glob
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ import unittest
 import urllib.request
 
 import harness
+from dnssec_util import ds_digest as ds_of, key_tag
 from harness import SLOW
 from test_api import ApiCase, raw, wait_api, xml_error
 
@@ -60,29 +60,8 @@ KSK_FIELDS = ["Name", "KmsArn", "Flag", "SigningAlgorithmMnemonic", "SigningAlgo
               "LastModifiedDate"]
 
 
-def wire_name(name):
-    out = b""
-    for label in name.rstrip(".").split("."):
-        out += bytes([len(label)]) + label.lower().encode()
-    return out + b"\0"
-
-
-def key_tag(rdata):
-    """RFC 4034 appendix B."""
-    acc = 0
-    for i, b in enumerate(rdata):
-        acc += b if i & 1 else b << 8
-    acc += (acc >> 16) & 0xFFFF
-    return acc & 0xFFFF
-
-
 def dnskey_rdata(flags, proto, alg, b64):
     return struct.pack("!HBB", flags, proto, alg) + base64.b64decode(b64)
-
-
-def ds_of(owner, rdata):
-    """(tag, upper-case hex SHA-256 digest) of a DNSKEY."""
-    return key_tag(rdata), hashlib.sha256(wire_name(owner) + rdata).hexdigest().upper()
 
 
 def ec_public_b64(pem_path):

@@ -72,6 +72,7 @@ import unittest
 
 import dnswire
 import harness
+from dnssec_util import key_tag
 from harness import SLOW, R53d
 
 TOP = os.path.normpath(os.path.join(harness.HERE, "..", ".."))
@@ -149,12 +150,8 @@ def keytag(rdata):
     """RFC 4034 appendix B key tag of a DNSKEY in dig's text ("FLAGS 3 ALG BASE64...");
     only to tell keys apart, nothing is verified with it."""
     f = rdata.split()
-    wire = struct.pack("!HBB", int(f[0]), int(f[1]), int(f[2])) + \
-        base64.b64decode("".join(f[3:]))
-    acc = 0
-    for i, b in enumerate(wire):
-        acc += b if i & 1 else b << 8
-    return (acc + (acc >> 16)) & 0xFFFF
+    return key_tag(struct.pack("!HBB", int(f[0]), int(f[1]), int(f[2])) +
+                   base64.b64decode("".join(f[3:])))
 
 
 def admin_get(port, path):

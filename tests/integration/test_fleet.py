@@ -59,6 +59,7 @@ import urllib.request
 
 import dnswire
 import harness
+from dnssec_util import ds_record as ds_of, key_tag
 from harness import SLOW, R53d
 
 try:
@@ -118,26 +119,6 @@ def tag(text, name):
 
 # ---- DNSSEC helpers (test_9*): computed here, never by r53d ---------------------------------
 
-def wire_name(name):
-    out = b""
-    for label in name.rstrip(".").split("."):
-        out += bytes([len(label)]) + label.lower().encode()
-    return out + b"\0"
-
-
-def key_tag(rdata):
-    """RFC 4034 appendix B."""
-    acc = 0
-    for i, b in enumerate(rdata):
-        acc += b if i & 1 else b << 8
-    acc += (acc >> 16) & 0xFFFF
-    return acc & 0xFFFF
-
-
-def ds_of(owner, rdata):
-    """The DS (digest type 2) of a DNSKEY as Route 53 prints it: "TAG 13 2 HEX"."""
-    return "%d 13 2 %s" % (key_tag(rdata),
-                           hashlib.sha256(wire_name(owner) + rdata).hexdigest().upper())
 
 
 def ask(port, name, rtype):

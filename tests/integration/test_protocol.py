@@ -27,6 +27,7 @@ import uuid
 
 import dnswire
 import harness
+from dnssec_util import key_tag
 from dnswire import encode_name, make_query, opt_rr
 from harness import SLOW, ServerCase
 
@@ -877,14 +878,6 @@ class SignedProtocolTest(ServerCase):
 
 def encode_name_labels(name):
     return dnswire.read_name(encode_name(name), 0)[0]
-
-
-def key_tag(rdata):
-    """RFC 4034 appendix B."""
-    acc = 0
-    for i, b in enumerate(rdata):
-        acc += b if i & 1 else b << 8
-    return (acc + ((acc >> 16) & 0xFFFF)) & 0xFFFF
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import dnswire  # noqa: E402
+from dnssec_util import key_tag  # noqa: E402
 
 ZONE = "soak.test."        # zone-file data: two versions, followed on reload
 PZONE = "flap.test."       # record sets with routing policies and health checks
@@ -586,14 +587,6 @@ def rss_kib(pid):
     except OSError:
         return None
     return None
-
-
-def key_tag(rdata):
-    """RFC 4034 appendix B."""
-    acc = 0
-    for i, b in enumerate(rdata):
-        acc += b if i & 1 else b << 8
-    return (acc + ((acc >> 16) & 0xFFFF)) & 0xFFFF
 
 
 def ldns_verify(ds, dnskey, replies, timeout):
