@@ -351,6 +351,25 @@ int api_create_ksk(api_call_t *c)
 	return submit_doc(c, z, doc, "CreateKeySigningKeyResponse", out);
 }
 
+/* A writable copy of the dnssec document of z holding the KSK the path names (*k, at *idx),
+ * or NULL with the error answered (NoSuchKeySigningKey, out of memory). */
+static json_t *ksk_doc(api_call_t *c, const m_zone_t *z, json_t **k, size_t *idx)
+{
+	json_t *doc = doc_copy(z);
+	if (doc == NULL) {
+		api_fail(c, 500, "InternalFailure", "out of memory");
+		return NULL;
+	}
+	*k = ksk_find(doc, c->path[1], idx);
+	if (*k == NULL || model_zone_dnssec(z) == NULL) {
+		json_decref(doc);
+		api_fail(c, 404, "NoSuchKeySigningKey", "No key-signing key named %s in hosted zone %s",
+			 c->path[1], z->id);
+		return NULL;
+	}
+	return doc;
+}
+
 /* Activate (true) or deactivate a KSK. */
 static int ksk_set_status(api_call_t *c, bool active)
 {
@@ -359,15 +378,10 @@ static int ksk_set_status(api_call_t *c, bool active)
 		return API_DONE;
 	const char *root = active ? "ActivateKeySigningKeyResponse"
 				  : "DeactivateKeySigningKeyResponse";
-	json_t *doc = doc_copy(z);
+	json_t *k = NULL;
+	json_t *doc = ksk_doc(c, z, &k, NULL);
 	if (doc == NULL)
-		return api_fail(c, 500, "InternalFailure", "out of memory");
-	json_t *k = ksk_find(doc, c->path[1], NULL);
-	if (k == NULL || model_zone_dnssec(z) == NULL) {
-		json_decref(doc);
-		return api_fail(c, 404, "NoSuchKeySigningKey",
-				"No key-signing key named %s in hosted zone %s", c->path[1], z->id);
-	}
+		return API_DONE;
 	const char *st = api_jstr(k, "Status");
 	bool was = st != NULL && strcmp(st, "ACTIVE") == 0;
 	if (!active && was && doc_signing(doc) && ksk_active(c, doc, false) <= 1) {
@@ -402,16 +416,11 @@ int api_delete_ksk(api_call_t *c)
 	m_zone_t *z = ksk_key_zone(c);
 	if (z == NULL)
 		return API_DONE;
-	json_t *doc = doc_copy(z);
-	if (doc == NULL)
-		return api_fail(c, 500, "InternalFailure", "out of memory");
 	size_t idx = 0;
-	json_t *k = ksk_find(doc, c->path[1], &idx);
-	if (k == NULL || model_zone_dnssec(z) == NULL) {
-		json_decref(doc);
-		return api_fail(c, 404, "NoSuchKeySigningKey",
-				"No key-signing key named %s in hosted zone %s", c->path[1], z->id);
-	}
+	json_t *k = NULL;
+	json_t *doc = ksk_doc(c, z, &k, &idx);
+	if (doc == NULL)
+		return API_DONE;
 	const char *st = api_jstr(k, "Status");
 	if (st == NULL || strcmp(st, "INACTIVE") != 0) {
 		api_fail(c, 400, "InvalidKeySigningKeyStatus",
