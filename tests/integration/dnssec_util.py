@@ -30,3 +30,24 @@ def ds_digest(owner, rdata):
 def ds_record(owner, rdata):
     """The DS as Route 53's GetDNSSEC prints it: "TAG 13 2 HEX"."""
     return "%d 13 2 %s" % ds_digest(owner, rdata)
+
+
+# ---- python3-ldns (Debian's, under /usr/bin/python3 only: import ldns inside) ------------
+
+def ldns_pkt(hexwire):
+    """An ldns packet from a reply in hex; SystemExit when ldns cannot parse it."""
+    import ldns   # noqa: only under /usr/bin/python3
+    data = bytes.fromhex(hexwire)
+    buf = ldns.ldns_buffer(len(data))
+    for b in data:
+        buf.write_u8(b)
+    buf.flip()
+    st, p = ldns.ldns_buffer2pkt_wire(buf)
+    if st != ldns.LDNS_STATUS_OK:
+        raise SystemExit("ldns_buffer2pkt_wire: %s" % ldns.ldns_get_errorstr_by_id(st))
+    return p
+
+
+def ldns_rrs(lst):
+    """The records of an ldns RR list (None: none)."""
+    return [] if lst is None else [lst.rr(i) for i in range(lst.rr_count())]

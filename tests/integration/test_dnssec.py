@@ -72,7 +72,7 @@ import unittest
 
 import dnswire
 import harness
-from dnssec_util import key_tag
+from dnssec_util import key_tag, ldns_pkt, ldns_rrs
 from harness import SLOW, R53d
 
 TOP = os.path.normpath(os.path.join(harness.HERE, "..", ".."))
@@ -258,19 +258,7 @@ def ldns_main():
     import ldns   # noqa: only under /usr/bin/python3
     req = json.load(sys.stdin)
 
-    def pkt(hexwire):
-        data = bytes.fromhex(hexwire)
-        buf = ldns.ldns_buffer(len(data))
-        for b in data:
-            buf.write_u8(b)
-        buf.flip()
-        st, p = ldns.ldns_buffer2pkt_wire(buf)
-        if st != ldns.LDNS_STATUS_OK:
-            raise SystemExit("ldns_buffer2pkt_wire: %s" % ldns.ldns_get_errorstr_by_id(st))
-        return p
-
-    def rrs(lst):
-        return [] if lst is None else [lst.rr(i) for i in range(lst.rr_count())]
+    pkt, rrs = ldns_pkt, ldns_rrs
 
     def rdata_text(rr):
         return " ".join(str(rr.rdf(i)) for i in range(rr.rd_count()))

@@ -59,7 +59,7 @@ import urllib.request
 
 import dnswire
 import harness
-from dnssec_util import ds_record as ds_of, key_tag
+from dnssec_util import ds_record as ds_of, key_tag, ldns_pkt, ldns_rrs
 from harness import SLOW, R53d
 
 try:
@@ -180,19 +180,7 @@ def ldns_main():
     import ldns   # noqa: only under /usr/bin/python3
     req = json.load(sys.stdin)
 
-    def pkt(hexwire):
-        data = bytes.fromhex(hexwire)
-        buf = ldns.ldns_buffer(len(data))
-        for x in data:
-            buf.write_u8(x)
-        buf.flip()
-        st, p = ldns.ldns_buffer2pkt_wire(buf)
-        if st != ldns.LDNS_STATUS_OK:
-            raise SystemExit("ldns_buffer2pkt_wire: %s" % ldns.ldns_get_errorstr_by_id(st))
-        return p
-
-    def rrs(lst):
-        return [] if lst is None else [lst.rr(i) for i in range(lst.rr_count())]
+    pkt, rrs = ldns_pkt, ldns_rrs
 
     def verify(rrset, sigs, keys):
         if sigs.rr_count() == 0:
