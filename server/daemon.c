@@ -803,6 +803,31 @@ static void fleet_job_commit(daemon_t *d, txn_job_t *j)
 	job_finish(j, ret, msg);
 }
 
+/* Build a snapshot for what the watch delivered up to rev: every zone (t NULL, a resync) or
+ * the zones t touched. ERR_OK: the loader runs (on failure nothing is held). */
+static int start_feed_build(daemon_t *d, model_txn_t *t, uint64_t rev, char *err, size_t errlen)
+{
+	int ret = model_sources_make(d->model, &d->build_src);
+	if (ret != ERR_OK)
+		return ret;
+	sources_where(&d->build_src, d->conf);
+	if (t != NULL)
+		mark_unchanged(&d->build_src, t);
+	d->build_prev = snap_current(d->snaps)->db;
+	d->build_conf = NULL;
+	d->build_txn = t;
+	d->job = NULL;
+	d->build_feed = true;
+	d->feed_rev = rev;
+	ret = loader_spawn(d, err, errlen);
+	if (ret == ERR_OK)
+		return ERR_OK;
+	d->build_feed = false;
+	d->build_txn = NULL;
+	model_sources_free(&d->build_src);
+	return ret;
+}
+
 /* Reload everything from etcd into the model (after compaction lost the feed's place), then
  * build every zone. */
 static void fleet_resync(daemon_t *d)
@@ -843,21 +868,9 @@ static void fleet_resync(daemon_t *d)
 	if (ret != ERR_OK)
 		log_msg(LOG_ERR, "fleet: resync: cannot restart the feed: %s", err_str(ret));
 	log_msg(LOG_NOTICE, "fleet: reloaded everything at revision %" PRIu64, rev);
-	ret = model_sources_make(d->model, &d->build_src);
-	if (ret == ERR_OK) {
-		sources_where(&d->build_src, d->conf);
-		d->build_prev = snap_current(d->snaps)->db;
-		d->build_conf = NULL;
-		d->build_txn = NULL;
-		d->job = NULL;
-		d->build_feed = true;
-		d->feed_rev = rev;
-		ret = loader_spawn(d, err, sizeof(err));
-		if (ret == ERR_OK)
-			return;
-		d->build_feed = false;
-		model_sources_free(&d->build_src);
-	}
+	ret = start_feed_build(d, NULL, rev, err, sizeof(err));
+	if (ret == ERR_OK)
+		return;
 	log_msg(LOG_ERR, "fleet: resync: cannot build: %s", err[0] ? err : err_str(ret));
 	fleet_applied(d->fleet, rev, true);
 }
@@ -888,23 +901,9 @@ static void fleet_apply_start(daemon_t *d)
 		fleet_applied(d->fleet, rev, true);
 		return;
 	}
-	ret = model_sources_make(d->model, &d->build_src);
-	if (ret == ERR_OK) {
-		sources_where(&d->build_src, d->conf);
-		mark_unchanged(&d->build_src, t);
-		d->build_prev = snap_current(d->snaps)->db;
-		d->build_conf = NULL;
-		d->build_txn = t;
-		d->job = NULL;
-		d->build_feed = true;
-		d->feed_rev = rev;
-		ret = loader_spawn(d, err, sizeof(err));
-		if (ret == ERR_OK)
-			return;
-		d->build_feed = false;
-		d->build_txn = NULL;
-		model_sources_free(&d->build_src);
-	}
+	ret = start_feed_build(d, t, rev, err, sizeof(err));
+	if (ret == ERR_OK)
+		return;
 	log_msg(LOG_ERR, "fleet: revision %" PRIu64 " is in the model but not served: %s", rev,
 		err[0] ? err : err_str(ret));
 	model_txn_free(t);
