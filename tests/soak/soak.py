@@ -58,6 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import dnswire  # noqa: E402
 from dnssec_util import key_tag  # noqa: E402
+from harness import free_port  # noqa: E402
 
 ZONE = "soak.test."        # zone-file data: two versions, followed on reload
 PZONE = "flap.test."       # record sets with routing policies and health checks
@@ -550,23 +551,6 @@ class Checker(threading.Thread):
 
 
 # ---------------------------------------------------------------------------------------
-
-def free_port():
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
-
 
 def admin(port, method, path, body=None, timeout=30):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
